@@ -1,0 +1,93 @@
+//! One recipe for password hashing (STYLE.md §9): argon2id with configurable parameters (OWASP
+//! defaults), run on tokio's blocking pool behind a semaphore so that a burst of logins cannot
+//! starve the runtime or exhaust memory (each hash holds `m_cost` KiB). An unknown user is
+//! verified against a dummy hash so timing does not reveal which accounts exist.
+
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
+
+use crate::config::Argon2Params;
+use crate::domain::Secret;
+use crate::services::InfraError;
+
+#[derive(Clone)]
+pub struct PasswordHasher {
+    argon: Argon2<'static>,
+    permits: Arc<Semaphore>,
+    dummy_hash: String,
+}
+
+impl std::fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordHasher").finish_non_exhaustive()
+    }
+}
+
+impl PasswordHasher {
+    /// `parallelism` bounds concurrent hashes (default: the number of cores).
+    pub fn new(params: Argon2Params, parallelism: usize) -> Result<Self, InfraError> {
+        let p = Params::new(params.m_cost, params.t_cost, params.p_cost, None)
+            .map_err(|e| InfraError::Hashing(e.to_string()))?;
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
+        let dummy_hash = argon
+            .hash_password(crate::crypto::random_token(16).as_bytes())
+            .map_err(|e| InfraError::Hashing(e.to_string()))?
+            .to_string();
+        Ok(Self { argon, permits: Arc::new(Semaphore::new(parallelism.max(1))), dummy_hash })
+    }
+
+    pub async fn hash(&self, password: &Secret) -> Result<String, InfraError> {
+        let argon = self.argon.clone();
+        let password = password.clone();
+        self.blocking(move || {
+            argon
+                .hash_password(password.expose().as_bytes())
+                .map(|h| h.to_string())
+                .map_err(|e| InfraError::Hashing(e.to_string()))
+        })
+        .await?
+    }
+
+    /// True when `password` matches `hash`. With `None` (no such user) the dummy hash is
+    /// verified instead and the answer is false, in about the same time.
+    pub async fn verify(&self, password: &Secret, hash: Option<&str>) -> Result<bool, InfraError> {
+        let argon = self.argon.clone();
+        let password = password.clone();
+        let known = hash.is_some();
+        let hash = hash.unwrap_or(&self.dummy_hash).to_owned();
+        let matched =
+            self.blocking(move || argon.verify_password(password.expose().as_bytes(), hash.as_str()).is_ok()).await?;
+        Ok(known && matched)
+    }
+
+    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, InfraError> {
+        let _permit = self.permits.acquire().await.map_err(|e| InfraError::Hashing(e.to_string()))?;
+        tokio::task::spawn_blocking(f).await.map_err(|e| InfraError::Hashing(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hasher() -> PasswordHasher {
+        PasswordHasher::new(Argon2Params { m_cost: 1024, t_cost: 1, p_cost: 1 }, 2).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_only() {
+        let h = hasher();
+        let hash = h.hash(&Secret::new("correct horse")).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(h.verify(&Secret::new("correct horse"), Some(&hash)).await.unwrap());
+        assert!(!h.verify(&Secret::new("wrong horse"), Some(&hash)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_user_never_verifies() {
+        assert!(!hasher().verify(&Secret::new("anything"), None).await.unwrap());
+    }
+}

@@ -1,0 +1,113 @@
+//! Browser sessions (single sign-on), kept in the ephemeral store. The cookie holds a random
+//! secret; the store key is its SHA-256 (`sid`), so a dump of the store does not hold cookies.
+//! `sid` is also the OpenID Connect session id (`sid` claim) and the handle shown in /account.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto;
+use crate::domain::Secret;
+use crate::ephemeral::{self, ttl_until};
+use crate::services::{InfraError, Services};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BrowserSession {
+    pub sid: String,
+    pub user_id: String,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub user_agent: String,
+    pub ip: String,
+    /// Clients that received tokens in this session (for logout propagation).
+    pub clients: Vec<String>,
+}
+
+fn key(sid: &str) -> String {
+    format!("session:{sid}")
+}
+
+fn user_key(user_id: &str) -> String {
+    format!("user_sessions:{user_id}")
+}
+
+/// Where the request came from, for the sessions list; truncated, never trusted for security.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    pub user_agent: String,
+    pub ip: String,
+}
+
+/// Starts a session after a successful sign-in; returns the cookie secret.
+pub async fn create(
+    s: &Services,
+    user_id: &str,
+    amr: &[&str],
+    info: &ClientInfo,
+) -> Result<(Secret, BrowserSession), InfraError> {
+    let now = s.now();
+    let secret = crypto::random_token(32);
+    let session = BrowserSession {
+        sid: crypto::digest(&secret),
+        user_id: user_id.to_owned(),
+        auth_time: now,
+        amr: amr.iter().map(|a| (*a).to_owned()).collect(),
+        created_at: now,
+        expires_at: now + s.lifetimes.session,
+        user_agent: info.user_agent.chars().take(200).collect(),
+        ip: info.ip.chars().take(64).collect(),
+        clients: Vec::new(),
+    };
+    save(s, &session).await?;
+    s.ephemeral.set_add(&user_key(user_id), &session.sid, Duration::from_secs(s.lifetimes.session as u64)).await?;
+    Ok((Secret::new(secret), session))
+}
+
+async fn save(s: &Services, session: &BrowserSession) -> Result<(), InfraError> {
+    ephemeral::put_json(s.ephemeral.as_ref(), &key(&session.sid), session, ttl_until(session.expires_at, s.now()))
+        .await?;
+    Ok(())
+}
+
+/// The live session for a cookie secret, if any.
+pub async fn from_cookie(s: &Services, secret: &str) -> Result<Option<BrowserSession>, InfraError> {
+    if secret.len() != 43 {
+        return Ok(None);
+    }
+    by_sid(s, &crypto::digest(secret)).await
+}
+
+pub async fn by_sid(s: &Services, sid: &str) -> Result<Option<BrowserSession>, InfraError> {
+    let session: Option<BrowserSession> = ephemeral::get_json(s.ephemeral.as_ref(), &key(sid)).await?;
+    Ok(session.filter(|sess| sess.expires_at > s.now()))
+}
+
+pub async fn remember_client(s: &Services, session: &BrowserSession, client_id: &str) -> Result<(), InfraError> {
+    if session.clients.iter().any(|c| c == client_id) {
+        return Ok(());
+    }
+    let mut updated = session.clone();
+    updated.clients.push(client_id.to_owned());
+    save(s, &updated).await
+}
+
+pub async fn end(s: &Services, session: &BrowserSession) -> Result<(), InfraError> {
+    s.ephemeral.delete(&key(&session.sid)).await?;
+    s.ephemeral.set_remove(&user_key(&session.user_id), &session.sid).await?;
+    Ok(())
+}
+
+/// The user's live sessions, newest first; forgets the ones that expired.
+pub async fn list_for_user(s: &Services, user_id: &str) -> Result<Vec<BrowserSession>, InfraError> {
+    let mut live = Vec::new();
+    for sid in s.ephemeral.set_members(&user_key(user_id)).await? {
+        match by_sid(s, &sid).await? {
+            Some(session) if session.user_id == user_id => live.push(session),
+            _ => s.ephemeral.set_remove(&user_key(user_id), &sid).await?,
+        }
+    }
+    live.sort_by_key(|s| std::cmp::Reverse(s.created_at));
+    Ok(live)
+}

@@ -1,0 +1,173 @@
+//! The account space (/account) is a relying party of this very provider: it signs in through
+//! /authorize and the login page like any client (public client, PKCE S256, state, nonce), then
+//! exchanges the code with the same token flow the /token endpoint runs, verifies the ID token
+//! (signature, issuer, audience, nonce) and reads the user through the userinfo flow. The only
+//! difference from an external client is that the back-channel calls stay in-process.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::crypto::{self, b64url, sha256};
+use crate::domain::{AuthMethod, Client, GrantType, RedirectUri, SigningAlg};
+use crate::ephemeral::{self, ttl_until};
+use crate::oidc::authorize::redirect_with;
+use crate::oidc::params::Params;
+use crate::oidc::{token, userinfo};
+use crate::services::{InfraError, Services};
+
+pub const CLIENT_ID: &str = "idp-account";
+
+/// The built-in client of the account space, registered (or updated) at every start.
+pub fn client(issuer: &str, now: i64) -> Client {
+    Client {
+        id: CLIENT_ID.into(),
+        name: "Mon compte".into(),
+        secret_digest: None,
+        redirect_uris: vec![RedirectUri::from_trusted(format!("{issuer}/account/callback"))],
+        post_logout_redirect_uris: vec![RedirectUri::from_trusted(format!("{issuer}/account"))],
+        grant_types: vec![GrantType::AuthorizationCode],
+        auth_method: AuthMethod::None,
+        id_token_alg: SigningAlg::ES256,
+        theme: None,
+        first_party: true,
+        created_at: now,
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct PendingLogin {
+    verifier: String,
+    nonce: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccountSession {
+    pub sub: String,
+    pub sid: Option<String>,
+    pub id_token: String,
+    pub access_token: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpaceError {
+    #[error("the sign-in answer does not belong to a sign-in started here")]
+    UnknownState,
+    #[error("the provider refused: {0}")]
+    Refused(String),
+    #[error(transparent)]
+    Infra(#[from] InfraError),
+}
+
+fn pending_key(state: &str) -> String {
+    format!("acct_login:{state}")
+}
+
+fn session_key(cookie: &str) -> String {
+    format!("acct:{}", crypto::digest(cookie))
+}
+
+/// Starts a sign-in; returns the authorization URL to send the browser to.
+pub async fn begin_login(s: &Services) -> Result<String, InfraError> {
+    let state = crypto::random_token(24);
+    let pending = PendingLogin { verifier: crypto::random_token(48), nonce: crypto::random_token(24) };
+    let challenge = b64url(&sha256(pending.verifier.as_bytes()));
+    ephemeral::put_json(
+        s.ephemeral.as_ref(),
+        &pending_key(&state),
+        &pending,
+        Duration::from_secs(s.lifetimes.auth_request as u64),
+    )
+    .await?;
+    let redirect_uri = s.endpoint("/account/callback");
+    Ok(redirect_with(
+        &s.endpoint("/authorize"),
+        &[
+            ("response_type", Some("code")),
+            ("client_id", Some(CLIENT_ID)),
+            ("redirect_uri", Some(&redirect_uri)),
+            ("scope", Some("openid profile email")),
+            ("state", Some(&state)),
+            ("nonce", Some(&pending.nonce)),
+            ("code_challenge", Some(&challenge)),
+            ("code_challenge_method", Some("S256")),
+        ],
+    ))
+}
+
+/// Handles the redirect back: returns the account cookie value and its session.
+pub async fn finish_login(s: &Services, params: &Params) -> Result<(String, AccountSession), SpaceError> {
+    let get = |n: &str| params.get(n).ok().flatten();
+    let state = get("state").ok_or(SpaceError::UnknownState)?;
+    let pending: PendingLogin = ephemeral::take_json(s.ephemeral.as_ref(), &pending_key(state))
+        .await
+        .map_err(InfraError::from)?
+        .ok_or(SpaceError::UnknownState)?;
+    // RFC 9207 §2.4: the iss parameter must be ours.
+    if get("iss") != Some(s.issuer.as_str()) {
+        return Err(SpaceError::Refused("iss mismatch".into()));
+    }
+    if let Some(error) = get("error") {
+        return Err(SpaceError::Refused(error.to_owned()));
+    }
+    let code = get("code").ok_or_else(|| SpaceError::Refused("no code".into()))?;
+    let client = s.store.client(CLIENT_ID).await.map_err(InfraError::from)?.ok_or(SpaceError::UnknownState)?;
+    let exchange = Params::from_pairs(vec![
+        ("grant_type".into(), "authorization_code".into()),
+        ("code".into(), code.to_owned()),
+        ("redirect_uri".into(), s.endpoint("/account/callback")),
+        ("code_verifier".into(), pending.verifier.clone()),
+        ("client_id".into(), CLIENT_ID.into()),
+    ]);
+    let tokens = token::exchange_code(s, &client, &exchange).await.map_err(|e| SpaceError::Refused(e.to_string()))?;
+    let id_token = tokens.id_token.ok_or_else(|| SpaceError::Refused("no ID token".into()))?;
+    let claims = verify_id_token(s, &id_token, &pending.nonce)?;
+    let session = AccountSession {
+        sub: claims["sub"].as_str().unwrap_or_default().to_owned(),
+        sid: claims["sid"].as_str().map(str::to_owned),
+        id_token,
+        access_token: tokens.access_token,
+        expires_at: s.now() + tokens.expires_in,
+    };
+    let cookie = crypto::random_token(32);
+    ephemeral::put_json(s.ephemeral.as_ref(), &session_key(&cookie), &session, ttl_until(session.expires_at, s.now()))
+        .await
+        .map_err(InfraError::from)?;
+    Ok((cookie, session))
+}
+
+/// OpenID Connect Core §3.1.3.7, the checks a relying party makes.
+fn verify_id_token(s: &Services, id_token: &str, nonce: &str) -> Result<Value, SpaceError> {
+    let claims = s.keys.verify(id_token).map_err(|e| SpaceError::Refused(e.to_string()))?;
+    let ok = claims["iss"] == s.issuer.as_str()
+        && claims["aud"] == CLIENT_ID
+        && claims["nonce"] == nonce
+        && claims["exp"].as_i64().is_some_and(|exp| exp > s.now());
+    if ok { Ok(claims) } else { Err(SpaceError::Refused("ID token checks failed".into())) }
+}
+
+pub async fn session(s: &Services, cookie: &str) -> Result<Option<AccountSession>, InfraError> {
+    if cookie.len() != 43 {
+        return Ok(None);
+    }
+    let session: Option<AccountSession> = ephemeral::get_json(s.ephemeral.as_ref(), &session_key(cookie)).await?;
+    Ok(session.filter(|sess| sess.expires_at > s.now()))
+}
+
+pub async fn end(s: &Services, cookie: &str) -> Result<(), InfraError> {
+    Ok(s.ephemeral.delete(&session_key(cookie)).await?)
+}
+
+/// The user's claims through the userinfo flow; `None` once the access token is no longer
+/// valid (expired, or the SSO session was ended elsewhere).
+pub async fn claims(s: &Services, session: &AccountSession) -> Result<Option<Value>, InfraError> {
+    match userinfo::userinfo(s, &session.access_token).await {
+        Ok(claims) => Ok(Some(claims)),
+        Err(e) if e.code == crate::oidc::OAuthErrorCode::ServerError => {
+            Err(InfraError::Signing("userinfo failed".into()))
+        }
+        Err(_) => Ok(None),
+    }
+}

@@ -1,0 +1,282 @@
+//! Settings: defaults, then a TOML file (`--config` or `IDP_CONFIG`), then `IDP_*` environment
+//! variables, each key `some_key` being overridden by `IDP_SOME_KEY`. `RawConfig` is what the
+//! file says; `Config` is the validated result that the rest of the program uses.
+//! Every key is documented in `deploy/idp.example.toml`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use url::Url;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the settings file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid settings: {0}")]
+    Invalid(String),
+}
+
+/// The settings as written; every field has a default.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawConfig {
+    pub issuer: String,
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+    pub redis_prefix: String,
+    pub themes_dir: Option<PathBuf>,
+    pub default_theme: String,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub outbox_dir: Option<PathBuf>,
+    pub argon2_m_cost: u32,
+    pub argon2_t_cost: u32,
+    pub argon2_p_cost: u32,
+    pub code_ttl: i64,
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub refresh_token_ttl: i64,
+    pub session_ttl: i64,
+    pub auth_request_ttl: i64,
+    pub allow_insecure_redirect_uris: bool,
+    pub max_body_bytes: usize,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        Self {
+            issuer: "http://127.0.0.1:8080".into(),
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            redis_url: None,
+            redis_prefix: "idp:".into(),
+            themes_dir: None,
+            default_theme: "default".into(),
+            smtp_url: None,
+            mail_from: "Compte unique <no-reply@localhost>".into(),
+            outbox_dir: None,
+            // OWASP Password Storage Cheat Sheet: argon2id m=19 MiB, t=2, p=1.
+            argon2_m_cost: 19 * 1024,
+            argon2_t_cost: 2,
+            argon2_p_cost: 1,
+            code_ttl: 60,
+            access_token_ttl: 600,
+            id_token_ttl: 600,
+            refresh_token_ttl: 30 * 24 * 3600,
+            session_ttl: 10 * 3600,
+            auth_request_ttl: 30 * 60,
+            allow_insecure_redirect_uris: false,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Validated settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The public URL, exactly as it appears in `iss` (no trailing slash).
+    pub issuer: String,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub redis_prefix: String,
+    pub themes_dir: PathBuf,
+    pub default_theme: String,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub outbox_dir: PathBuf,
+    pub argon2: Argon2Params,
+    pub lifetimes: Lifetimes,
+    pub allow_insecure_redirect_uris: bool,
+    pub max_body_bytes: usize,
+    /// Cookies get `Secure` and the `__Host-` prefix when the issuer is https.
+    pub secure_cookies: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Argon2Params {
+    pub m_cost: u32,
+    pub t_cost: u32,
+    pub p_cost: u32,
+}
+
+/// Lifetimes in seconds.
+#[derive(Clone, Copy, Debug)]
+pub struct Lifetimes {
+    pub code: i64,
+    pub access_token: i64,
+    pub id_token: i64,
+    pub refresh_token: i64,
+    pub session: i64,
+    pub auth_request: i64,
+}
+
+const ENV_PREFIX: &str = "IDP_";
+
+impl Config {
+    /// Defaults, then the file (if any), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        let file = file.map(Path::to_path_buf).or_else(|| std::env::var_os("IDP_CONFIG").map(PathBuf::from));
+        let text = match &file {
+            Some(path) => {
+                std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.clone(), source })?
+            }
+            None => String::new(),
+        };
+        Self::from_sources(&text, &env)
+    }
+
+    /// The pure part of `load`, testable without touching the process environment.
+    pub fn from_sources(toml_text: &str, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let mut table: toml::Table = toml::from_str(toml_text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix(ENV_PREFIX) else { continue };
+            // IDP_CONFIG names the file; IDP_LOG and IDP_TEST_* belong to logging and the tests.
+            if key.is_empty() || key == "CONFIG" || key == "LOG" || key.starts_with("TEST_") {
+                continue;
+            }
+            table.insert(key.to_ascii_lowercase(), env_value(value));
+        }
+        let raw: RawConfig =
+            toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        Self::validate(raw)
+    }
+
+    pub fn validate(raw: RawConfig) -> Result<Self, ConfigError> {
+        let invalid = |m: String| ConfigError::Invalid(m);
+        let issuer_url = Url::parse(&raw.issuer).map_err(|e| invalid(format!("issuer {:?}: {e}", raw.issuer)))?;
+        if !matches!(issuer_url.scheme(), "https" | "http")
+            || issuer_url.query().is_some()
+            || issuer_url.fragment().is_some()
+        {
+            // OpenID Connect Discovery §3: an https URL with no query or fragment (http allowed
+            // for local development).
+            return Err(invalid(format!("issuer {:?} must be an http(s) URL without query or fragment", raw.issuer)));
+        }
+        let issuer = raw.issuer.trim_end_matches('/').to_owned();
+        let listen = raw.listen.parse().map_err(|e| invalid(format!("listen {:?}: {e}", raw.listen)))?;
+        let database_url =
+            raw.database_url.unwrap_or_else(|| format!("sqlite:{}", raw.data_dir.join("idp.db").display()));
+        let themes_dir = raw.themes_dir.unwrap_or_else(default_themes_dir);
+        let outbox_dir = raw.outbox_dir.unwrap_or_else(|| raw.data_dir.join("outbox"));
+        for (name, value) in [
+            ("code_ttl", raw.code_ttl),
+            ("access_token_ttl", raw.access_token_ttl),
+            ("id_token_ttl", raw.id_token_ttl),
+            ("refresh_token_ttl", raw.refresh_token_ttl),
+            ("session_ttl", raw.session_ttl),
+            ("auth_request_ttl", raw.auth_request_ttl),
+        ] {
+            if value <= 0 {
+                return Err(invalid(format!("{name} must be a positive number of seconds")));
+            }
+        }
+        if raw.code_ttl > 600 {
+            // RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED."
+            return Err(invalid("code_ttl must be at most 600 seconds (RFC 6749 §4.1.2)".into()));
+        }
+        argon2::Params::new(raw.argon2_m_cost, raw.argon2_t_cost, raw.argon2_p_cost, None)
+            .map_err(|e| invalid(format!("argon2 parameters: {e}")))?;
+        Ok(Config {
+            secure_cookies: issuer_url.scheme() == "https",
+            issuer,
+            listen,
+            data_dir: raw.data_dir,
+            database_url,
+            redis_url: raw.redis_url.filter(|u| !u.is_empty()),
+            redis_prefix: raw.redis_prefix,
+            themes_dir,
+            default_theme: raw.default_theme,
+            smtp_url: raw.smtp_url.filter(|u| !u.is_empty()),
+            mail_from: raw.mail_from,
+            outbox_dir,
+            argon2: Argon2Params { m_cost: raw.argon2_m_cost, t_cost: raw.argon2_t_cost, p_cost: raw.argon2_p_cost },
+            lifetimes: Lifetimes {
+                code: raw.code_ttl,
+                access_token: raw.access_token_ttl,
+                id_token: raw.id_token_ttl,
+                refresh_token: raw.refresh_token_ttl,
+                session: raw.session_ttl,
+                auth_request: raw.auth_request_ttl,
+            },
+            allow_insecure_redirect_uris: raw.allow_insecure_redirect_uris,
+            max_body_bytes: raw.max_body_bytes,
+        })
+    }
+
+    /// Defaults for a given data directory and issuer (tests, embedded runs).
+    pub fn embedded(data_dir: &Path, issuer: &str) -> Result<Self, ConfigError> {
+        Self::validate(RawConfig {
+            data_dir: data_dir.to_path_buf(),
+            issuer: issuer.to_owned(),
+            ..RawConfig::default()
+        })
+    }
+}
+
+/// Environment values are typed like TOML scalars: integers and booleans, else strings.
+fn env_value(raw: &str) -> toml::Value {
+    if let Ok(i) = raw.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    match raw {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(raw.to_owned()),
+    }
+}
+
+/// `./themes` when run from the repository or an install with themes beside it; otherwise the
+/// themes of the source tree this binary was built from.
+fn default_themes_dir() -> PathBuf {
+    let local = PathBuf::from("themes");
+    if local.join("default").is_dir() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("themes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let c = Config::from_sources("", &[]).unwrap();
+        assert_eq!(c.issuer, "http://127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite:./data/idp.db");
+        assert!(c.redis_url.is_none());
+        assert!(!c.secure_cookies);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let c = Config::from_sources(
+            "issuer = \"https://file.example\"\ncode_ttl = 30\n",
+            &env(&[("IDP_ISSUER", "https://env.example/"), ("IDP_REDIS_URL", "redis://127.0.0.1/"), ("OTHER", "x")]),
+        )
+        .unwrap();
+        assert_eq!(c.issuer, "https://env.example");
+        assert_eq!(c.lifetimes.code, 30);
+        assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1/"));
+        assert!(c.secure_cookies);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        assert!(Config::from_sources("isuer = \"x\"", &[]).is_err());
+        assert!(Config::from_sources("", &env(&[("IDP_CODE_TTL", "3600")])).is_err());
+        assert!(Config::from_sources("", &env(&[("IDP_ISSUER", "https://x.example/?a=b")])).is_err());
+        assert!(Config::from_sources("", &env(&[("IDP_LISTEN", "nowhere")])).is_err());
+    }
+}

@@ -1,0 +1,218 @@
+//! Relying parties ("clients") and the values that describe them, parsed once at the edge.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// A registered relying party, as the store keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    /// SHA-256 digest of the secret (`crypto::digest`); `None` for public clients.
+    pub secret_digest: Option<String>,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    pub grant_types: Vec<GrantType>,
+    pub auth_method: AuthMethod,
+    pub id_token_alg: SigningAlg,
+    /// Theme for the pages shown on behalf of this client; the default theme when `None`.
+    pub theme: Option<String>,
+    /// First-party clients skip the consent page (the organisation runs them).
+    pub first_party: bool,
+    pub created_at: i64,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.auth_method == AuthMethod::None
+    }
+
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    /// Exact string comparison, as RFC 9700 §4.1.3 and OpenID Connect Core §3.1.2.1 require.
+    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|r| r.as_str() == uri)
+    }
+
+    pub fn has_post_logout_redirect_uri(&self, uri: &str) -> bool {
+        self.post_logout_redirect_uris.iter().any(|r| r.as_str() == uri)
+    }
+}
+
+/// A client id: 1 to 128 characters of `[A-Za-z0-9._~-]` (RFC 3986 unreserved), so it is safe in
+/// URLs, logs and file names without escaping.
+pub fn parse_client_id(raw: &str) -> Result<String, ClientFieldError> {
+    let ok =
+        !raw.is_empty() && raw.len() <= 128 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"._~-".contains(&b));
+    if ok { Ok(raw.to_owned()) } else { Err(ClientFieldError::ClientId) }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ClientFieldError {
+    #[error("client id must be 1 to 128 characters among letters, digits, '.', '_', '~' and '-'")]
+    ClientId,
+    #[error("redirect URI {0:?} is not an absolute URL")]
+    NotAbsolute(String),
+    #[error("redirect URI {0:?} must not contain a fragment (RFC 6749 §3.1.2)")]
+    Fragment(String),
+    #[error(
+        "redirect URI {0:?} uses http to a host that is not loopback; use https (or allow insecure redirect URIs explicitly)"
+    )]
+    InsecureHttp(String),
+    #[error("redirect URI {0:?} must not carry user information")]
+    UserInfo(String),
+    #[error("unknown value {0:?}")]
+    Unknown(String),
+}
+
+/// A redirect URI as registered. Matching is exact string equality; parsing only decides
+/// what may be registered (RFC 6749 §3.1.2, RFC 8252 §7 for native apps).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RedirectUri(String);
+
+impl RedirectUri {
+    pub fn parse(raw: &str, allow_insecure_http: bool) -> Result<Self, ClientFieldError> {
+        let url = Url::parse(raw).map_err(|_| ClientFieldError::NotAbsolute(raw.to_owned()))?;
+        if url.fragment().is_some() || raw.contains('#') {
+            return Err(ClientFieldError::Fragment(raw.to_owned()));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(ClientFieldError::UserInfo(raw.to_owned()));
+        }
+        match url.scheme() {
+            "https" => {}
+            "http" => {
+                if !allow_insecure_http && !is_loopback(&url) {
+                    return Err(ClientFieldError::InsecureHttp(raw.to_owned()));
+                }
+            }
+            // RFC 8252 §7.1: private-use schemes of native apps are reverse domain names.
+            scheme if scheme.contains('.') => {}
+            _ => return Err(ClientFieldError::NotAbsolute(raw.to_owned())),
+        }
+        if url.cannot_be_a_base() && !url.scheme().contains('.') {
+            return Err(ClientFieldError::NotAbsolute(raw.to_owned()));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// For values already validated when they were stored.
+    pub fn from_trusted(raw: String) -> Self {
+        Self(raw)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+macro_rules! string_enum {
+    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+        impl FromStr for $name {
+            type Err = ClientFieldError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s { $($text => Ok($name::$variant),)+ _ => Err(ClientFieldError::Unknown(s.to_owned())) }
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+
+/// `token_endpoint_auth_method` (OpenID Connect Core §9, RFC 7591 §2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+string_enum!(AuthMethod { ClientSecretBasic => "client_secret_basic", ClientSecretPost => "client_secret_post", None => "none" });
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+}
+string_enum!(GrantType { AuthorizationCode => "authorization_code", RefreshToken => "refresh_token" });
+
+/// JWS algorithms for ID tokens (RFC 7518 §3.1, RFC 8037 for EdDSA).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum SigningAlg {
+    #[default]
+    RS256,
+    ES256,
+    EdDSA,
+}
+string_enum!(SigningAlg { RS256 => "RS256", ES256 => "ES256", EdDSA => "EdDSA" });
+
+impl SigningAlg {
+    pub const ALL: [SigningAlg; 3] = [SigningAlg::RS256, SigningAlg::ES256, SigningAlg::EdDSA];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_with_fragments_are_refused() {
+        assert_eq!(
+            RedirectUri::parse("https://rp.example/cb#x", false),
+            Err(ClientFieldError::Fragment("https://rp.example/cb#x".into()))
+        );
+    }
+
+    #[test]
+    fn relative_redirect_uris_are_refused() {
+        assert!(RedirectUri::parse("/callback", false).is_err());
+    }
+
+    #[test]
+    fn http_is_only_for_loopback_unless_allowed() {
+        assert!(RedirectUri::parse("http://127.0.0.1:9090/callback", false).is_ok());
+        assert!(RedirectUri::parse("http://localhost/cb", false).is_ok());
+        assert!(RedirectUri::parse("http://rp.example/cb", false).is_err());
+        assert!(RedirectUri::parse("http://rp.example/cb", true).is_ok());
+    }
+
+    #[test]
+    fn native_app_schemes_are_reverse_domain_names() {
+        assert!(RedirectUri::parse("fr.region.app:/callback", false).is_ok());
+        assert!(RedirectUri::parse("javascript:alert(1)", false).is_err());
+    }
+
+    #[test]
+    fn client_ids_are_url_safe() {
+        assert!(parse_client_id("shop-1.example").is_ok());
+        assert!(parse_client_id("a b").is_err());
+        assert!(parse_client_id("").is_err());
+    }
+
+    #[test]
+    fn enums_round_trip_through_their_names() {
+        for m in ["client_secret_basic", "client_secret_post", "none"] {
+            assert_eq!(m.parse::<AuthMethod>().unwrap().as_str(), m);
+        }
+        assert!("plain".parse::<SigningAlg>().is_err());
+    }
+}

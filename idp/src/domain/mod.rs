@@ -1,0 +1,14 @@
+//! Pure types, parsed at the edge: clients, redirect URIs, scopes, users, languages, secrets.
+//! Nothing here imports axum, sqlx, redis or tera.
+
+pub mod client;
+pub mod lang;
+pub mod scope;
+pub mod secret;
+pub mod user;
+
+pub use client::{AuthMethod, Client, GrantType, RedirectUri, SigningAlg};
+pub use lang::Lang;
+pub use scope::Scopes;
+pub use secret::Secret;
+pub use user::{Email, Login, NewUser, User};

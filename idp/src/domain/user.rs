@@ -1,0 +1,110 @@
+//! People who sign in: their identifier (login), e-mail and profile.
+
+use serde::{Deserialize, Serialize};
+
+/// A stored user. `id` is the public, stable subject identifier (`sub`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub login: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub given_name: String,
+    pub family_name: String,
+    pub phone_number: Option<String>,
+    pub address: Option<String>,
+    pub locale: Option<String>,
+    pub user_type: String,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl User {
+    pub fn display_name(&self) -> String {
+        format!("{} {}", self.given_name, self.family_name).trim().to_owned()
+    }
+}
+
+/// What is needed to create a user; the id and timestamps are set by the store call.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub login: Login,
+    pub email: Email,
+    pub given_name: String,
+    pub family_name: String,
+    pub phone_number: Option<String>,
+    pub address: Option<String>,
+    pub user_type: String,
+    pub password_hash: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum UserFieldError {
+    #[error("the login must be 1 to 100 characters: letters, digits, '.', '_', '-' or '@'")]
+    Login,
+    #[error("the e-mail address is not valid")]
+    Email,
+}
+
+/// Logins are compared case-insensitively: stored lower-case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Login(String);
+
+impl Login {
+    pub fn parse(raw: &str) -> Result<Self, UserFieldError> {
+        let s = raw.trim().to_lowercase();
+        let ok =
+            !s.is_empty() && s.chars().count() <= 100 && s.chars().all(|c| c.is_alphanumeric() || "._-@+".contains(c));
+        if ok { Ok(Self(s)) } else { Err(UserFieldError::Login) }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A deliberately simple check (one '@', a dot in the domain, no spaces): the real proof of an
+/// address is a mail that arrives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, UserFieldError> {
+        let s = raw.trim();
+        let mut parts = s.split('@');
+        let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(UserFieldError::Email);
+        };
+        let ok = !local.is_empty()
+            && s.len() <= 254
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+        if ok { Ok(Self(format!("{local}@{}", domain.to_lowercase()))) } else { Err(UserFieldError::Email) }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logins_are_lower_cased_and_trimmed() {
+        assert_eq!(Login::parse(" Alice.Martin ").unwrap().as_str(), "alice.martin");
+        assert!(Login::parse("alice martin").is_err());
+        assert!(Login::parse("").is_err());
+    }
+
+    #[test]
+    fn emails_need_a_domain_with_a_dot() {
+        assert_eq!(Email::parse("Alice@Example.ORG").unwrap().as_str(), "Alice@example.org");
+        assert!(Email::parse("alice@localhost").is_err());
+        assert!(Email::parse("a@b@c.fr").is_err());
+        assert!(Email::parse("a b@c.fr").is_err());
+    }
+}

@@ -1,0 +1,124 @@
+//! Outgoing mail behind one trait. The embedded default writes `.eml` files to an outbox folder
+//! (and logs each message); production sends through SMTP (`smtp_url`, e.g.
+//! `smtps://user:pass@mail.example:465` or `smtp://mail.example:587?tls=required`).
+//! The durable queue with retries and the themed FR/EN templates come with issues #4 and #5;
+//! no flow of the walking skeleton sends mail yet.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("invalid address: {0}")]
+    Address(String),
+    #[error("cannot build the message: {0}")]
+    Build(String),
+    #[error("transport failed: {0}")]
+    Transport(String),
+}
+
+/// A message with both parts, already rendered.
+#[derive(Clone, Debug)]
+pub struct OutgoingMail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError>;
+}
+
+fn build(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, MailError> {
+    let to: Mailbox = mail.to.parse().map_err(|_| MailError::Address(mail.to.clone()))?;
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(mail.subject.clone())
+        .multipart(MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone()))
+        .map_err(|e| MailError::Build(e.to_string()))
+}
+
+pub struct OutboxMailer {
+    from: Mailbox,
+    dir: PathBuf,
+    transport: AsyncFileTransport<Tokio1Executor>,
+}
+
+impl OutboxMailer {
+    pub fn new(dir: &Path, from: &str) -> Result<Self, MailError> {
+        std::fs::create_dir_all(dir).map_err(|e| MailError::Transport(format!("{}: {e}", dir.display())))?;
+        Ok(Self {
+            from: from.parse().map_err(|_| MailError::Address(from.to_owned()))?,
+            dir: dir.to_path_buf(),
+            transport: AsyncFileTransport::new(dir),
+        })
+    }
+}
+
+#[async_trait]
+impl Mailer for OutboxMailer {
+    async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
+        let message = build(&self.from, mail)?;
+        let id = self.transport.send(message).await.map_err(|e| MailError::Transport(e.to_string()))?;
+        tracing::info!(to = %mail.to, subject = %mail.subject, file = %self.dir.join(format!("{id}.eml")).display(), "mail written to the outbox");
+        Ok(())
+    }
+}
+
+pub struct SmtpMailer {
+    from: Mailbox,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl SmtpMailer {
+    pub fn new(url: &str, from: &str) -> Result<Self, MailError> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| MailError::Transport(e.to_string()))?
+            .build();
+        Ok(Self { from: from.parse().map_err(|_| MailError::Address(from.to_owned()))?, transport })
+    }
+}
+
+#[async_trait]
+impl Mailer for SmtpMailer {
+    async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
+        let message = build(&self.from, mail)?;
+        self.transport.send(message).await.map_err(|e| MailError::Transport(e.to_string()))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_outbox_writes_one_eml_file_per_message_with_both_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailer = OutboxMailer::new(dir.path(), "IdP <no-reply@idp.example>").unwrap();
+        let mail = OutgoingMail {
+            to: "alice@example.org".into(),
+            subject: "Bonjour".into(),
+            text: "texte".into(),
+            html: "<p>html</p>".into(),
+        };
+        mailer.send(&mail).await.unwrap();
+        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(files.len(), 1);
+        let eml = std::fs::read_to_string(&files[0]).unwrap();
+        assert!(eml.contains("To: alice@example.org"));
+        assert!(eml.contains("text/plain") && eml.contains("text/html"));
+    }
+
+    #[test]
+    fn a_bad_sender_address_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(OutboxMailer::new(dir.path(), "not an address"), Err(MailError::Address(_))));
+    }
+}

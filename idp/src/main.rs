@@ -1,0 +1,268 @@
+//! The `idp` command: parse the command line, load the settings, call into the library.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use idp::admin::{self, ClientSpec, UserSpec};
+use idp::app::{App, AppOptions};
+use idp::clock::SystemClock;
+use idp::config::Config;
+use idp::domain::Secret;
+
+#[derive(Parser)]
+#[command(name = "idp", version, about = "OpenID Connect identity provider")]
+struct Cli {
+    /// Settings file (TOML); IDP_* environment variables override it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Register the example relying party and a demo user, and print how to try them.
+        #[arg(long)]
+        demo: bool,
+        /// Where the example relying party runs (demo mode).
+        #[arg(long, default_value = "http://127.0.0.1:9090")]
+        demo_rp_url: String,
+    },
+    /// Create or update the database schema, then exit.
+    Migrate,
+    /// Manage relying parties.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a client; a confidential client's secret is printed once.
+    Add {
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// A public client (no secret; PKCE required).
+        #[arg(long)]
+        public: bool,
+        /// Read the secret from standard input instead of generating one.
+        #[arg(long)]
+        secret_stdin: bool,
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// authorization_code, refresh_token (repeatable).
+        #[arg(long = "grant")]
+        grants: Vec<String>,
+        /// client_secret_basic (default), client_secret_post, none (public clients).
+        #[arg(long)]
+        auth_method: Option<String>,
+        /// ID token signature: RS256 (default), ES256, EdDSA.
+        #[arg(long)]
+        signing_alg: Option<String>,
+        #[arg(long)]
+        theme: Option<String>,
+        /// Skip the consent page for this client.
+        #[arg(long)]
+        first_party: bool,
+        /// Allow http redirect URIs to hosts other than loopback (never in production).
+        #[arg(long)]
+        allow_insecure_http: bool,
+    },
+    List,
+    Show {
+        id: String,
+    },
+    Remove {
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; without --password-stdin a password is generated and printed once.
+    Add {
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        given_name: String,
+        #[arg(long, default_value = "")]
+        family_name: String,
+        #[arg(long, default_value = "usager")]
+        user_type: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+fn read_stdin_line() -> anyhow::Result<String> {
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input).context("reading standard input")?;
+    let line = input.lines().next().unwrap_or_default().to_owned();
+    anyhow::ensure!(!line.is_empty(), "nothing on standard input");
+    Ok(line)
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("IDP_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve { demo, demo_rp_url } => serve(config, demo, &demo_rp_url).await,
+        Command::Migrate => {
+            idp::store::sql::SqlStore::open(&config.database_url).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Client { command } => client(config, command).await,
+        Command::User { command } => user(config, command).await,
+    }
+}
+
+async fn serve(config: Config, demo: bool, demo_rp_url: &str) -> anyhow::Result<()> {
+    let issuer = config.issuer.clone();
+    let app = App::build(config, AppOptions::default()).await?;
+    if demo {
+        let password = admin::seed_demo(&app.services(), demo_rp_url.trim_end_matches('/')).await?;
+        println!("\nDemo mode");
+        println!("  Example application: run `cargo run -p demo-rp`, then open {demo_rp_url}");
+        println!("  Account space:       {issuer}/account");
+        println!("  Sign in with:        login `{}`, password `{}`\n", admin::DEMO_LOGIN, password.expose());
+    }
+    tracing::info!(address = %app.local_addr()?, %issuer, "identity provider listening");
+    app.serve(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
+
+async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
+    let services = idp::app::services(&config, Arc::new(SystemClock)).await?;
+    match command {
+        ClientCommand::Add {
+            id,
+            name,
+            public,
+            secret_stdin,
+            redirect_uris,
+            post_logout_redirect_uris,
+            grants,
+            auth_method,
+            signing_alg,
+            theme,
+            first_party,
+            allow_insecure_http,
+        } => {
+            let secret = if secret_stdin { Some(Secret::new(read_stdin_line()?)) } else { None };
+            let spec = ClientSpec {
+                id,
+                name,
+                public,
+                secret,
+                redirect_uris,
+                post_logout_redirect_uris,
+                grants,
+                auth_method,
+                id_token_alg: signing_alg,
+                theme,
+                first_party,
+                allow_insecure_http: allow_insecure_http || config.allow_insecure_redirect_uris,
+            };
+            let (client, secret) = admin::add_client(&services, &spec).await?;
+            println!("client {} registered ({})", client.id, client.auth_method);
+            if let (Some(secret), false) = (secret, secret_stdin) {
+                println!("client_secret: {}", secret.expose());
+                println!("(shown once: only its digest is stored)");
+            }
+            Ok(())
+        }
+        ClientCommand::List => {
+            for c in services.store.clients().await? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    c.id,
+                    c.auth_method,
+                    c.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(" "),
+                    c.name
+                );
+            }
+            Ok(())
+        }
+        ClientCommand::Show { id } => {
+            let c = services.store.client(&id).await?.with_context(|| format!("no client {id:?}"))?;
+            println!("id: {}\nname: {}\nauth_method: {}\npublic: {}", c.id, c.name, c.auth_method, c.is_public());
+            for u in &c.redirect_uris {
+                println!("redirect_uri: {}", u.as_str());
+            }
+            for u in &c.post_logout_redirect_uris {
+                println!("post_logout_redirect_uri: {}", u.as_str());
+            }
+            println!("grant_types: {}", c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" "));
+            println!(
+                "id_token_signing_alg: {}\ntheme: {}\nfirst_party: {}",
+                c.id_token_alg,
+                c.theme.as_deref().unwrap_or("default"),
+                c.first_party
+            );
+            Ok(())
+        }
+        ClientCommand::Remove { id } => {
+            anyhow::ensure!(services.store.delete_client(&id).await?, "no client {id:?}");
+            println!("client {id} removed");
+            Ok(())
+        }
+    }
+}
+
+async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
+    let services = idp::app::services(&config, Arc::new(SystemClock)).await?;
+    match command {
+        UserCommand::Add { login, email, given_name, family_name, user_type, password_stdin } => {
+            let (password, generated) = if password_stdin {
+                (Secret::new(read_stdin_line()?), false)
+            } else {
+                (admin::generate_password(), true)
+            };
+            let spec = UserSpec { login, email, given_name, family_name, user_type, ..UserSpec::default() };
+            let user = admin::add_user(&services, &spec, &password).await?;
+            println!("user {} created (sub {})", user.login, user.id);
+            if generated {
+                println!("password: {}", password.expose());
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,433 @@
+//! The authorization endpoint (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2): validates the
+//! request, keeps it in the ephemeral store while the user signs in and consents, and ends with
+//! a redirect carrying a code or an error. An unknown client or an unregistered redirect URI is
+//! shown as a page and NEVER redirected to (RFC 6749 §4.1.2.1, RFC 9700 §4.1).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::params::{ParamError, Params};
+use super::pkce;
+use super::{OAuthError, OAuthErrorCode};
+use crate::account::session::{self, BrowserSession};
+use crate::crypto;
+use crate::domain::scope::Scopes;
+use crate::domain::{Client, GrantType};
+use crate::ephemeral::{self, ttl_until};
+use crate::services::{InfraError, Services};
+
+/// What the user sees instead of a redirect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PageError {
+    UnknownClient,
+    InvalidRedirectUri,
+    /// The pending request is unknown or expired (e.g. a login page left open too long).
+    RequestExpired,
+    InvalidRequest(String),
+}
+
+/// The `prompt` parameter (OpenID Connect Core §3.1.2.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+    pub select_account: bool,
+}
+
+/// A validated authorization request waiting for the user.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuthRequest {
+    pub id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Scopes,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Prompt,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// Set when the user signed in for this very request (satisfies `prompt=login`, `max_age`).
+    pub fresh_login: bool,
+    /// Set when the user approved the consent page for this request (satisfies `prompt=consent`).
+    pub consent_given: bool,
+}
+
+/// What an authorization code stands for; kept by the digest of the code.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CodeGrant {
+    pub grant_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub user_id: String,
+    pub scopes: Scopes,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub sid: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    Page(PageError),
+    /// Back to the client: a code, or an error (RFC 6749 §4.1.2 / §4.1.2.1).
+    Redirect(String),
+    Login(Box<AuthRequest>, Box<Client>),
+    Consent(Box<AuthRequest>, Box<Client>),
+}
+
+fn request_key(id: &str) -> String {
+    format!("authreq:{id}")
+}
+
+pub fn code_key(code_digest: &str) -> String {
+    format!("code:{code_digest}")
+}
+
+/// Adds parameters to a redirect URI, keeping its own query (RFC 6749 §3.1.2).
+pub fn redirect_with(uri: &str, pairs: &[(&str, Option<&str>)]) -> String {
+    match Url::parse(uri) {
+        Ok(mut url) => {
+            {
+                let mut q = url.query_pairs_mut();
+                for (k, v) in pairs {
+                    if let Some(v) = v {
+                        q.append_pair(k, v);
+                    }
+                }
+            }
+            url.to_string()
+        }
+        // Registered URIs were parsed at registration; this cannot happen for them.
+        Err(_) => uri.to_owned(),
+    }
+}
+
+fn error_redirect(s: &Services, redirect_uri: &str, state: Option<&str>, err: &OAuthError) -> Outcome {
+    Outcome::Redirect(redirect_with(
+        redirect_uri,
+        &[
+            ("error", Some(err.code.as_str())),
+            ("error_description", Some(&err.description)),
+            ("state", state),
+            ("iss", Some(&s.issuer)),
+        ],
+    ))
+}
+
+/// Entry point for GET and POST /authorize.
+pub async fn start(s: &Services, params: &Params, session: Option<&BrowserSession>) -> Result<Outcome, InfraError> {
+    // 1. Who is asking, and where would we answer? Errors here are pages, never redirects.
+    let client_id = match params.get("client_id") {
+        Ok(Some(id)) => id,
+        Ok(None) => return Ok(Outcome::Page(PageError::InvalidRequest("client_id is missing".into()))),
+        Err(e) => return Ok(Outcome::Page(PageError::InvalidRequest(e.to_string()))),
+    };
+    let Some(client) = s.store.client(client_id).await? else {
+        return Ok(Outcome::Page(PageError::UnknownClient));
+    };
+    let redirect_uri = match params.get("redirect_uri") {
+        Ok(Some(uri)) if client.has_redirect_uri(uri) => uri.to_owned(),
+        _ => return Ok(Outcome::Page(PageError::InvalidRedirectUri)),
+    };
+    // 2. From here on, errors go back to the client.
+    let state = match params.get("state") {
+        Ok(state) => state.map(str::to_owned),
+        Err(e) => return Ok(error_redirect(s, &redirect_uri, None, &OAuthError::invalid_request(e.to_string()))),
+    };
+    match validate(s, params, &client, &redirect_uri, state.clone()) {
+        Ok(request) => {
+            ephemeral::put_json(
+                s.ephemeral.as_ref(),
+                &request_key(&request.id),
+                &request,
+                ttl_until(request.expires_at, s.now()),
+            )
+            .await?;
+            decide(s, request, client, session).await
+        }
+        Err(err) => Ok(error_redirect(s, &redirect_uri, state.as_deref(), &err)),
+    }
+}
+
+fn param_error(e: ParamError) -> OAuthError {
+    OAuthError::invalid_request(e.to_string())
+}
+
+fn validate(
+    s: &Services,
+    params: &Params,
+    client: &Client,
+    redirect_uri: &str,
+    state: Option<String>,
+) -> Result<AuthRequest, OAuthError> {
+    let get = |name: &str| params.get(name).map_err(param_error);
+    // OpenID Connect Core §6: request objects are not supported (discovery says so).
+    if get("request")?.is_some() {
+        return Err(OAuthError::new(OAuthErrorCode::RequestNotSupported, "request objects are not supported"));
+    }
+    if get("request_uri")?.is_some() {
+        return Err(OAuthError::new(OAuthErrorCode::RequestUriNotSupported, "request_uri is not supported"));
+    }
+    match get("response_type")? {
+        None => return Err(OAuthError::invalid_request("response_type is missing")),
+        Some("code") => {}
+        Some(_) => {
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            ));
+        }
+    }
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(OAuthError::new(
+            OAuthErrorCode::UnauthorizedClient,
+            "this client may not use the authorization code flow",
+        ));
+    }
+    match get("response_mode")? {
+        None | Some("query") => {}
+        Some(_) => return Err(OAuthError::invalid_request("only response_mode=query is supported")),
+    }
+    let scopes = Scopes::parse(get("scope")?.unwrap_or_default())
+        .map_err(|_| OAuthError::new(OAuthErrorCode::InvalidScope, "malformed scope"))?
+        .supported_only();
+    if !scopes.contains("openid") {
+        return Err(OAuthError::new(OAuthErrorCode::InvalidScope, "the openid scope is required"));
+    }
+    // RFC 7636 §4.3 and §4.4.1; plain is refused, S256 only.
+    let code_challenge = match (get("code_challenge")?, get("code_challenge_method")?) {
+        (None, None) => None,
+        (None, Some(_)) => return Err(OAuthError::invalid_request("code_challenge_method without code_challenge")),
+        (Some(_), None | Some("plain")) => {
+            return Err(OAuthError::invalid_request("code_challenge_method must be S256 (plain is not accepted)"));
+        }
+        (Some(c), Some("S256")) if pkce::is_valid_challenge(c) => Some(c.to_owned()),
+        (Some(_), Some("S256")) => return Err(OAuthError::invalid_request("malformed code_challenge")),
+        (Some(_), Some(_)) => return Err(OAuthError::invalid_request("unsupported code_challenge_method")),
+    };
+    if client.is_public() && code_challenge.is_none() {
+        // RFC 9700 §2.1.1: public clients MUST use PKCE.
+        return Err(OAuthError::invalid_request("PKCE (code_challenge with S256) is required for public clients"));
+    }
+    let prompt = parse_prompt(get("prompt")?)?;
+    let max_age = match get("max_age")? {
+        None => None,
+        Some(v) => Some(
+            v.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| OAuthError::invalid_request("max_age must be a non-negative integer"))?,
+        ),
+    };
+    let now = s.now();
+    Ok(AuthRequest {
+        id: crypto::random_token(24),
+        client_id: client.id.clone(),
+        redirect_uri: redirect_uri.to_owned(),
+        scopes,
+        state,
+        nonce: get("nonce")?.map(str::to_owned),
+        code_challenge,
+        prompt,
+        max_age,
+        login_hint: get("login_hint")?.map(|h| h.chars().take(256).collect()),
+        ui_locales: get("ui_locales")?.map(str::to_owned),
+        created_at: now,
+        expires_at: now + s.lifetimes.auth_request,
+        fresh_login: false,
+        consent_given: false,
+    })
+}
+
+fn parse_prompt(raw: Option<&str>) -> Result<Prompt, OAuthError> {
+    let mut prompt = Prompt::default();
+    for value in raw.unwrap_or_default().split(' ').filter(|v| !v.is_empty()) {
+        match value {
+            "none" => prompt.none = true,
+            "login" => prompt.login = true,
+            "consent" => prompt.consent = true,
+            "select_account" => prompt.select_account = true,
+            _ => return Err(OAuthError::invalid_request(format!("unsupported prompt value {value:?}"))),
+        }
+    }
+    if prompt.none && (prompt.login || prompt.consent || prompt.select_account) {
+        // OpenID Connect Core §3.1.2.1: none with any other value is an error.
+        return Err(OAuthError::invalid_request("prompt=none cannot be combined with other values"));
+    }
+    Ok(prompt)
+}
+
+/// Loads a pending request; `None` when unknown or expired.
+pub async fn pending(s: &Services, request_id: &str) -> Result<Option<(AuthRequest, Client)>, InfraError> {
+    if request_id.is_empty() || request_id.len() > 64 {
+        return Ok(None);
+    }
+    let request: Option<AuthRequest> = ephemeral::get_json(s.ephemeral.as_ref(), &request_key(request_id)).await?;
+    let Some(request) = request.filter(|r| r.expires_at > s.now()) else {
+        return Ok(None);
+    };
+    Ok(s.store.client(&request.client_id).await?.map(|client| (request, client)))
+}
+
+/// After the login page: the user signed in (`session` is the new one).
+pub async fn resume_after_login(
+    s: &Services,
+    request_id: &str,
+    session: &BrowserSession,
+) -> Result<Outcome, InfraError> {
+    let Some((mut request, client)) = pending(s, request_id).await? else {
+        return Ok(Outcome::Page(PageError::RequestExpired));
+    };
+    request.fresh_login = true;
+    save(s, &request).await?;
+    decide(s, request, client, Some(session)).await
+}
+
+/// After the consent page.
+pub async fn resume_after_consent(
+    s: &Services,
+    request_id: &str,
+    session: Option<&BrowserSession>,
+    approved: bool,
+) -> Result<Outcome, InfraError> {
+    let Some((mut request, client)) = pending(s, request_id).await? else {
+        return Ok(Outcome::Page(PageError::RequestExpired));
+    };
+    let Some(session) = session else {
+        return decide(s, request, client, None).await;
+    };
+    if !approved {
+        s.ephemeral.delete(&request_key(&request.id)).await?;
+        let err = OAuthError::new(OAuthErrorCode::AccessDenied, "the user refused");
+        return Ok(error_redirect(s, &request.redirect_uri, request.state.as_deref(), &err));
+    }
+    s.store.save_consent(&session.user_id, &client.id, &request.scopes, s.now()).await?;
+    request.consent_given = true;
+    save(s, &request).await?;
+    decide(s, request, client, Some(session)).await
+}
+
+async fn save(s: &Services, request: &AuthRequest) -> Result<(), InfraError> {
+    ephemeral::put_json(
+        s.ephemeral.as_ref(),
+        &request_key(&request.id),
+        request,
+        ttl_until(request.expires_at, s.now()),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Sign-in needed? Consent needed? Otherwise issue the code.
+async fn decide(
+    s: &Services,
+    request: AuthRequest,
+    client: Client,
+    session: Option<&BrowserSession>,
+) -> Result<Outcome, InfraError> {
+    let now = s.now();
+    let user = match session {
+        Some(sess) => s.store.user_by_id(&sess.user_id).await?.filter(|u| !u.disabled).map(|u| (sess, u)),
+        None => None,
+    };
+    let needs_login = match &user {
+        None => true,
+        Some((sess, _)) => {
+            !request.fresh_login
+                && (request.prompt.login
+                    || request.prompt.select_account
+                    || request.max_age.is_some_and(|max| now - sess.auth_time > max))
+        }
+    };
+    if needs_login {
+        if request.prompt.none {
+            return finish_with_error(s, &request, OAuthErrorCode::LoginRequired, "the user is not signed in").await;
+        }
+        return Ok(Outcome::Login(Box::new(request), Box::new(client)));
+    }
+    let Some((sess, user)) = user else {
+        return Ok(Outcome::Page(PageError::RequestExpired));
+    };
+    let needs_consent = !client.first_party
+        && !request.consent_given
+        && (request.prompt.consent
+            || !s
+                .store
+                .consent(&user.id, &client.id)
+                .await?
+                .is_some_and(|granted| request.scopes.is_subset_of(&granted)));
+    if needs_consent {
+        if request.prompt.none {
+            return finish_with_error(s, &request, OAuthErrorCode::ConsentRequired, "the user has not consented").await;
+        }
+        return Ok(Outcome::Consent(Box::new(request), Box::new(client)));
+    }
+    // Single use of the pending request: a replayed consent or login form finds nothing.
+    if s.ephemeral.take(&request_key(&request.id)).await?.is_none() {
+        return Ok(Outcome::Page(PageError::RequestExpired));
+    }
+    let code = crypto::random_token(32);
+    let grant = CodeGrant {
+        grant_id: crypto::random_token(16),
+        client_id: client.id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        user_id: user.id.clone(),
+        scopes: request.scopes.clone(),
+        nonce: request.nonce.clone(),
+        code_challenge: request.code_challenge.clone(),
+        auth_time: sess.auth_time,
+        amr: sess.amr.clone(),
+        sid: sess.sid.clone(),
+        expires_at: now + s.lifetimes.code,
+    };
+    ephemeral::put_json(
+        s.ephemeral.as_ref(),
+        &code_key(&crypto::digest(&code)),
+        &grant,
+        Duration::from_secs(s.lifetimes.code as u64),
+    )
+    .await?;
+    session::remember_client(s, sess, &client.id).await?;
+    Ok(Outcome::Redirect(redirect_with(
+        &request.redirect_uri,
+        &[("code", Some(&code)), ("state", request.state.as_deref()), ("iss", Some(&s.issuer))],
+    )))
+}
+
+async fn finish_with_error(
+    s: &Services,
+    request: &AuthRequest,
+    code: OAuthErrorCode,
+    description: &str,
+) -> Result<Outcome, InfraError> {
+    s.ephemeral.delete(&request_key(&request.id)).await?;
+    Ok(error_redirect(s, &request.redirect_uri, request.state.as_deref(), &OAuthError::new(code, description)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_keep_the_registered_query_and_encode_values() {
+        let url = redirect_with("https://rp.example/cb?x=1", &[("code", Some("a b")), ("state", None)]);
+        assert_eq!(url, "https://rp.example/cb?x=1&code=a+b");
+    }
+
+    #[test]
+    fn prompt_none_cannot_be_combined() {
+        assert!(parse_prompt(Some("none login")).is_err());
+        assert!(parse_prompt(Some("bogus")).is_err());
+        let p = parse_prompt(Some("login consent")).unwrap();
+        assert!(p.login && p.consent && !p.none);
+    }
+}

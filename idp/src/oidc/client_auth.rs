@@ -1,0 +1,91 @@
+//! Client authentication at the token endpoint (RFC 6749 §2.3, OpenID Connect Core §9):
+//! `client_secret_basic`, `client_secret_post`, and `none` for public clients. A client must
+//! use the one method it registered; exactly one method per request.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::OAuthError;
+use super::params::Params;
+use crate::crypto::{constant_time_eq, digest};
+use crate::domain::{AuthMethod, Client};
+use crate::services::Services;
+
+/// Decodes `Authorization: Basic …`; RFC 6749 §2.3.1: both parts are form-urlencoded first.
+pub fn parse_basic(header: &str) -> Option<(String, String)> {
+    let (scheme, value) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(value.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |s: &str| -> Option<String> {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(&format!("v={}", s.replace('&', "%26").replace('=', "%3D"))).ok()?;
+        pairs.into_iter().next().map(|(_, v)| v)
+    };
+    Some((unescape(id)?, unescape(secret)?))
+}
+
+/// The authenticated client, or `invalid_client` (401) / `invalid_request`.
+pub async fn authenticate(s: &Services, authorization: Option<&str>, params: &Params) -> Result<Client, OAuthError> {
+    let get = |n: &str| params.get(n).map_err(|e| OAuthError::invalid_request(e.to_string()));
+    let basic = match authorization {
+        Some(h) if h.trim().to_ascii_lowercase().starts_with("basic ") => Some(
+            parse_basic(h)
+                .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials").with_basic_challenge(true))?,
+        ),
+        _ => None,
+    };
+    let body_id = get("client_id")?;
+    let body_secret = get("client_secret")?;
+    let (client_id, secret, method) = match (&basic, body_secret) {
+        (Some(_), Some(_)) => return Err(OAuthError::invalid_request("use only one client authentication method")),
+        (Some((id, secret)), None) => {
+            if body_id.is_some_and(|b| b != id) {
+                return Err(OAuthError::invalid_request("client_id does not match the credentials"));
+            }
+            (id.as_str(), Some(secret.as_str()), AuthMethod::ClientSecretBasic)
+        }
+        (None, Some(secret)) => (
+            body_id.ok_or_else(|| OAuthError::invalid_request("client_id is missing"))?,
+            Some(secret),
+            AuthMethod::ClientSecretPost,
+        ),
+        (None, None) => (
+            body_id.ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?,
+            None,
+            AuthMethod::None,
+        ),
+    };
+    let basic_used = method == AuthMethod::ClientSecretBasic;
+    let fail = |d: &str| OAuthError::invalid_client(d.to_owned()).with_basic_challenge(basic_used);
+    let client = s.store.client(client_id).await?.ok_or_else(|| fail("client authentication failed"))?;
+    if client.auth_method != method {
+        return Err(fail("client authentication failed"));
+    }
+    match (secret, &client.secret_digest) {
+        (None, None) if method == AuthMethod::None => Ok(client),
+        (Some(secret), Some(stored)) if constant_time_eq(digest(secret).as_bytes(), stored.as_bytes()) => Ok(client),
+        _ => Err(fail("client authentication failed")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        // "my%20app:s%3Acret+x" base64
+        let header = format!("Basic {}", STANDARD.encode("my%20app:s%3Acret+x"));
+        assert_eq!(parse_basic(&header), Some(("my app".into(), "s:cret x".into())));
+    }
+
+    #[test]
+    fn malformed_basic_credentials_are_none() {
+        assert_eq!(parse_basic("Basic !!!"), None);
+        assert_eq!(parse_basic(&format!("Basic {}", STANDARD.encode("nocolon"))), None);
+        assert_eq!(parse_basic("Bearer abc"), None);
+    }
+}

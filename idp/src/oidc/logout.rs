@@ -1,0 +1,111 @@
+//! RP-Initiated Logout 1.0 (the end_session_endpoint). With a valid `id_token_hint` for the
+//! current session the user is signed out at once; otherwise a themed page asks to confirm
+//! (§2: the OP SHOULD ask the user when the request cannot be trusted). A
+//! `post_logout_redirect_uri` is only followed when it is registered for the client (exact
+//! match, §3); else the user gets the logged-out page.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::authorize::{PageError, redirect_with};
+use super::params::Params;
+use crate::account::session::BrowserSession;
+use crate::crypto;
+use crate::domain::Client;
+use crate::ephemeral;
+use crate::services::{InfraError, Services};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LogoutRequest {
+    pub client_id: Option<String>,
+    pub client_name: Option<String>,
+    pub post_logout_redirect_uri: Option<String>,
+    pub state: Option<String>,
+    pub ui_locales: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum LogoutDecision {
+    Page(PageError),
+    /// Ask the user; the request is kept under this id.
+    Confirm {
+        logout_id: String,
+        request: LogoutRequest,
+    },
+    /// Sign out now.
+    Proceed(LogoutRequest),
+}
+
+fn key(id: &str) -> String {
+    format!("logout:{id}")
+}
+
+pub async fn validate(
+    s: &Services,
+    params: &Params,
+    session: Option<&BrowserSession>,
+) -> Result<LogoutDecision, InfraError> {
+    let bad = |m: &str| Ok(LogoutDecision::Page(PageError::InvalidRequest(m.to_owned())));
+    let get = |n: &str| params.get(n).map(|v| v.map(str::to_owned));
+    let (Ok(hint), Ok(client_id), Ok(redirect), Ok(state), Ok(ui_locales)) =
+        (get("id_token_hint"), get("client_id"), get("post_logout_redirect_uri"), get("state"), get("ui_locales"))
+    else {
+        return bad("repeated parameter");
+    };
+    // The hint is our own ID token: signature checked, expiry ignored (§2: it may have expired).
+    let hint = match hint {
+        None => None,
+        Some(token) => match s.keys.verify(&token) {
+            Ok(claims) if claims["iss"] == s.issuer.as_str() => Some(claims),
+            _ => return bad("id_token_hint is not a valid ID token of this provider"),
+        },
+    };
+    let hint_aud = hint.as_ref().and_then(|c| c["aud"].as_str().map(str::to_owned));
+    let client_id = match (client_id, hint_aud) {
+        (Some(a), Some(b)) if a != b => return bad("client_id does not match the id_token_hint"),
+        (a, b) => a.or(b),
+    };
+    let client: Option<Client> = match &client_id {
+        Some(id) => s.store.client(id).await?,
+        None => None,
+    };
+    if client_id.is_some() && client.is_none() {
+        return Ok(LogoutDecision::Page(PageError::UnknownClient));
+    }
+    if let Some(uri) = &redirect
+        && !client.as_ref().is_some_and(|c| c.has_post_logout_redirect_uri(uri))
+    {
+        return Ok(LogoutDecision::Page(PageError::InvalidRedirectUri));
+    }
+    let request = LogoutRequest {
+        client_id: client.as_ref().map(|c| c.id.clone()),
+        client_name: client.as_ref().map(|c| c.name.clone()),
+        post_logout_redirect_uri: redirect,
+        state,
+        ui_locales,
+    };
+    let trusted = hint.as_ref().is_some_and(|claims| match session {
+        None => true,
+        Some(sess) => claims["sid"] == sess.sid.as_str() || claims["sub"] == sess.user_id.as_str(),
+    });
+    if trusted {
+        return Ok(LogoutDecision::Proceed(request));
+    }
+    let logout_id = crypto::random_token(24);
+    ephemeral::put_json(s.ephemeral.as_ref(), &key(&logout_id), &request, Duration::from_secs(600)).await?;
+    Ok(LogoutDecision::Confirm { logout_id, request })
+}
+
+/// The request behind a confirmation page, once.
+pub async fn confirmed(s: &Services, logout_id: &str) -> Result<Option<LogoutRequest>, InfraError> {
+    if logout_id.is_empty() || logout_id.len() > 64 {
+        return Ok(None);
+    }
+    Ok(ephemeral::take_json(s.ephemeral.as_ref(), &key(logout_id)).await?)
+}
+
+/// Where to send the user after signing out, if the client asked and may.
+pub fn redirect_after(request: &LogoutRequest) -> Option<String> {
+    request.post_logout_redirect_uri.as_ref().map(|uri| redirect_with(uri, &[("state", request.state.as_deref())]))
+}

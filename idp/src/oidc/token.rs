@@ -1,0 +1,285 @@
+//! The token endpoint (RFC 6749 §3.2): client authentication, then one function per grant.
+//! Authorization codes are single use (atomic take); a replayed code revokes what was issued
+//! from it (RFC 6749 §4.1.2). Refresh tokens rotate: the old one stops working, and presenting
+//! it again revokes the whole grant (RFC 9700 §4.14.2).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::authorize::{CodeGrant, code_key};
+use super::id_token::{self, IdTokenInput};
+use super::params::Params;
+use super::{OAuthError, OAuthErrorCode, client_auth, pkce};
+use crate::crypto::{self, digest};
+use crate::domain::{Client, GrantType, Scopes};
+use crate::ephemeral;
+use crate::services::Services;
+use crate::store::RefreshToken;
+
+/// RFC 6749 §5.1.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub scope: String,
+}
+
+/// What an opaque access token stands for, kept by digest in the ephemeral store.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccessTokenRecord {
+    pub client_id: String,
+    pub user_id: String,
+    pub scopes: Scopes,
+    pub grant_id: String,
+    pub expires_at: i64,
+}
+
+pub fn access_token_key(token_digest: &str) -> String {
+    format!("at:{token_digest}")
+}
+
+pub fn revoked_grant_key(grant_id: &str) -> String {
+    format!("revoked_grant:{grant_id}")
+}
+
+fn used_code_key(code_digest: &str) -> String {
+    format!("code_used:{code_digest}")
+}
+
+/// POST /token.
+pub async fn token(s: &Services, authorization: Option<&str>, params: &Params) -> Result<TokenResponse, OAuthError> {
+    let grant_type = params.get("grant_type").map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+    let client = client_auth::authenticate(s, authorization, params).await?;
+    match grant_type {
+        None => Err(OAuthError::invalid_request("grant_type is missing")),
+        Some("authorization_code") => exchange_code(s, &client, params).await,
+        Some("refresh_token") => refresh(s, &client, params).await,
+        Some(_) => Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "unsupported grant_type")),
+    }
+}
+
+fn require<'a>(params: &'a Params, name: &str) -> Result<&'a str, OAuthError> {
+    params
+        .get(name)
+        .map_err(|e| OAuthError::invalid_request(e.to_string()))?
+        .ok_or_else(|| OAuthError::invalid_request(format!("{name} is missing")))
+}
+
+/// RFC 6749 §4.1.3 and RFC 7636 §4.5.
+pub async fn exchange_code(s: &Services, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(OAuthError::new(OAuthErrorCode::UnauthorizedClient, "this client may not use this grant"));
+    }
+    let code = require(params, "code")?;
+    let redirect_uri = params.get("redirect_uri").map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+    let verifier = params.get("code_verifier").map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+    let code_digest = digest(code);
+    let Some(grant) = ephemeral::take_json::<CodeGrant>(s.ephemeral.as_ref(), &code_key(&code_digest)).await? else {
+        // Unknown, expired, or already used. If used, revoke what it produced (RFC 6749 §4.1.2).
+        if let Some(grant_id) = s.ephemeral.get(&used_code_key(&code_digest)).await? {
+            revoke_grant(s, &String::from_utf8_lossy(&grant_id)).await?;
+            tracing::warn!(client_id = %client.id, "authorization code replayed; its tokens were revoked");
+        }
+        return Err(OAuthError::invalid_grant("the authorization code is invalid, expired or already used"));
+    };
+    // Remember the use long enough to catch a replay within the code's possible lifetime.
+    s.ephemeral
+        .put(&used_code_key(&code_digest), grant.grant_id.clone().into_bytes(), Duration::from_secs(600))
+        .await?;
+    if grant.expires_at <= s.now() {
+        return Err(OAuthError::invalid_grant("the authorization code has expired"));
+    }
+    if grant.client_id != client.id {
+        return Err(OAuthError::invalid_grant("the authorization code was issued to another client"));
+    }
+    if redirect_uri != Some(grant.redirect_uri.as_str()) {
+        return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
+    }
+    match (&grant.code_challenge, verifier) {
+        (Some(challenge), Some(v)) if pkce::verifies(v, challenge) => {}
+        (Some(_), _) => return Err(OAuthError::invalid_grant("PKCE verification failed")),
+        // RFC 9700 §2.1.1: a verifier without a challenge in the request is a downgrade attempt.
+        (None, Some(_)) => return Err(OAuthError::invalid_grant("code_verifier sent but no code_challenge was")),
+        (None, None) if client.is_public() => return Err(OAuthError::invalid_grant("PKCE is required")),
+        (None, None) => {}
+    }
+    let user = s
+        .store
+        .user_by_id(&grant.user_id)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or_else(|| OAuthError::invalid_grant("the account is no longer active"))?;
+    let access_token = issue_access_token(s, client, &user.id, &grant.scopes, &grant.grant_id).await?;
+    let id_token = id_token::issue(
+        s,
+        &IdTokenInput {
+            client,
+            subject: &user.id,
+            nonce: grant.nonce.as_deref(),
+            auth_time: grant.auth_time,
+            amr: &grant.amr,
+            sid: Some(&grant.sid),
+            access_token: &access_token,
+        },
+    )?;
+    let refresh_token = if grant.scopes.contains("offline_access") && client.allows_grant(GrantType::RefreshToken) {
+        let (token, record) = new_refresh_token(
+            s,
+            client,
+            &user.id,
+            &grant.scopes,
+            grant.auth_time,
+            Some(grant.sid.clone()),
+            &grant.grant_id,
+        );
+        s.store.insert_refresh_token(&record).await?;
+        Some(token)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: s.lifetimes.access_token,
+        id_token: Some(id_token),
+        refresh_token,
+        scope: grant.scopes.to_string(),
+    })
+}
+
+/// RFC 6749 §6, with rotation.
+async fn refresh(s: &Services, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
+    if !client.allows_grant(GrantType::RefreshToken) {
+        return Err(OAuthError::new(OAuthErrorCode::UnauthorizedClient, "this client may not use this grant"));
+    }
+    let presented = require(params, "refresh_token")?;
+    let old_digest = digest(presented);
+    let now = s.now();
+    let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+    let old = s.store.refresh_token(&old_digest).await?.ok_or_else(invalid)?;
+    if old.client_id != client.id {
+        return Err(invalid());
+    }
+    if old.used_at.is_some() {
+        // A rotated token came back: it was stolen or replayed. Revoke the whole grant.
+        revoke_grant(s, &old.grant_id).await?;
+        tracing::warn!(client_id = %client.id, "rotated refresh token replayed; the grant was revoked");
+        return Err(invalid());
+    }
+    if old.expires_at <= now {
+        return Err(invalid());
+    }
+    let scopes = match params.get("scope").map_err(|e| OAuthError::invalid_request(e.to_string()))? {
+        None => old.scopes.clone(),
+        Some(raw) => {
+            let asked =
+                Scopes::parse(raw).map_err(|_| OAuthError::new(OAuthErrorCode::InvalidScope, "malformed scope"))?;
+            if !asked.is_subset_of(&old.scopes) {
+                return Err(OAuthError::new(OAuthErrorCode::InvalidScope, "scope exceeds the original grant"));
+            }
+            asked
+        }
+    };
+    let user = s.store.user_by_id(&old.user_id).await?.filter(|u| !u.disabled).ok_or_else(invalid)?;
+    let (new_token, mut record) =
+        new_refresh_token(s, client, &user.id, &old.scopes, old.auth_time, old.sid.clone(), &old.grant_id);
+    record.expires_at = old.expires_at.min(record.expires_at);
+    if !s.store.rotate_refresh_token(&old_digest, &record, now).await? {
+        // Lost a race with another use of the same token: treat as replay.
+        revoke_grant(s, &old.grant_id).await?;
+        return Err(invalid());
+    }
+    let access_token = issue_access_token(s, client, &user.id, &scopes, &old.grant_id).await?;
+    // OpenID Connect Core §12.2: a new ID token, same sub and auth_time, no nonce.
+    let id_token = if scopes.contains("openid") {
+        Some(id_token::issue(
+            s,
+            &IdTokenInput {
+                client,
+                subject: &user.id,
+                nonce: None,
+                auth_time: old.auth_time,
+                amr: &["pwd".to_owned()],
+                sid: old.sid.as_deref(),
+                access_token: &access_token,
+            },
+        )?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: s.lifetimes.access_token,
+        id_token,
+        refresh_token: Some(new_token),
+        scope: scopes.to_string(),
+    })
+}
+
+async fn issue_access_token(
+    s: &Services,
+    client: &Client,
+    user_id: &str,
+    scopes: &Scopes,
+    grant_id: &str,
+) -> Result<String, OAuthError> {
+    let token = crypto::random_token(32);
+    let record = AccessTokenRecord {
+        client_id: client.id.clone(),
+        user_id: user_id.to_owned(),
+        scopes: scopes.clone(),
+        grant_id: grant_id.to_owned(),
+        expires_at: s.now() + s.lifetimes.access_token,
+    };
+    ephemeral::put_json(
+        s.ephemeral.as_ref(),
+        &access_token_key(&digest(&token)),
+        &record,
+        Duration::from_secs(s.lifetimes.access_token as u64),
+    )
+    .await?;
+    Ok(token)
+}
+
+fn new_refresh_token(
+    s: &Services,
+    client: &Client,
+    user_id: &str,
+    scopes: &Scopes,
+    auth_time: i64,
+    sid: Option<String>,
+    grant_id: &str,
+) -> (String, RefreshToken) {
+    let token = crypto::random_token(32);
+    let now = s.now();
+    let record = RefreshToken {
+        digest: digest(&token),
+        grant_id: grant_id.to_owned(),
+        client_id: client.id.clone(),
+        user_id: user_id.to_owned(),
+        scopes: scopes.clone(),
+        auth_time,
+        sid,
+        created_at: now,
+        expires_at: now + s.lifetimes.refresh_token,
+        used_at: None,
+    };
+    (token, record)
+}
+
+/// Revokes every token of a grant: refresh tokens in the store, access tokens by a marker that
+/// outlives them.
+pub async fn revoke_grant(s: &Services, grant_id: &str) -> Result<(), OAuthError> {
+    s.store.revoke_grant(grant_id).await?;
+    s.ephemeral
+        .put(&revoked_grant_key(grant_id), b"1".to_vec(), Duration::from_secs(s.lifetimes.access_token as u64 + 60))
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! The userinfo endpoint (OpenID Connect Core §5.3): the claims of the token's user, filtered
+//! by the scopes granted (§5.4). Token problems are RFC 6750 errors.
+
+use serde_json::{Map, Value, json};
+
+use super::token::{AccessTokenRecord, access_token_key, revoked_grant_key};
+use super::{OAuthError, OAuthErrorCode};
+use crate::crypto::digest;
+use crate::domain::{Scopes, User};
+use crate::ephemeral;
+use crate::services::Services;
+
+fn invalid_token() -> OAuthError {
+    OAuthError::new(OAuthErrorCode::InvalidToken, "the access token is invalid or expired")
+}
+
+/// Looks up a live access token: known, not expired, its grant not revoked.
+pub async fn access_token(s: &Services, token: &str) -> Result<AccessTokenRecord, OAuthError> {
+    let record: AccessTokenRecord = ephemeral::get_json(s.ephemeral.as_ref(), &access_token_key(&digest(token)))
+        .await?
+        .ok_or_else(invalid_token)?;
+    if record.expires_at <= s.now() || s.ephemeral.get(&revoked_grant_key(&record.grant_id)).await?.is_some() {
+        return Err(invalid_token());
+    }
+    Ok(record)
+}
+
+pub async fn userinfo(s: &Services, token: &str) -> Result<Value, OAuthError> {
+    let record = access_token(s, token).await?;
+    if !record.scopes.contains("openid") {
+        return Err(OAuthError::new(OAuthErrorCode::InsufficientScope, "the openid scope was not granted"));
+    }
+    let user = s.store.user_by_id(&record.user_id).await?.filter(|u| !u.disabled).ok_or_else(invalid_token)?;
+    Ok(Value::Object(claims_for(&user, &record.scopes)))
+}
+
+/// OpenID Connect Core §5.4: which claims each scope releases. `sub` always.
+pub fn claims_for(user: &User, scopes: &Scopes) -> Map<String, Value> {
+    let mut claims = Map::new();
+    claims.insert("sub".into(), json!(user.id));
+    if scopes.contains("profile") {
+        claims.insert("name".into(), json!(user.display_name()));
+        claims.insert("given_name".into(), json!(user.given_name));
+        claims.insert("family_name".into(), json!(user.family_name));
+        claims.insert("preferred_username".into(), json!(user.login));
+        claims.insert("updated_at".into(), json!(user.updated_at));
+        if let Some(locale) = &user.locale {
+            claims.insert("locale".into(), json!(locale));
+        }
+    }
+    if scopes.contains("email") {
+        claims.insert("email".into(), json!(user.email));
+        claims.insert("email_verified".into(), json!(user.email_verified));
+    }
+    if let (true, Some(phone)) = (scopes.contains("phone"), &user.phone_number) {
+        claims.insert("phone_number".into(), json!(phone));
+        claims.insert("phone_number_verified".into(), json!(false));
+    }
+    if let (true, Some(address)) = (scopes.contains("address"), &user.address) {
+        // §5.1.1: the address claim is a JSON object.
+        claims.insert("address".into(), json!({ "formatted": address }));
+    }
+    claims
+}

@@ -1,0 +1,71 @@
+//! `Services`: everything a flow needs, built once in `app.rs` and passed down (no global
+//! state). Flows see traits only: which database, which ephemeral store and which mail
+//! transport are behind them is decided in one place.
+
+use std::sync::Arc;
+
+use crate::account::password::PasswordHasher;
+use crate::clock::Clock;
+use crate::config::Lifetimes;
+use crate::ephemeral::{Ephemeral, EphemeralError};
+use crate::mail::Mailer;
+use crate::oidc::OAuthError;
+use crate::oidc::keys::KeySet;
+use crate::store::{Store, StoreError};
+
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub ephemeral: Arc<dyn Ephemeral>,
+    pub clock: Arc<dyn Clock>,
+    pub keys: KeySet,
+    pub passwords: PasswordHasher,
+    pub mailer: Arc<dyn Mailer>,
+    /// The issuer, exactly as in `iss`.
+    pub issuer: String,
+    pub lifetimes: Lifetimes,
+    /// Key of the CSRF token MACs; a server secret kept in the store so every node agrees.
+    pub csrf_key: Vec<u8>,
+}
+
+impl Services {
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}
+
+/// Infrastructure failures: the database, the ephemeral store, the hashing pool. Never
+/// reported to users as anything but "try again later", never as "not found".
+#[derive(Debug, thiserror::Error)]
+pub enum InfraError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Ephemeral(#[from] EphemeralError),
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+    #[error("signing failed: {0}")]
+    Signing(String),
+}
+
+impl From<InfraError> for OAuthError {
+    fn from(err: InfraError) -> Self {
+        tracing::error!(error = %err, "infrastructure failure during a protocol request");
+        OAuthError::server_error()
+    }
+}
+
+impl From<StoreError> for OAuthError {
+    fn from(err: StoreError) -> Self {
+        InfraError::from(err).into()
+    }
+}
+
+impl From<EphemeralError> for OAuthError {
+    fn from(err: EphemeralError) -> Self {
+        InfraError::from(err).into()
+    }
+}

@@ -1,0 +1,198 @@
+//! The one seam between SQL and the two drivers. Queries are written once with `$1`-style
+//! placeholders (which SQLite accepts too) and portable types; this module binds and runs them
+//! on whichever pool the URL chose. `sqlx::Any` is deliberately not used (no typed mapping).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
+use sqlx::{FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+use super::StoreError;
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// A bind value; only the portable types of the schema.
+#[derive(Clone, Debug)]
+pub enum Arg {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Bool(bool),
+}
+
+/// SQL text plus its arguments, in placeholder order.
+#[derive(Debug)]
+pub struct Query {
+    sql: &'static str,
+    args: Vec<Arg>,
+}
+
+pub fn q(sql: &'static str) -> Query {
+    Query { sql, args: Vec::new() }
+}
+
+impl Query {
+    pub fn text(mut self, v: impl Into<String>) -> Self {
+        self.args.push(Arg::Text(Some(v.into())));
+        self
+    }
+    pub fn opt_text(mut self, v: Option<impl Into<String>>) -> Self {
+        self.args.push(Arg::Text(v.map(Into::into)));
+        self
+    }
+    pub fn int(mut self, v: i64) -> Self {
+        self.args.push(Arg::Int(Some(v)));
+        self
+    }
+    pub fn opt_int(mut self, v: Option<i64>) -> Self {
+        self.args.push(Arg::Int(v));
+        self
+    }
+    pub fn bool(mut self, v: bool) -> Self {
+        self.args.push(Arg::Bool(v));
+        self
+    }
+
+    fn sqlite(&self) -> sqlx::query::Query<'static, Sqlite, sqlx::sqlite::SqliteArguments> {
+        self.args.iter().cloned().fold(sqlx::query(self.sql), |qq, a| match a {
+            Arg::Text(v) => qq.bind(v),
+            Arg::Int(v) => qq.bind(v),
+            Arg::Bool(v) => qq.bind(v),
+        })
+    }
+
+    fn postgres(&self) -> sqlx::query::Query<'static, Postgres, sqlx::postgres::PgArguments> {
+        self.args.iter().cloned().fold(sqlx::query(self.sql), |qq, a| match a {
+            Arg::Text(v) => qq.bind(v),
+            Arg::Int(v) => qq.bind(v),
+            Arg::Bool(v) => qq.bind(v),
+        })
+    }
+}
+
+/// A row type readable from both drivers (`#[derive(sqlx::FromRow)]` gives both).
+pub trait DbRow: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> DbRow for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+
+pub(crate) fn db_err(err: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &err
+        && db.is_unique_violation()
+    {
+        return StoreError::Conflict("record");
+    }
+    StoreError::Database(err.to_string())
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+impl Db {
+    /// Opens the pool the URL names: `sqlite:` (file created if missing) or `postgres:`.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(db_err)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(db_err)?;
+            Ok(Db::Sqlite(pool))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url).map_err(db_err)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await
+                .map_err(db_err)?;
+            Ok(Db::Postgres(pool))
+        } else {
+            Err(StoreError::Database(format!(
+                "unsupported database URL scheme (expected sqlite: or postgres:): {}",
+                url.split(':').next().unwrap_or_default()
+            )))
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let result = match self {
+            Db::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
+            Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
+        };
+        result.map_err(|err| StoreError::Database(format!("migration failed: {err}")))
+    }
+
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::Sqlite(p.begin().await.map_err(db_err)?),
+            Db::Postgres(p) => Tx::Postgres(p.begin().await.map_err(db_err)?),
+        })
+    }
+
+    pub async fn execute(&self, q: Query) -> Result<u64, StoreError> {
+        match self {
+            Db::Sqlite(p) => q.sqlite().execute(p).await.map(|r| r.rows_affected()),
+            Db::Postgres(p) => q.postgres().execute(p).await.map(|r| r.rows_affected()),
+        }
+        .map_err(db_err)
+    }
+
+    pub async fn optional<T: DbRow>(&self, q: Query) -> Result<Option<T>, StoreError> {
+        match self {
+            Db::Sqlite(p) => q.sqlite().fetch_optional(p).await.and_then(|r| r.map(|r| T::from_row(&r)).transpose()),
+            Db::Postgres(p) => {
+                q.postgres().fetch_optional(p).await.and_then(|r| r.map(|r| T::from_row(&r)).transpose())
+            }
+        }
+        .map_err(db_err)
+    }
+
+    pub async fn all<T: DbRow>(&self, q: Query) -> Result<Vec<T>, StoreError> {
+        match self {
+            Db::Sqlite(p) => q.sqlite().fetch_all(p).await.and_then(|rows| rows.iter().map(T::from_row).collect()),
+            Db::Postgres(p) => q.postgres().fetch_all(p).await.and_then(|rows| rows.iter().map(T::from_row).collect()),
+        }
+        .map_err(db_err)
+    }
+}
+
+impl Tx {
+    pub async fn execute(&mut self, q: Query) -> Result<u64, StoreError> {
+        match self {
+            Tx::Sqlite(t) => q.sqlite().execute(&mut **t).await.map(|r| r.rows_affected()),
+            Tx::Postgres(t) => q.postgres().execute(&mut **t).await.map(|r| r.rows_affected()),
+        }
+        .map_err(db_err)
+    }
+
+    pub async fn optional<T: DbRow>(&mut self, q: Query) -> Result<Option<T>, StoreError> {
+        match self {
+            Tx::Sqlite(t) => {
+                q.sqlite().fetch_optional(&mut **t).await.and_then(|r| r.map(|r| T::from_row(&r)).transpose())
+            }
+            Tx::Postgres(t) => {
+                q.postgres().fetch_optional(&mut **t).await.and_then(|r| r.map(|r| T::from_row(&r)).transpose())
+            }
+        }
+        .map_err(db_err)
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await,
+            Tx::Postgres(t) => t.commit().await,
+        }
+        .map_err(db_err)
+    }
+}

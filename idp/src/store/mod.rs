@@ -1,0 +1,100 @@
+//! Durable data behind traits: users, clients, consents, refresh tokens, signing keys, server
+//! secrets. `sql` implements every trait once over `db`, the seam that speaks to SQLite (the
+//! embedded default) or PostgreSQL (production, several nodes). A store method is one unit of
+//! work that owns its transaction; only this module writes SQL.
+
+pub mod db;
+pub mod sql;
+
+use async_trait::async_trait;
+
+use crate::domain::{Client, NewUser, Scopes, User};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken (duplicate login, duplicate client id).
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// The database could not be reached or failed; never reported as "not found".
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+}
+
+/// An issued refresh token, stored by digest. Tokens of one authorization share a `grant_id`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub digest: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scopes: Scopes,
+    pub auth_time: i64,
+    pub sid: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+/// A signing key as stored: `secret` is base64url (PKCS#1 DER for RSA, the 32-byte scalar or
+/// seed for ES256 and EdDSA).
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    pub kid: String,
+    pub alg: String,
+    pub secret: String,
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey").field("kid", &self.kid).field("alg", &self.alg).finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+pub trait UserStore {
+    async fn create_user(&self, user: NewUser, now: i64) -> Result<User, StoreError>;
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
+    async fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError>;
+    async fn set_password_hash(&self, user_id: &str, hash: &str, now: i64) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait ClientStore {
+    async fn create_client(&self, client: &Client) -> Result<(), StoreError>;
+    /// Creates or replaces: for clients the server itself owns (the account space, the demo).
+    async fn upsert_client(&self, client: &Client) -> Result<(), StoreError>;
+    async fn client(&self, id: &str) -> Result<Option<Client>, StoreError>;
+    async fn clients(&self) -> Result<Vec<Client>, StoreError>;
+    /// Removes the client with its consents and refresh tokens; false if there was none.
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait GrantStore {
+    async fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Scopes>, StoreError>;
+    /// Remembers the decision: the stored scopes become the union of old and new.
+    async fn save_consent(&self, user_id: &str, client_id: &str, scopes: &Scopes, now: i64) -> Result<(), StoreError>;
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> Result<(), StoreError>;
+    async fn refresh_token(&self, digest: &str) -> Result<Option<RefreshToken>, StoreError>;
+    /// Marks `old_digest` used and stores `new` in one transaction. False (and nothing written)
+    /// when the old token was already used: a concurrent or replayed refresh.
+    async fn rotate_refresh_token(&self, old_digest: &str, new: &RefreshToken, now: i64) -> Result<bool, StoreError>;
+    /// Deletes every refresh token of an authorization; returns how many.
+    async fn revoke_grant(&self, grant_id: &str) -> Result<u64, StoreError>;
+}
+
+#[async_trait]
+pub trait KeyStore {
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+    async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError>;
+    /// The secret named `name`; `candidate` is stored first if there is none yet. Atomic, so
+    /// nodes starting together agree on one value.
+    async fn server_secret(&self, name: &str, candidate: &str, now: i64) -> Result<String, StoreError>;
+}
+
+pub trait Store: UserStore + ClientStore + GrantStore + KeyStore + Send + Sync {}
+impl<T: UserStore + ClientStore + GrantStore + KeyStore + Send + Sync> Store for T {}

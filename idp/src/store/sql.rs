@@ -1,0 +1,403 @@
+//! Every store trait, implemented once over the `db` seam. Lists are stored as JSON (redirect
+//! URIs) or space-separated text (grant types, scopes) in TEXT columns, for portability.
+
+use async_trait::async_trait;
+
+use super::db::{Db, q};
+use super::{ClientStore, GrantStore, KeyStore, RefreshToken, StoreError, StoredKey, UserStore};
+use crate::crypto;
+use crate::domain::{Client, NewUser, RedirectUri, Scopes, User};
+
+/// The SQL store; cheap to clone (the pool is shared).
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    db: Db,
+}
+
+impl SqlStore {
+    /// Connects and brings the schema up to date (migrations are embedded in the binary).
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let db = Db::connect(url).await?;
+        db.migrate().await?;
+        Ok(Self { db })
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}
+
+fn conflict(what: &'static str) -> impl Fn(StoreError) -> StoreError {
+    move |err| match err {
+        StoreError::Conflict(_) => StoreError::Conflict(what),
+        other => other,
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: String,
+    login: String,
+    email: String,
+    email_verified: bool,
+    given_name: String,
+    family_name: String,
+    phone_number: Option<String>,
+    address: Option<String>,
+    locale: Option<String>,
+    user_type: String,
+    password_hash: String,
+    disabled: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: r.id,
+            login: r.login,
+            email: r.email,
+            email_verified: r.email_verified,
+            given_name: r.given_name,
+            family_name: r.family_name,
+            phone_number: r.phone_number,
+            address: r.address,
+            locale: r.locale,
+            user_type: r.user_type,
+            password_hash: r.password_hash,
+            disabled: r.disabled,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn create_user(&self, user: NewUser, now: i64) -> Result<User, StoreError> {
+        let id = crypto::random_uuid();
+        self.db
+            .execute(
+                q("INSERT INTO users (id, login, email, email_verified, given_name, family_name, phone_number, address, locale, user_type, password_hash, disabled, created_at, updated_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, $11, $12, $12)")
+                .text(&id)
+                .text(user.login.as_str())
+                .text(user.email.as_str())
+                .bool(false)
+                .text(&user.given_name)
+                .text(&user.family_name)
+                .opt_text(user.phone_number.clone())
+                .opt_text(user.address.clone())
+                .text(&user.user_type)
+                .text(&user.password_hash)
+                .bool(false)
+                .int(now),
+            )
+            .await
+            .map_err(conflict("login"))?;
+        self.user_by_id(&id).await?.ok_or_else(|| StoreError::Database("user vanished after insert".into()))
+    }
+
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.db.optional::<UserRow>(q(USERS_BY_ID).text(id)).await?.map(User::from))
+    }
+
+    async fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.db.optional::<UserRow>(q(USERS_BY_LOGIN).text(login.to_lowercase())).await?.map(User::from))
+    }
+
+    async fn set_password_hash(&self, user_id: &str, hash: &str, now: i64) -> Result<(), StoreError> {
+        self.db
+            .execute(
+                q("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                    .text(hash)
+                    .int(now)
+                    .text(user_id),
+            )
+            .await
+            .map(|_| ())
+    }
+}
+
+const USERS_BY_ID: &str = "SELECT id, login, email, email_verified, given_name, family_name, phone_number, address, locale, user_type, password_hash, disabled, created_at, updated_at FROM users WHERE id = $1";
+const USERS_BY_LOGIN: &str = "SELECT id, login, email, email_verified, given_name, family_name, phone_number, address, locale, user_type, password_hash, disabled, created_at, updated_at FROM users WHERE login = $1";
+
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    id: String,
+    name: String,
+    secret_digest: Option<String>,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    grant_types: String,
+    auth_method: String,
+    id_token_alg: String,
+    theme: Option<String>,
+    first_party: bool,
+    created_at: i64,
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = StoreError;
+    fn try_from(r: ClientRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("client {}: {what}", r.id));
+        let uris = |json: &str| -> Result<Vec<RedirectUri>, StoreError> {
+            serde_json::from_str::<Vec<String>>(json)
+                .map(|v| v.into_iter().map(RedirectUri::from_trusted).collect())
+                .map_err(|_| corrupt("redirect URIs"))
+        };
+        Ok(Client {
+            redirect_uris: uris(&r.redirect_uris)?,
+            post_logout_redirect_uris: uris(&r.post_logout_redirect_uris)?,
+            grant_types: r
+                .grant_types
+                .split_whitespace()
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .map_err(|_| corrupt("grant types"))?,
+            auth_method: r.auth_method.parse().map_err(|_| corrupt("auth method"))?,
+            id_token_alg: r.id_token_alg.parse().map_err(|_| corrupt("signing alg"))?,
+            id: r.id,
+            name: r.name,
+            secret_digest: r.secret_digest,
+            theme: r.theme,
+            first_party: r.first_party,
+            created_at: r.created_at,
+        })
+    }
+}
+
+fn client_insert(sql: &'static str, c: &Client) -> super::db::Query {
+    let uris = |v: &[RedirectUri]| {
+        serde_json::to_string(&v.iter().map(RedirectUri::as_str).collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into())
+    };
+    let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
+    q(sql)
+        .text(&c.id)
+        .text(&c.name)
+        .opt_text(c.secret_digest.clone())
+        .text(uris(&c.redirect_uris))
+        .text(uris(&c.post_logout_redirect_uris))
+        .text(grants.join(" "))
+        .text(c.auth_method.as_str())
+        .text(c.id_token_alg.as_str())
+        .opt_text(c.theme.clone())
+        .bool(c.first_party)
+        .int(c.created_at)
+}
+
+const CLIENT_INSERT: &str = "INSERT INTO clients (id, name, secret_digest, redirect_uris, post_logout_redirect_uris, grant_types, auth_method, id_token_alg, theme, first_party, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+const CLIENT_UPSERT: &str = "INSERT INTO clients (id, name, secret_digest, redirect_uris, post_logout_redirect_uris, grant_types, auth_method, id_token_alg, theme, first_party, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+    ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_digest = excluded.secret_digest, redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris, grant_types = excluded.grant_types, auth_method = excluded.auth_method, id_token_alg = excluded.id_token_alg, theme = excluded.theme, first_party = excluded.first_party";
+
+#[async_trait]
+impl ClientStore for SqlStore {
+    async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
+        self.db.execute(client_insert(CLIENT_INSERT, client)).await.map(|_| ()).map_err(conflict("client id"))
+    }
+
+    async fn upsert_client(&self, client: &Client) -> Result<(), StoreError> {
+        self.db.execute(client_insert(CLIENT_UPSERT, client)).await.map(|_| ())
+    }
+
+    async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        const SQL: &str = "SELECT id, name, secret_digest, redirect_uris, post_logout_redirect_uris, grant_types, auth_method, id_token_alg, theme, first_party, created_at FROM clients WHERE id = $1";
+        self.db.optional::<ClientRow>(q(SQL).text(id)).await?.map(Client::try_from).transpose()
+    }
+
+    async fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        const SQL: &str = "SELECT id, name, secret_digest, redirect_uris, post_logout_redirect_uris, grant_types, auth_method, id_token_alg, theme, first_party, created_at FROM clients ORDER BY id";
+        self.db.all::<ClientRow>(q(SQL)).await?.into_iter().map(Client::try_from).collect()
+    }
+
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
+        // Consents and refresh tokens go with it (ON DELETE CASCADE), in the same statement.
+        Ok(self.db.execute(q("DELETE FROM clients WHERE id = $1").text(id)).await? > 0)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ScopesRow {
+    scopes: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct RefreshRow {
+    digest: String,
+    grant_id: String,
+    client_id: String,
+    user_id: String,
+    scopes: String,
+    auth_time: i64,
+    sid: Option<String>,
+    created_at: i64,
+    expires_at: i64,
+    used_at: Option<i64>,
+}
+
+fn parse_scopes(raw: &str) -> Result<Scopes, StoreError> {
+    Scopes::parse(raw).map_err(|_| StoreError::Corrupt("scopes".into()))
+}
+
+#[async_trait]
+impl GrantStore for SqlStore {
+    async fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Scopes>, StoreError> {
+        let row = self
+            .db
+            .optional::<ScopesRow>(
+                q("SELECT scopes FROM consents WHERE user_id = $1 AND client_id = $2").text(user_id).text(client_id),
+            )
+            .await?;
+        row.map(|r| parse_scopes(&r.scopes)).transpose()
+    }
+
+    async fn save_consent(&self, user_id: &str, client_id: &str, scopes: &Scopes, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.db.begin().await?;
+        let existing = tx
+            .optional::<ScopesRow>(
+                q("SELECT scopes FROM consents WHERE user_id = $1 AND client_id = $2").text(user_id).text(client_id),
+            )
+            .await?;
+        let merged = match existing {
+            Some(r) => parse_scopes(&r.scopes)?.union(scopes),
+            None => scopes.clone(),
+        };
+        tx.execute(
+            q("INSERT INTO consents (user_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4) \
+               ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at")
+            .text(user_id)
+            .text(client_id)
+            .text(merged.to_string())
+            .int(now),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    async fn insert_refresh_token(&self, t: &RefreshToken) -> Result<(), StoreError> {
+        self.db.execute(refresh_insert(t)).await.map(|_| ())
+    }
+
+    async fn refresh_token(&self, digest: &str) -> Result<Option<RefreshToken>, StoreError> {
+        const SQL: &str = "SELECT digest, grant_id, client_id, user_id, scopes, auth_time, sid, created_at, expires_at, used_at FROM refresh_tokens WHERE digest = $1";
+        let Some(r) = self.db.optional::<RefreshRow>(q(SQL).text(digest)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(RefreshToken {
+            scopes: parse_scopes(&r.scopes)?,
+            digest: r.digest,
+            grant_id: r.grant_id,
+            client_id: r.client_id,
+            user_id: r.user_id,
+            auth_time: r.auth_time,
+            sid: r.sid,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            used_at: r.used_at,
+        }))
+    }
+
+    async fn rotate_refresh_token(&self, old_digest: &str, new: &RefreshToken, now: i64) -> Result<bool, StoreError> {
+        let mut tx = self.db.begin().await?;
+        let marked = tx
+            .execute(
+                q("UPDATE refresh_tokens SET used_at = $1 WHERE digest = $2 AND used_at IS NULL")
+                    .int(now)
+                    .text(old_digest),
+            )
+            .await?;
+        if marked == 0 {
+            // Dropping the transaction rolls it back: nothing written.
+            return Ok(false);
+        }
+        tx.execute(refresh_insert(new)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn revoke_grant(&self, grant_id: &str) -> Result<u64, StoreError> {
+        self.db.execute(q("DELETE FROM refresh_tokens WHERE grant_id = $1").text(grant_id)).await
+    }
+}
+
+fn refresh_insert(t: &RefreshToken) -> super::db::Query {
+    q("INSERT INTO refresh_tokens (digest, grant_id, client_id, user_id, scopes, auth_time, sid, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+        .text(&t.digest)
+        .text(&t.grant_id)
+        .text(&t.client_id)
+        .text(&t.user_id)
+        .text(t.scopes.to_string())
+        .int(t.auth_time)
+        .opt_text(t.sid.clone())
+        .int(t.created_at)
+        .int(t.expires_at)
+        .opt_int(t.used_at)
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    kid: String,
+    alg: String,
+    secret: String,
+    created_at: i64,
+    retired_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ValueRow {
+    value: String,
+}
+
+#[async_trait]
+impl KeyStore for SqlStore {
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        let rows = self
+            .db
+            .all::<KeyRow>(q(
+                "SELECT kid, alg, secret, created_at, retired_at FROM signing_keys ORDER BY created_at, kid",
+            ))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StoredKey {
+                kid: r.kid,
+                alg: r.alg,
+                secret: r.secret,
+                created_at: r.created_at,
+                retired_at: r.retired_at,
+            })
+            .collect())
+    }
+
+    async fn insert_signing_key(&self, k: &StoredKey) -> Result<(), StoreError> {
+        self.db
+            .execute(
+                q("INSERT INTO signing_keys (kid, alg, secret, created_at, retired_at) VALUES ($1, $2, $3, $4, $5)")
+                    .text(&k.kid)
+                    .text(&k.alg)
+                    .text(&k.secret)
+                    .int(k.created_at)
+                    .opt_int(k.retired_at),
+            )
+            .await
+            .map(|_| ())
+            .map_err(conflict("key id"))
+    }
+
+    async fn server_secret(&self, name: &str, candidate: &str, now: i64) -> Result<String, StoreError> {
+        self.db
+            .execute(
+                q("INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
+                    .text(name)
+                    .text(candidate)
+                    .int(now),
+            )
+            .await?;
+        self.db
+            .optional::<ValueRow>(q("SELECT value FROM server_secrets WHERE name = $1").text(name))
+            .await?
+            .map(|r| r.value)
+            .ok_or_else(|| StoreError::Database("server secret vanished".into()))
+    }
+}

@@ -1,0 +1,17 @@
+//! Discovery document and JWKS.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use crate::oidc::discovery;
+use crate::web::AppState;
+
+pub async fn discovery_get(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(discovery::document(&state.services.issuer)))
+}
+
+pub async fn jwks_get(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(state.services.keys.jwks()))
+}

@@ -1,0 +1,106 @@
+//! The login page: GET shows it for a pending authorization request, POST checks the
+//! credentials (one generic failure message) and resumes the authorization.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Serialize;
+
+use super::authorize::respond;
+use super::{field, form_body, parse_params};
+use crate::account::login::{self, LoginOutcome};
+use crate::account::session;
+use crate::domain::{Client, Secret};
+use crate::oidc::authorize::{self, AuthRequest};
+use crate::web::AppState;
+use crate::web::browser::{Browser, set_cookie};
+use crate::web::error::AppError;
+use crate::web::pages::{View, origin_of, with_cookies};
+
+#[derive(Serialize)]
+struct LoginPage<'a> {
+    csrf: String,
+    request_id: &'a str,
+    login: &'a str,
+    error: String,
+    client_name: &'a str,
+}
+
+async fn pending(
+    state: &AppState,
+    browser: &Browser,
+    request_id: Option<&str>,
+) -> Result<(AuthRequest, Client, View), AppError> {
+    let Some((request, client)) = authorize::pending(&state.services, request_id.unwrap_or_default()).await? else {
+        return Err(AppError::expired());
+    };
+    let view = View::new(state, browser, Some(&client), request.ui_locales.as_deref());
+    Ok((request, client, view))
+}
+
+fn render(
+    state: &AppState,
+    browser: &Browser,
+    view: &View,
+    request: &AuthRequest,
+    client: &Client,
+    login: &str,
+    error: Option<&str>,
+) -> Response {
+    let (cookie, set) = state.csrf_cookie(browser);
+    let page = LoginPage {
+        csrf: state.csrf_token(&cookie),
+        request_id: &request.id,
+        login,
+        error: error.map(|key| state.text(view, key)).unwrap_or_default(),
+        client_name: &client.name,
+    };
+    let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    state.page(status, view, "login.html", &page, origin_of(&request.redirect_uri).as_deref(), with_cookies(set))
+}
+
+pub async fn login_get(
+    State(state): State<AppState>,
+    browser: Browser,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let params = parse_params(query.as_deref().unwrap_or_default())?;
+    let (request, client, view) = pending(&state, &browser, field(&params, "request_id")?).await?;
+    let hint = request.login_hint.clone().unwrap_or_default();
+    Ok(render(&state, &browser, &view, &request, &client, &hint, None))
+}
+
+pub async fn login_post(
+    State(state): State<AppState>,
+    browser: Browser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let params = form_body(&headers, &body)?;
+    if !state.csrf_ok(&browser, field(&params, "csrf")?) {
+        return Err(AppError::csrf());
+    }
+    let (request, client, view) = pending(&state, &browser, field(&params, "request_id")?).await?;
+    let login = field(&params, "login")?.unwrap_or_default();
+    let password = field(&params, "password")?.unwrap_or_default();
+    if login.trim().is_empty() || password.is_empty() {
+        return Ok(render(&state, &browser, &view, &request, &client, login, Some("login_required_field")));
+    }
+    let user = match login::authenticate(&state.services, login, &Secret::new(password)).await? {
+        LoginOutcome::Success(user) => user,
+        LoginOutcome::Failed => {
+            tracing::info!(client_id = %client.id, "sign-in failed");
+            return Ok(render(&state, &browser, &view, &request, &client, login, Some("login_failed")));
+        }
+    };
+    // A new session id at every sign-in (no session fixation); the old session ends.
+    if let Some(old) = super::authorize::current_session(&state, &browser).await? {
+        session::end(&state.services, &old).await?;
+    }
+    let (secret, new_session) = session::create(&state.services, &user.id, &["pwd"], &browser.client_info()).await?;
+    tracing::info!(client_id = %client.id, sid = %new_session.sid, "sign-in succeeded");
+    let cookie = set_cookie(state.cookies.session, secret.expose(), state.cookies.secure, None);
+    let outcome = authorize::resume_after_login(&state.services, &request.id, &new_session).await?;
+    respond(&state, &browser, outcome, vec![cookie])
+}

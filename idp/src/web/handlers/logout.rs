@@ -1,0 +1,118 @@
+//! The end-session endpoint (RP-Initiated Logout 1.0), its confirmation page and the
+//! logged-out page.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Serialize;
+
+use super::authorize::current_session;
+use super::{field, form_body, parse_params, see_other};
+use crate::account::session;
+use crate::oidc::logout::{self, LogoutDecision, LogoutRequest};
+use crate::oidc::params::Params;
+use crate::web::AppState;
+use crate::web::browser::{Browser, clear_cookie};
+use crate::web::error::AppError;
+use crate::web::pages::{View, origin_of, with_cookies};
+
+#[derive(Serialize)]
+struct ConfirmPage<'a> {
+    csrf: String,
+    logout_id: &'a str,
+    client_name: &'a str,
+}
+
+#[derive(Serialize)]
+struct LoggedOutPage<'a> {
+    client_name: &'a str,
+}
+
+pub async fn logout_get(
+    State(state): State<AppState>,
+    browser: Browser,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let params = parse_params(query.as_deref().unwrap_or_default())?;
+    handle(&state, &browser, &params).await
+}
+
+pub async fn logout_post(
+    State(state): State<AppState>,
+    browser: Browser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let params = form_body(&headers, &body)?;
+    handle(&state, &browser, &params).await
+}
+
+async fn handle(state: &AppState, browser: &Browser, params: &Params) -> Result<Response, AppError> {
+    let session = current_session(state, browser).await?;
+    let ui_locales = params.get("ui_locales").ok().flatten();
+    match logout::validate(&state.services, params, session.as_ref()).await? {
+        LogoutDecision::Page(err) => {
+            let view = View::new(state, browser, None, ui_locales);
+            Err(AppError::from_page_error(err, Some(view)))
+        }
+        LogoutDecision::Proceed(request) => sign_out(state, browser, &request).await,
+        LogoutDecision::Confirm { logout_id, request } => {
+            let client = match &request.client_id {
+                Some(id) => state.services.store.client(id).await.map_err(crate::services::InfraError::from)?,
+                None => None,
+            };
+            let view = View::new(state, browser, client.as_ref(), request.ui_locales.as_deref());
+            let (cookie, set) = state.csrf_cookie(browser);
+            let page = ConfirmPage {
+                csrf: state.csrf_token(&cookie),
+                logout_id: &logout_id,
+                client_name: request.client_name.as_deref().unwrap_or_default(),
+            };
+            let target = request.post_logout_redirect_uri.as_deref().and_then(origin_of);
+            Ok(state.page(StatusCode::OK, &view, "logout_confirm.html", &page, target.as_deref(), with_cookies(set)))
+        }
+    }
+}
+
+pub async fn logout_confirm_post(
+    State(state): State<AppState>,
+    browser: Browser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let params = form_body(&headers, &body)?;
+    if !state.csrf_ok(&browser, field(&params, "csrf")?) {
+        return Err(AppError::csrf());
+    }
+    let Some(request) = logout::confirmed(&state.services, field(&params, "logout_id")?.unwrap_or_default()).await?
+    else {
+        return Err(AppError::expired());
+    };
+    match field(&params, "decision")? {
+        Some("logout") => sign_out(&state, &browser, &request).await,
+        // The user stays signed in; back to the application if it said where, else home page.
+        Some("cancel") => Ok(see_other(request.post_logout_redirect_uri.as_deref().unwrap_or("/account"))),
+        _ => Err(AppError::page(StatusCode::BAD_REQUEST, "error_bad_request")),
+    }
+}
+
+async fn sign_out(state: &AppState, browser: &Browser, request: &LogoutRequest) -> Result<Response, AppError> {
+    if let Some(current) = current_session(state, browser).await? {
+        session::end(&state.services, &current).await?;
+        tracing::info!(sid = %current.sid, "signed out");
+    }
+    let cookies = vec![clear_cookie(state.cookies.session, state.cookies.secure)];
+    if let Some(location) = logout::redirect_after(request) {
+        let mut response = see_other(&location);
+        response.headers_mut().extend(with_cookies(cookies));
+        return Ok(response);
+    }
+    let client = match &request.client_id {
+        Some(id) => state.services.store.client(id).await.map_err(crate::services::InfraError::from)?,
+        None => None,
+    };
+    let view = View::new(state, browser, client.as_ref(), request.ui_locales.as_deref());
+    let page = LoggedOutPage { client_name: request.client_name.as_deref().unwrap_or_default() };
+    Ok(state.page(StatusCode::OK, &view, "logged_out.html", &page, None, with_cookies(cookies)))
+}

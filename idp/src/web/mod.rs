@@ -1,0 +1,70 @@
+//! The only module that imports axum: the router (every route in one list), the browser
+//! extractor, security headers, and the mapping of flow results to HTTP. Handlers are thin:
+//! extract, call one flow, map the result (`<resource>_<method>`).
+
+pub mod browser;
+pub mod error;
+pub mod handlers;
+pub mod middleware;
+pub mod pages;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use crate::services::Services;
+use crate::theme::Themes;
+use handlers::{account, authorize, consent, discovery, login, logout, static_files, token, userinfo};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Arc<Services>,
+    pub themes: Arc<Themes>,
+    pub cookies: CookieNames,
+    pub default_theme: String,
+}
+
+/// `__Host-` names (and `Secure`) when the issuer is https (RFC 6265bis §4.1.3.2).
+#[derive(Clone, Debug)]
+pub struct CookieNames {
+    pub secure: bool,
+    pub session: &'static str,
+    pub csrf: &'static str,
+    pub account: &'static str,
+}
+
+impl CookieNames {
+    pub fn new(secure: bool) -> Self {
+        if secure {
+            Self { secure, session: "__Host-idp_session", csrf: "__Host-idp_csrf", account: "__Host-idp_account" }
+        } else {
+            Self { secure, session: "idp_session", csrf: "idp_csrf", account: "idp_account" }
+        }
+    }
+}
+
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/.well-known/openid-configuration", get(discovery::discovery_get))
+        .route("/jwks", get(discovery::jwks_get))
+        .route("/authorize", get(authorize::authorize_get).post(authorize::authorize_post))
+        .route("/login", get(login::login_get).post(login::login_post))
+        .route("/consent", get(consent::consent_get).post(consent::consent_post))
+        .route("/token", post(token::token_post))
+        .route("/userinfo", get(userinfo::userinfo_get).post(userinfo::userinfo_post))
+        .route("/logout", get(logout::logout_get).post(logout::logout_post))
+        .route("/logout/confirm", post(logout::logout_confirm_post))
+        .route("/account", get(account::account_get))
+        .route("/account/callback", get(account::account_callback_get))
+        .route("/account/sessions/revoke", post(account::account_session_revoke_post))
+        .route("/account/logout", post(account::account_logout_post))
+        .route("/static/{theme}/{file}", get(static_files::static_get))
+        .route("/health", get(|| async { "ok" }))
+        .fallback(handlers::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::error_pages))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}

@@ -1,0 +1,116 @@
+//! Rendering themed pages: the theme and language of a request (`View`), the CSRF token of the
+//! browser, and the Content-Security-Policy that goes with each page.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Serialize;
+
+use super::AppState;
+use super::browser::{Browser, set_cookie};
+use crate::account::csrf;
+use crate::crypto;
+use crate::domain::{Client, Lang};
+use crate::theme::PageFrame;
+
+/// The theme and language a page is shown in.
+#[derive(Clone, Debug)]
+pub struct View {
+    pub theme: String,
+    pub lang: Lang,
+    pub lang_switch_url: String,
+}
+
+/// Strict policy: no inline script or style, nothing from elsewhere (no third-party assets).
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+impl View {
+    pub fn new(state: &AppState, browser: &Browser, client: Option<&Client>, ui_locales: Option<&str>) -> Self {
+        let theme = client
+            .and_then(|c| c.theme.clone())
+            .filter(|t| state.themes.has_theme(t))
+            .unwrap_or_else(|| state.default_theme().to_owned());
+        let lang = browser.lang(ui_locales);
+        View { theme, lang, lang_switch_url: browser.url_in(lang.other()) }
+    }
+
+    pub fn frame(&self) -> PageFrame {
+        PageFrame { lang: self.lang, theme: self.theme.clone(), lang_switch_url: self.lang_switch_url.clone() }
+    }
+}
+
+impl AppState {
+    pub fn default_theme(&self) -> &str {
+        &self.default_theme
+    }
+
+    pub fn text(&self, view: &View, key: &str) -> String {
+        self.themes.text(&view.theme, view.lang, key)
+    }
+
+    /// The browser's CSRF cookie, made now if it has none; returns (cookie, Set-Cookie?).
+    pub fn csrf_cookie(&self, browser: &Browser) -> (String, Option<String>) {
+        match browser.cookie(self.cookies.csrf).filter(|c| c.len() >= 32) {
+            Some(existing) => (existing.to_owned(), None),
+            None => {
+                let fresh = crypto::random_token(32);
+                let header = set_cookie(self.cookies.csrf, &fresh, self.cookies.secure, None);
+                (fresh, Some(header))
+            }
+        }
+    }
+
+    pub fn csrf_token(&self, cookie: &str) -> String {
+        csrf::token_for(&self.services.csrf_key, cookie)
+    }
+
+    pub fn csrf_ok(&self, browser: &Browser, submitted: Option<&str>) -> bool {
+        csrf::is_valid(&self.services.csrf_key, browser.cookie(self.cookies.csrf), submitted)
+    }
+
+    /// Renders `page`; `form_target` is an origin that a form on the page may end up at through
+    /// a redirect (CSP `form-action` also applies to redirects after a form post).
+    pub fn page<C: Serialize>(
+        &self,
+        status: StatusCode,
+        view: &View,
+        page: &str,
+        context: &C,
+        form_target: Option<&str>,
+        mut headers: HeaderMap,
+    ) -> Response {
+        match self.themes.render(page, &view.frame(), context) {
+            Ok(html) => {
+                if let Some(origin) = form_target {
+                    let policy = CSP.replace("form-action 'self'", &format!("form-action 'self' {origin}"));
+                    if let Ok(v) = HeaderValue::from_str(&policy) {
+                        headers.insert(header::CONTENT_SECURITY_POLICY, v);
+                    }
+                }
+                (status, headers, Html(html)).into_response()
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "page rendering failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "Internal error / Erreur interne").into_response()
+            }
+        }
+    }
+}
+
+/// `scheme://host[:port]` of a URL, for CSP source lists; `None` for custom schemes.
+pub fn origin_of(uri: &str) -> Option<String> {
+    let url = url::Url::parse(uri).ok()?;
+    match url.origin() {
+        url::Origin::Tuple(..) => Some(url.origin().ascii_serialization()),
+        url::Origin::Opaque(_) => None,
+    }
+}
+
+pub fn with_cookies(cookies: impl IntoIterator<Item = String>) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            headers.append(header::SET_COOKIE, v);
+        }
+    }
+    headers
+}
