@@ -1,0 +1,135 @@
+//! A scripted browser: a cookie jar, no automatic redirects, and just enough HTML reading to
+//! submit the provider's forms (hidden fields by name).
+
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
+
+pub struct Browser {
+    pub http: reqwest::Client,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+    pub url: String,
+}
+
+impl Page {
+    pub fn location(&self) -> Option<String> {
+        self.headers.get(LOCATION).map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    /// The value of the first `<input name="NAME" … value="…">`.
+    pub fn field(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\"");
+        let at = self.body.find(&marker)?;
+        let tag_start = self.body[..at].rfind('<')?;
+        let tag_end = at + self.body[at..].find('>')?;
+        let tag = &self.body[tag_start..tag_end];
+        let v = tag.find("value=\"")? + 7;
+        let end = tag[v..].find('"')?;
+        Some(html_unescape(&tag[v..v + end]))
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).map(|v| v.to_str().unwrap().to_owned())
+    }
+}
+
+fn html_unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#x2F;", "/")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        let http =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { http }
+    }
+
+    async fn read(response: reqwest::Response) -> Page {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let url = response.url().to_string();
+        let body = response.text().await.unwrap();
+        Page { status, headers, body, url }
+    }
+
+    pub async fn get(&self, url: &str) -> Page {
+        Self::read(self.http.get(url).send().await.unwrap()).await
+    }
+
+    pub async fn get_with(&self, url: &str, headers: &[(&str, &str)]) -> Page {
+        let mut request = self.http.get(url);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        Self::read(request.send().await.unwrap()).await
+    }
+
+    pub async fn post(&self, url: &str, form: &[(&str, &str)]) -> Page {
+        Self::read(self.http.post(url).form(form).send().await.unwrap()).await
+    }
+
+    /// Follows redirects that stay on `origin`; stops at the first one that leaves it (the
+    /// relying party's callback) or at a page.
+    pub async fn follow(&self, origin: &str, mut page: Page) -> Page {
+        for _ in 0..10 {
+            let Some(location) = page.location() else { return page };
+            let absolute = if location.starts_with('/') { format!("{origin}{location}") } else { location };
+            if !absolute.starts_with(origin) {
+                return page;
+            }
+            page = self.get(&absolute).await;
+        }
+        panic!("too many redirects")
+    }
+
+    /// From an authorization URL to the redirect back to the client: signs in on the login
+    /// page and approves the consent page if they show up. Returns the final redirect URL.
+    pub async fn authorize(&self, origin: &str, authorize_url: &str, login: &str, password: &str) -> String {
+        let mut page = self.follow(origin, self.get(authorize_url).await).await;
+        for _ in 0..4 {
+            if let Some(location) = page.location() {
+                return location;
+            }
+            assert_eq!(page.status, StatusCode::OK, "unexpected page: {}", page.body);
+            let csrf = page.field("csrf").expect("a form with a CSRF token");
+            let request_id = page.field("request_id").expect("a pending request");
+            let next = if page.url.contains("/login") {
+                self.post(
+                    &format!("{origin}/login"),
+                    &[("csrf", &csrf), ("request_id", &request_id), ("login", login), ("password", password)],
+                )
+                .await
+            } else if page.url.contains("/consent") {
+                self.post(
+                    &format!("{origin}/consent"),
+                    &[("csrf", &csrf), ("request_id", &request_id), ("decision", "allow")],
+                )
+                .await
+            } else {
+                panic!("unexpected page {}", page.url)
+            };
+            page = self.follow(origin, next).await;
+        }
+        panic!("no redirect back to the client")
+    }
+}
+
+/// The query parameters of a URL.
+pub fn query(url: &str) -> std::collections::HashMap<String, String> {
+    url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
+}
