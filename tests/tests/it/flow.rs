@@ -57,7 +57,7 @@ async fn a_relying_party_signs_a_user_in_refreshes_and_signs_out() {
     let logout = format!(
         "{}?id_token_hint={}&post_logout_redirect_uri={}&state=bye-state",
         app.url("/logout"),
-        id_token.to_string(),
+        id_token,
         urlencode(&format!("{RP_CALLBACK}/bye"))
     );
     let page = browser.get(&logout).await;
