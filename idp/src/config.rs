@@ -273,6 +273,13 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_settings_are_valid_and_equal_the_defaults() {
+        let documented = Config::from_sources(include_str!("../../deploy/idp.example.toml"), &[]).unwrap();
+        let defaults = Config::from_sources("", &[]).unwrap();
+        assert_eq!(format!("{documented:?}"), format!("{defaults:?}"));
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_are_refused() {
         assert!(Config::from_sources("isuer = \"x\"", &[]).is_err());
         assert!(Config::from_sources("", &env(&[("IDP_CODE_TTL", "3600")])).is_err());

@@ -133,3 +133,34 @@ impl Browser {
 pub fn query(url: &str) -> std::collections::HashMap<String, String> {
     url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
 }
+
+impl Page {
+    /// Every `Set-Cookie` value of the response.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers.get_all(reqwest::header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+    }
+
+    /// The `Set-Cookie` value that sets cookie `name`, if the response sets it.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        let prefix = format!("{name}=");
+        self.set_cookies().into_iter().find(|c| c.starts_with(&prefix))
+    }
+}
+
+impl Browser {
+    /// Sends a request built on this browser's client (any method, body or content type).
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Page {
+        Self::read(request.send().await.unwrap()).await
+    }
+
+    /// Fills in and submits the login form of `login_page` (its own `csrf` and `request_id`).
+    pub async fn submit_login(&self, origin: &str, login_page: &Page, login: &str, password: &str) -> Page {
+        let csrf = login_page.field("csrf").expect("the login form has a CSRF token");
+        let request_id = login_page.field("request_id").expect("the login form names its request");
+        self.post(
+            &format!("{origin}/login"),
+            &[("csrf", &csrf), ("request_id", &request_id), ("login", login), ("password", password)],
+        )
+        .await
+    }
+}

@@ -159,3 +159,10 @@ impl TestApp {
 /// A fake relying party redirect URI on a port nobody listens on: the tests read the
 /// redirect's Location instead of following it.
 pub const RP_CALLBACK: &str = "https://rp.example/callback";
+
+impl TestApp {
+    /// The user's live browser sessions, as the provider keeps them.
+    pub async fn sessions_of(&self, user_id: &str) -> Vec<idp::account::session::BrowserSession> {
+        idp::account::session::list_for_user(&self.services, user_id).await.unwrap()
+    }
+}

@@ -14,6 +14,28 @@ use super::error::{ErrorPage, oauth_json};
 use super::pages::{CSP, View};
 use crate::oidc::OAuthError;
 
+/// One log line per request, with a request id echoed in `x-request-id`. The query string is
+/// never logged: it carries codes, tokens and hints.
+pub async fn request_log(request: Request, next: Next) -> Response {
+    let id = crate::crypto::random_token(9);
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let span = tracing::info_span!("request", %id, %method, %path);
+    let mut response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
+    let status = response.status().as_u16();
+    let micros = started.elapsed().as_micros() as u64;
+    if status >= 500 {
+        tracing::error!(parent: &span, status, micros, "request failed");
+    } else {
+        tracing::info!(parent: &span, status, micros, "request");
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
 pub async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let is_static = request.uri().path().starts_with("/static/");
     let mut response = next.run(request).await;

@@ -65,6 +65,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .fallback(handlers::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::error_pages))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
+        .layer(axum::middleware::from_fn(middleware::request_log))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }
