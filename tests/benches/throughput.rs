@@ -144,7 +144,10 @@ async fn main() {
     })
     .await;
     let left = codes.lock().unwrap().len();
-    println!("  token (code, RS256) {exchanged:>10.0} req/s{}", if left == 0 { "  (used every prepared code)" } else { "" });
+    println!(
+        "  token (code, RS256) {exchanged:>10.0} req/s{}",
+        if left == 0 { "  (used every prepared code)" } else { "" }
+    );
 
     // Logins: pending requests prepared first, then only the POST /login is timed.
     let login_browser = Browser::new();

@@ -140,6 +140,45 @@ impl Page {
         self.headers.get_all(reqwest::header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect()
     }
 
+    /// The `href` of the first link (`<a>`) whose tag contains `attribute`, e.g. `hreflang="en"`.
+    pub fn link_with(&self, attribute: &str) -> Option<String> {
+        let mut rest = self.body.as_str();
+        while let Some(start) = rest.find("<a ") {
+            let end = start + rest[start..].find('>')?;
+            let tag = &rest[start..end];
+            if tag.contains(attribute) {
+                let v = tag.find("href=\"")? + 6;
+                let close = tag[v..].find('"')?;
+                return Some(html_unescape(&tag[v..v + close]));
+            }
+            rest = &rest[end..];
+        }
+        None
+    }
+
+    /// The `href` of every `<link rel="stylesheet">`, unescaped as a browser reads it.
+    pub fn stylesheets(&self) -> Vec<String> {
+        self.body
+            .match_indices("<link ")
+            .filter_map(|(start, _)| {
+                let tag = &self.body[start..start + self.body[start..].find('>')?];
+                let v = tag.find("href=\"")? + 6;
+                let close = tag[v..].find('"')?;
+                tag.contains("rel=\"stylesheet\"").then(|| html_unescape(&tag[v..v + close]))
+            })
+            .collect()
+    }
+
+    /// The `action` of the first form that posts to `path` (with or without a query), unescaped.
+    pub fn form_action(&self, path: &str) -> Option<String> {
+        self.body.match_indices("<form ").find_map(|(start, _)| {
+            let tag = &self.body[start..start + self.body[start..].find('>')?];
+            let v = tag.find("action=\"")? + 8;
+            let action = html_unescape(&tag[v..v + tag[v..].find('"')?]);
+            (action == path || action.starts_with(&format!("{path}?"))).then_some(action)
+        })
+    }
+
     /// The `Set-Cookie` value that sets cookie `name`, if the response sets it.
     pub fn set_cookie(&self, name: &str) -> Option<String> {
         let prefix = format!("{name}=");
@@ -153,12 +192,14 @@ impl Browser {
         Self::read(request.send().await.unwrap()).await
     }
 
-    /// Fills in and submits the login form of `login_page` (its own `csrf` and `request_id`).
+    /// Fills in and submits the login form of `login_page` (its own action, `csrf` and
+    /// `request_id`), as a browser would.
     pub async fn submit_login(&self, origin: &str, login_page: &Page, login: &str, password: &str) -> Page {
+        let action = login_page.form_action("/login").expect("a form that posts to /login");
         let csrf = login_page.field("csrf").expect("the login form has a CSRF token");
         let request_id = login_page.field("request_id").expect("the login form names its request");
         self.post(
-            &format!("{origin}/login"),
+            &format!("{origin}{action}"),
             &[("csrf", &csrf), ("request_id", &request_id), ("login", login), ("password", password)],
         )
         .await

@@ -339,13 +339,15 @@ async fn decide(
         Some(sess) => s.store.user_by_id(&sess.user_id).await?.filter(|u| !u.disabled).map(|u| (sess, u)),
         None => None,
     };
+    // OpenID Connect Core §3.1.2.1: "max_age=0 is equivalent to prompt=login" (times are in
+    // whole seconds, so an elapsed 0 would otherwise never exceed it).
     let needs_login = match &user {
         None => true,
         Some((sess, _)) => {
             !request.fresh_login
                 && (request.prompt.login
                     || request.prompt.select_account
-                    || request.max_age.is_some_and(|max| now - sess.auth_time > max))
+                    || request.max_age.is_some_and(|max| max == 0 || now - sess.auth_time > max))
         }
     };
     if needs_login {

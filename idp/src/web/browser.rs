@@ -5,8 +5,8 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
 
 use crate::account::session::ClientInfo;
 use crate::domain::Lang;
@@ -19,6 +19,7 @@ pub struct Browser {
     pub lang_param: Option<String>,
     pub user_agent: String,
     pub ip: String,
+    pub method: Method,
     pub path: String,
     pub query: Option<String>,
 }
@@ -36,8 +37,12 @@ impl Browser {
         ClientInfo { user_agent: self.user_agent.clone(), ip: self.ip.clone() }
     }
 
-    /// This page in `lang`: the current path and query with `lang` replaced.
+    /// This page in `lang`: the current path and query with `lang` replaced. Empty for a page
+    /// that answers a form post: a link cannot repeat the POST (the switch is then hidden).
     pub fn url_in(&self, lang: Lang) -> String {
+        if self.method != Method::GET {
+            return String::new();
+        }
         let mut pairs: Vec<(String, String)> =
             self.query.as_deref().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
         pairs.retain(|(k, _)| k != "lang");
@@ -79,6 +84,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Browser {
             lang_param,
             user_agent: header(axum::http::header::USER_AGENT).unwrap_or_default(),
             ip,
+            method: parts.method.clone(),
             path: parts.uri.path().to_owned(),
             query,
         })
@@ -119,6 +125,12 @@ mod tests {
     fn the_language_switch_keeps_the_query() {
         let b = Browser { path: "/login".into(), query: Some("request_id=abc&lang=fr".into()), ..Browser::default() };
         assert_eq!(b.url_in(Lang::En), "/login?request_id=abc&lang=en");
+    }
+
+    #[test]
+    fn a_page_answering_a_post_has_no_language_switch() {
+        let b = Browser { method: Method::POST, path: "/logout/confirm".into(), ..Browser::default() };
+        assert_eq!(b.url_in(Lang::En), "");
     }
 
     #[test]

@@ -37,7 +37,6 @@ pub async fn request_log(request: Request, next: Next) -> Response {
 }
 
 pub async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let is_static = request.uri().path().starts_with("/static/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
@@ -47,7 +46,9 @@ pub async fn security_headers(State(state): State<AppState>, request: Request, n
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
-    if !is_static && !headers.contains_key(header::CACHE_CONTROL) {
+    // Static files and discovery set their own caching; everything else (error pages for a
+    // missing static file included) is never stored.
+    if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if state.cookies.secure {

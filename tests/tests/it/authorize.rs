@@ -28,6 +28,19 @@ fn assert_error_page(page: &Page, code: &str) {
     assert!(page.body.contains(&format!("<code>{code}")), "the page does not show the code {code}: {}", page.body);
 }
 
+/// No link, form or refresh on the page leads to `target` (links back to the provider itself,
+/// such as the language switch, are fine).
+fn assert_no_way_to(page: &Page, target: &str) {
+    assert!(!page.body.contains("http-equiv=\"refresh\""), "the error page refreshes to elsewhere: {}", page.body);
+    let unescaped = page.body.replace("&#x2F;", "/").replace("&amp;", "&");
+    for attribute in ["href=\"", "action=\"", "src=\""] {
+        for (at, _) in unescaped.match_indices(attribute) {
+            let value = &unescaped[at + attribute.len()..];
+            assert!(!value.starts_with(target), "the error page leads to {target}: {}", page.body);
+        }
+    }
+}
+
 /// RFC 6749 §4.1.2.1 and RFC 9207 §2: any other error goes back to the client with `error`,
 /// `error_description`, `state` and `iss`. Returns the parameters of the redirect.
 fn assert_error_redirect(world: &World, page: &Page, error: &str) -> HashMap<String, String> {
@@ -78,7 +91,12 @@ async fn sign_in(world: &World, first: Page) -> Page {
 
 /// Submits the consent page with `decision` ("allow" or "deny").
 async fn decide(world: &World, consent: &Page, decision: &str) -> Page {
-    assert!(consent.url.contains("/consent"), "expected the consent page, the user saw {}: {}", consent.url, consent.body);
+    assert!(
+        consent.url.contains("/consent"),
+        "expected the consent page, the user saw {}: {}",
+        consent.url,
+        consent.body
+    );
     let csrf = consent.field("csrf").unwrap();
     let request_id = consent.field("request_id").unwrap();
     let form = [("csrf", csrf.as_str()), ("request_id", request_id.as_str()), ("decision", decision)];
@@ -99,7 +117,7 @@ async fn an_unknown_client_id_gets_an_error_page_and_is_never_redirected() {
     let page = open(&world, &request).await;
 
     assert_error_page(&page, "unknown_client");
-    assert!(!page.body.contains("evil.example"), "the error page must not lead to the unverified redirect URI");
+    assert_no_way_to(&page, "https://evil.example");
 }
 
 #[tokio::test]
@@ -120,7 +138,7 @@ async fn an_unregistered_redirect_uri_gets_an_error_page_and_is_never_redirected
     let page = open(&world, &request).await;
 
     assert_error_page(&page, "invalid_redirect_uri");
-    assert!(!page.body.contains("evil.example"), "the error page must not lead to the unregistered redirect URI");
+    assert_no_way_to(&page, "https://evil.example");
 }
 
 #[tokio::test]
@@ -362,6 +380,18 @@ async fn max_age_shows_the_login_page_again_once_the_sign_in_is_older() {
     world.code(&world.request("openid")).await;
     world.app.clock.advance(120);
     let request = world.request("openid").with("max_age", "60");
+
+    let page = open(&world, &request).await;
+
+    assert_login_page(&page);
+}
+
+#[tokio::test]
+async fn max_age_zero_shows_the_login_page_like_prompt_login() {
+    // OpenID Connect Core §3.1.2.1 (errata set 2): "max_age=0 is equivalent to prompt=login".
+    let world = World::new().await;
+    world.code(&world.request("openid")).await;
+    let request = world.request("openid").with("max_age", "0");
 
     let page = open(&world, &request).await;
 

@@ -150,13 +150,7 @@ async fn chromium_signs_in_to_the_example_relying_party_and_signs_out() {
     eprintln!("chromium test took {:?}", started.elapsed());
 }
 
-async fn sign_in_and_out(
-    browser: Client,
-    issuer: String,
-    rp_base: String,
-    password: idp::domain::Secret,
-    sub: String,
-) {
+async fn sign_in_and_out(browser: Client, issuer: String, rp_base: String, password: idp::domain::Secret, sub: String) {
     browser.goto(&rp_base).await.unwrap();
     browser
         .find(Locator::XPath("//a[contains(., 'Se connecter')]"))
@@ -174,7 +168,13 @@ async fn sign_in_and_out(
     }
     browser.find(Locator::Css("input[name='login']")).await.unwrap().send_keys(idp::admin::DEMO_LOGIN).await.unwrap();
     browser.find(Locator::Css("input[name='password']")).await.unwrap().send_keys(password.expose()).await.unwrap();
-    browser.find(Locator::Css("form[action='/login'] button[type='submit']")).await.unwrap().click().await.unwrap();
+    browser
+        .find(Locator::XPath("//form[.//input[@name='password']]//button[@type='submit']"))
+        .await
+        .expect("the login form has a submit button")
+        .click()
+        .await
+        .unwrap();
 
     // The demo client is not first-party: the consent page comes first.
     let url = wait_for_url(&browser, "the consent page or the relying party", |u| {

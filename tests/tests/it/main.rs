@@ -3,5 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod flow;
+mod account;
+mod authorize;
 mod chromium;
+mod contract;
+mod discovery;
+mod flow;
+mod logout;
+mod pages;
+mod support_protocol;
+mod token;
+mod userinfo;

@@ -11,7 +11,7 @@ use super::authorize::respond;
 use super::{field, form_body, parse_params};
 use crate::account::login::{self, LoginOutcome};
 use crate::account::session;
-use crate::domain::{Client, Secret};
+use crate::domain::{Client, Lang, Secret};
 use crate::oidc::authorize::{self, AuthRequest};
 use crate::web::AppState;
 use crate::web::browser::{Browser, set_cookie};
@@ -35,8 +35,17 @@ async fn pending(
     let Some((request, client)) = authorize::pending(&state.services, request_id.unwrap_or_default()).await? else {
         return Err(AppError::expired());
     };
-    let view = View::new(state, browser, Some(&client), request.ui_locales.as_deref());
+    let mut view = View::new(state, browser, Some(&client), request.ui_locales.as_deref());
+    // The page shown after a failed attempt answers a POST: its language switch must still
+    // name the pending request.
+    view.lang_switch_url = login_url(&request.id, view.lang.other());
     Ok((request, client, view))
+}
+
+/// The login page of a pending request, in `lang`.
+fn login_url(request_id: &str, lang: Lang) -> String {
+    let query = serde_urlencoded::to_string([("request_id", request_id), ("lang", lang.code())]).unwrap_or_default();
+    format!("/login?{query}")
 }
 
 fn render(

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::authorize::current_session;
 use super::{field, form_body, parse_params, see_other};
 use crate::account::session;
+use crate::oidc::authorize::PageError;
 use crate::oidc::logout::{self, LogoutDecision, LogoutRequest};
 use crate::oidc::params::Params;
 use crate::web::AppState;
@@ -52,6 +53,13 @@ async fn handle(state: &AppState, browser: &Browser, params: &Params) -> Result<
     let session = current_session(state, browser).await?;
     let ui_locales = params.get("ui_locales").ok().flatten();
     match logout::validate(&state.services, params, session.as_ref()).await? {
+        LogoutDecision::Page(PageError::InvalidRedirectUri) => Err(AppError::Page {
+            // Not the sign-in wording: the catalog has a message for the address after sign-out.
+            status: StatusCode::BAD_REQUEST,
+            key: "error_logout_redirect",
+            code: "invalid_redirect_uri".to_owned(),
+            view: Some(View::new(state, browser, None, ui_locales)),
+        }),
         LogoutDecision::Page(err) => {
             let view = View::new(state, browser, None, ui_locales);
             Err(AppError::from_page_error(err, Some(view)))

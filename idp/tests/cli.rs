@@ -1,0 +1,403 @@
+//! The `idp` command as an operator runs it: each test gets its own data directory (embedded
+//! defaults: SQLite file, in-process ephemeral state, mail outbox) and runs the real binary.
+//! Secrets go in on standard input and must never come back out, except a generated one,
+//! printed once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use idp::store::sql::SqlStore;
+use idp::store::{ClientStore, UserStore};
+
+const SECRET_40: &str = "Zq8vN2rT5wXy7Ab3Cd9Ef1Gh4Jk6Lm0PqRsTuVw";
+const PASSWORD: &str = "Correct-horse-battery-1";
+
+const SHOP: &[&str] = &[
+    "client",
+    "add",
+    "--id",
+    "shop",
+    "--name",
+    "Boutique",
+    "--redirect-uri",
+    "https://shop.example/callback",
+    "--post-logout-redirect-uri",
+    "https://shop.example/",
+    "--grant",
+    "authorization_code",
+    "--grant",
+    "refresh_token",
+    "--auth-method",
+    "client_secret_basic",
+];
+
+/// One installation: a data directory and the binary pointed at it.
+struct Idp {
+    dir: tempfile::TempDir,
+}
+
+struct Run {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            ok: o.status.success(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+impl Idp {
+    fn new() -> Self {
+        Idp { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The binary with this data directory and nothing else from the caller's `IDP_*`
+    /// settings (the suite's `IDP_TEST_*`, a developer's `IDP_DATABASE_URL` or `IDP_REDIS_URL`).
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_idp"));
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("IDP_") {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.args(args).env("IDP_DATA_DIR", self.data_dir()).env("IDP_LOG", "warn").current_dir(self.data_dir());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.command(args).stdin(Stdio::null()).output().unwrap().into()
+    }
+
+    fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        let mut child =
+            self.command(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap().into()
+    }
+
+    fn store<T>(&self, f: impl AsyncFnOnce(&SqlStore) -> T) -> T {
+        let url = format!("sqlite:{}", self.data_dir().join("idp.db").display());
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let store = SqlStore::open(&url).await.unwrap();
+            f(&store).await
+        })
+    }
+
+    fn stored_client(&self, id: &str) -> Option<idp::domain::Client> {
+        self.store(async |s| s.client(id).await.unwrap())
+    }
+}
+
+fn with(base: &[&'static str], more: &[&'static str]) -> Vec<&'static str> {
+    base.iter().chain(more).copied().collect()
+}
+
+/// The value after `prefix` on the first line that starts with it.
+fn line_value<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    text.lines().find_map(|l| l.strip_prefix(prefix)).map(str::trim)
+}
+
+#[test]
+fn client_add_reads_the_secret_from_stdin_and_never_prints_it() {
+    let idp = Idp::new();
+    let run = idp.run_with_stdin(&with(SHOP, &["--secret-stdin"]), &format!("{SECRET_40}\n"));
+    assert!(run.ok, "client add failed: {}", run.all());
+    assert!(run.stdout.contains("client shop registered"), "stdout: {}", run.stdout);
+    assert!(!run.all().contains(SECRET_40), "the secret was echoed:\n{}", run.all());
+
+    let client = idp.stored_client("shop").expect("the client is stored");
+    assert_eq!(client.secret_digest.as_deref(), Some(idp::crypto::digest(SECRET_40).as_str()), "stored as a digest");
+    assert_eq!(client.name, "Boutique");
+}
+
+#[test]
+fn client_add_without_secret_stdin_prints_a_generated_secret_once() {
+    let idp = Idp::new();
+    let run = idp.run(SHOP);
+    assert!(run.ok, "client add failed: {}", run.all());
+    let secret = line_value(&run.stdout, "client_secret:").expect("a client_secret line").to_owned();
+    assert!(secret.len() >= 43, "a generated secret has at least 256 bits: {secret:?}");
+    assert_eq!(run.all().matches(&secret).count(), 1, "printed exactly once:\n{}", run.all());
+
+    let client = idp.stored_client("shop").unwrap();
+    assert_eq!(client.secret_digest.as_deref(), Some(idp::crypto::digest(&secret).as_str()));
+    let show = idp.run(&["client", "show", "shop"]);
+    assert!(!show.all().contains(&secret), "client show reveals the secret:\n{}", show.all());
+}
+
+#[test]
+fn client_add_registers_a_public_client_on_a_loopback_redirect_uri() {
+    let idp = Idp::new();
+    let run =
+        idp.run(&["client", "add", "--id", "spa", "--public", "--redirect-uri", "http://127.0.0.1:5173/callback"]);
+    assert!(run.ok, "client add --public failed: {}", run.all());
+    assert!(!run.stdout.contains("client_secret"), "a public client has no secret:\n{}", run.stdout);
+
+    let show = idp.run(&["client", "show", "spa"]);
+    assert!(show.ok, "{}", show.all());
+    assert_eq!(line_value(&show.stdout, "public:"), Some("true"));
+    assert_eq!(line_value(&show.stdout, "auth_method:"), Some("none"));
+    assert_eq!(line_value(&show.stdout, "redirect_uri:"), Some("http://127.0.0.1:5173/callback"));
+    assert_eq!(idp.stored_client("spa").unwrap().secret_digest, None);
+}
+
+#[test]
+fn client_list_and_show_print_the_registration() {
+    let idp = Idp::new();
+    assert!(idp.run_with_stdin(&with(SHOP, &["--secret-stdin"]), SECRET_40).ok);
+
+    let list = idp.run(&["client", "list"]);
+    assert!(list.ok, "{}", list.all());
+    let line = list.stdout.lines().find(|l| l.starts_with("shop\t")).expect("shop is listed");
+    assert!(line.contains("client_secret_basic"), "{line}");
+    assert!(line.contains("https://shop.example/callback"), "{line}");
+    assert!(line.contains("Boutique"), "{line}");
+
+    let show = idp.run(&["client", "show", "shop"]);
+    assert!(show.ok, "{}", show.all());
+    for expected in [
+        "id: shop",
+        "name: Boutique",
+        "auth_method: client_secret_basic",
+        "public: false",
+        "redirect_uri: https://shop.example/callback",
+        "post_logout_redirect_uri: https://shop.example/",
+        "grant_types: authorization_code refresh_token",
+    ] {
+        assert!(show.stdout.lines().any(|l| l == expected), "missing {expected:?} in:\n{}", show.stdout);
+    }
+}
+
+#[test]
+fn client_add_refuses_a_duplicate_id_and_changes_nothing() {
+    let idp = Idp::new();
+    assert!(idp.run_with_stdin(&with(SHOP, &["--secret-stdin"]), SECRET_40).ok);
+    let before = idp.stored_client("shop").unwrap();
+
+    let run = idp.run(&[
+        "client",
+        "add",
+        "--id",
+        "shop",
+        "--name",
+        "Autre boutique",
+        "--redirect-uri",
+        "https://other.example/callback",
+    ]);
+    assert!(!run.ok, "a duplicate id was accepted:\n{}", run.all());
+    assert!(run.stderr.contains("\"shop\" already exists"), "unclear message: {}", run.stderr);
+    assert!(!run.stdout.contains("client_secret"), "a secret was printed for nothing:\n{}", run.stdout);
+    assert_eq!(idp.stored_client("shop").unwrap(), before, "the existing client is unchanged");
+}
+
+#[test]
+fn client_add_refuses_invalid_redirect_uris_and_stores_nothing() {
+    let idp = Idp::new();
+    for (id, uri, message) in [
+        ("frag", "https://shop.example/callback#top", "must not contain a fragment"),
+        ("relative", "/callback", "is not an absolute URL"),
+        ("plain-http", "http://shop.example/callback", "uses http to a host that is not loopback"),
+    ] {
+        let run = idp.run(&["client", "add", "--id", id, "--redirect-uri", uri]);
+        assert!(!run.ok, "{uri} was accepted:\n{}", run.all());
+        assert!(run.stderr.contains(message), "for {uri}, expected {message:?} in: {}", run.stderr);
+        assert!(!run.stdout.contains("client_secret"), "a secret was printed for nothing:\n{}", run.stdout);
+        assert_eq!(idp.stored_client(id), None, "{id} was stored");
+        assert!(!idp.run(&["client", "show", id]).ok);
+    }
+    let run = idp.run(&[
+        "client",
+        "add",
+        "--id",
+        "post-logout",
+        "--redirect-uri",
+        "https://shop.example/callback",
+        "--post-logout-redirect-uri",
+        "https://shop.example/#bye",
+    ]);
+    assert!(!run.ok && run.stderr.contains("must not contain a fragment"), "{}", run.all());
+    assert_eq!(idp.stored_client("post-logout"), None);
+}
+
+#[test]
+fn client_add_refuses_an_unknown_flag() {
+    let idp = Idp::new();
+    let run = idp.run(&["client", "add", "--id", "shop", "--redirect-uri", "https://shop.example/cb", "--colour", "x"]);
+    assert!(!run.ok, "an unknown flag was accepted:\n{}", run.all());
+    assert!(run.stderr.contains("--colour"), "the message names the flag: {}", run.stderr);
+    assert_eq!(idp.stored_client("shop"), None);
+}
+
+#[test]
+fn client_remove_deletes_the_client() {
+    let idp = Idp::new();
+    assert!(idp.run_with_stdin(&with(SHOP, &["--secret-stdin"]), SECRET_40).ok);
+
+    let run = idp.run(&["client", "remove", "shop"]);
+    assert!(run.ok, "{}", run.all());
+    let show = idp.run(&["client", "show", "shop"]);
+    assert!(!show.ok, "a removed client is still shown:\n{}", show.all());
+    assert!(show.stderr.contains("no client \"shop\""), "{}", show.stderr);
+    let again = idp.run(&["client", "remove", "shop"]);
+    assert!(!again.ok && again.stderr.contains("no client \"shop\""), "{}", again.all());
+}
+
+const ALICE: &[&str] = &[
+    "user",
+    "add",
+    "--login",
+    "alice.martin",
+    "--email",
+    "alice@example.org",
+    "--given-name",
+    "Alice",
+    "--family-name",
+    "Martin",
+];
+
+#[test]
+fn user_add_reads_the_password_from_stdin_and_refuses_a_duplicate_login() {
+    let idp = Idp::new();
+    let run = idp.run_with_stdin(&with(ALICE, &["--password-stdin"]), &format!("{PASSWORD}\n"));
+    assert!(run.ok, "user add failed: {}", run.all());
+    assert!(run.stdout.contains("user alice.martin created"), "{}", run.stdout);
+    assert!(!run.all().contains(PASSWORD), "the password was echoed:\n{}", run.all());
+    let alice = idp.store(async |s| s.user_by_login("alice.martin").await.unwrap()).expect("alice is stored");
+    assert_eq!((alice.email.as_str(), alice.given_name.as_str()), ("alice@example.org", "Alice"));
+    assert!(alice.password_hash.starts_with("$argon2id$"), "the password is hashed");
+
+    let dup = idp.run_with_stdin(&with(ALICE, &["--password-stdin"]), "Another-password-2\n");
+    assert!(!dup.ok, "a duplicate login was accepted:\n{}", dup.all());
+    assert!(dup.stderr.contains("login \"alice.martin\" already exists"), "unclear message: {}", dup.stderr);
+    let after = idp.store(async |s| s.user_by_login("alice.martin").await.unwrap()).unwrap();
+    assert_eq!(after, alice, "the existing user is unchanged");
+}
+
+#[test]
+fn user_add_without_password_stdin_prints_a_generated_password() {
+    let idp = Idp::new();
+    let run = idp.run(ALICE);
+    assert!(run.ok, "user add failed: {}", run.all());
+    let password = line_value(&run.stdout, "password:").expect("a password line");
+    assert!(password.len() >= 20, "a generated password is long: {password:?}");
+    assert_eq!(run.all().matches(password).count(), 1, "printed exactly once");
+}
+
+#[test]
+fn migrate_creates_the_database_and_can_run_again() {
+    let idp = Idp::new();
+    let run = idp.run(&["migrate"]);
+    assert!(run.ok, "{}", run.all());
+    assert!(run.stdout.contains("database is up to date"), "{}", run.stdout);
+    assert!(idp.data_dir().join("idp.db").is_file());
+    let again = idp.run(&["migrate"]);
+    assert!(again.ok, "a second migrate fails: {}", again.all());
+}
+
+/// A running `idp serve`, killed on drop.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Idp {
+    fn serve(&self) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = self
+            .command(&["serve"])
+            .env("IDP_LISTEN", &addr)
+            .env("IDP_ISSUER", format!("http://{addr}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut server = Server { child, addr };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while http_get(&server.addr, "/.well-known/openid-configuration").is_none() {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                let mut stderr = String::new();
+                let _ = server.child.stderr.take().unwrap().read_to_string(&mut stderr);
+                panic!("idp serve exited ({status}):\n{stderr}");
+            }
+            assert!(Instant::now() < deadline, "idp serve did not answer on {}", server.addr);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+}
+
+/// A minimal HTTP/1.1 GET: the body of a 200 answer, else `None`.
+fn http_get(addr: &str, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
+}
+
+fn json_get(server: &Server, path: &str) -> serde_json::Value {
+    let body = http_get(&server.addr, path).unwrap_or_else(|| panic!("GET {path} did not answer 200"));
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}"))
+}
+
+fn kids(server: &Server) -> Vec<String> {
+    let discovery = json_get(server, "/.well-known/openid-configuration");
+    let jwks_uri = discovery["jwks_uri"].as_str().unwrap();
+    assert_eq!(jwks_uri, format!("http://{}/jwks", server.addr));
+    let jwks = json_get(server, "/jwks");
+    let mut kids: Vec<String> =
+        jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect();
+    kids.sort();
+    kids
+}
+
+#[test]
+fn serve_starts_on_embedded_defaults_and_keeps_its_keys_across_restarts() {
+    let idp = Idp::new();
+    let server = idp.serve();
+    let discovery = json_get(&server, "/.well-known/openid-configuration");
+    assert_eq!(discovery["issuer"], format!("http://{}", server.addr));
+    let first = kids(&server);
+    assert!(!first.is_empty(), "the JWKS publishes keys");
+    drop(server);
+
+    let data: PathBuf = idp.data_dir().to_path_buf();
+    assert!(data.join("idp.db").is_file(), "the SQLite database is in the data directory");
+    assert!(data.join("outbox").is_dir(), "the mail outbox is in the data directory");
+
+    let again = idp.serve();
+    assert_eq!(kids(&again), first, "a restart reuses the stored signing keys");
+}
