@@ -48,6 +48,7 @@ CREATE TABLE refresh_tokens (
     scopes TEXT NOT NULL,
     auth_time BIGINT NOT NULL,
     sid TEXT,
+    amr TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
     used_at BIGINT

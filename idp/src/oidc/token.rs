@@ -129,15 +129,21 @@ pub async fn exchange_code(s: &Services, client: &Client, params: &Params) -> Re
         },
     )?;
     let refresh_token = if grant.scopes.contains("offline_access") && client.allows_grant(GrantType::RefreshToken) {
-        let (token, record) = new_refresh_token(
-            s,
-            client,
-            &user.id,
-            &grant.scopes,
-            grant.auth_time,
-            Some(grant.sid.clone()),
-            &grant.grant_id,
-        );
+        let (token, digest) = new_refresh_secret();
+        let now = s.now();
+        let record = RefreshToken {
+            digest,
+            grant_id: grant.grant_id.clone(),
+            client_id: client.id.clone(),
+            user_id: user.id.clone(),
+            scopes: grant.scopes.clone(),
+            auth_time: grant.auth_time,
+            sid: Some(grant.sid.clone()),
+            amr: grant.amr.clone(),
+            created_at: now,
+            expires_at: now + s.lifetimes.refresh_token,
+            used_at: None,
+        };
         s.store.insert_refresh_token(&record).await?;
         Some(token)
     } else {
@@ -187,9 +193,15 @@ async fn refresh(s: &Services, client: &Client, params: &Params) -> Result<Token
         }
     };
     let user = s.store.user_by_id(&old.user_id).await?.filter(|u| !u.disabled).ok_or_else(invalid)?;
-    let (new_token, mut record) =
-        new_refresh_token(s, client, &user.id, &old.scopes, old.auth_time, old.sid.clone(), &old.grant_id);
-    record.expires_at = old.expires_at.min(record.expires_at);
+    // The new token inherits the grant (scopes, auth_time, sid, amr) and never outlives the old.
+    let (new_token, digest) = new_refresh_secret();
+    let record = RefreshToken {
+        digest,
+        created_at: now,
+        expires_at: old.expires_at.min(now + s.lifetimes.refresh_token),
+        used_at: None,
+        ..old.clone()
+    };
     if !s.store.rotate_refresh_token(&old_digest, &record, now).await? {
         // Lost a race with another use of the same token: treat as replay.
         revoke_grant(s, &old.grant_id).await?;
@@ -205,7 +217,7 @@ async fn refresh(s: &Services, client: &Client, params: &Params) -> Result<Token
                 subject: &user.id,
                 nonce: None,
                 auth_time: old.auth_time,
-                amr: &["pwd".to_owned()],
+                amr: &old.amr,
                 sid: old.sid.as_deref(),
                 access_token: &access_token,
             },
@@ -248,30 +260,11 @@ async fn issue_access_token(
     Ok(token)
 }
 
-fn new_refresh_token(
-    s: &Services,
-    client: &Client,
-    user_id: &str,
-    scopes: &Scopes,
-    auth_time: i64,
-    sid: Option<String>,
-    grant_id: &str,
-) -> (String, RefreshToken) {
+/// A refresh token (256 bits) and the digest that is stored instead of it.
+fn new_refresh_secret() -> (String, String) {
     let token = crypto::random_token(32);
-    let now = s.now();
-    let record = RefreshToken {
-        digest: digest(&token),
-        grant_id: grant_id.to_owned(),
-        client_id: client.id.clone(),
-        user_id: user_id.to_owned(),
-        scopes: scopes.clone(),
-        auth_time,
-        sid,
-        created_at: now,
-        expires_at: now + s.lifetimes.refresh_token,
-        used_at: None,
-    };
-    (token, record)
+    let digest = digest(&token);
+    (token, digest)
 }
 
 /// Revokes every token of a grant: refresh tokens in the store, access tokens by a marker that

@@ -32,6 +32,8 @@ pub struct RefreshToken {
     pub scopes: Scopes,
     pub auth_time: i64,
     pub sid: Option<String>,
+    /// How the user authenticated (`amr`), carried into the ID tokens of later refreshes.
+    pub amr: Vec<String>,
     pub created_at: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,

@@ -231,6 +231,7 @@ struct RefreshRow {
     scopes: String,
     auth_time: i64,
     sid: Option<String>,
+    amr: String,
     created_at: i64,
     expires_at: i64,
     used_at: Option<i64>,
@@ -253,26 +254,41 @@ impl GrantStore for SqlStore {
     }
 
     async fn save_consent(&self, user_id: &str, client_id: &str, scopes: &Scopes, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.db.begin().await?;
-        let existing = tx
-            .optional::<ScopesRow>(
-                q("SELECT scopes FROM consents WHERE user_id = $1 AND client_id = $2").text(user_id).text(client_id),
-            )
-            .await?;
-        let merged = match existing {
-            Some(r) => parse_scopes(&r.scopes)?.union(scopes),
-            None => scopes.clone(),
-        };
-        tx.execute(
-            q("INSERT INTO consents (user_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4) \
-               ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at")
-            .text(user_id)
-            .text(client_id)
-            .text(merged.to_string())
-            .int(now),
-        )
-        .await?;
-        tx.commit().await
+        // Compare-and-swap: two concurrent decisions both end up in the union, whatever the
+        // isolation level (no SELECT … FOR UPDATE on SQLite).
+        for _ in 0..8 {
+            let existing = self.consent(user_id, client_id).await?;
+            let written = match existing {
+                None => {
+                    self.db
+                        .execute(
+                            q("INSERT INTO consents (user_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4) \
+                               ON CONFLICT (user_id, client_id) DO NOTHING")
+                            .text(user_id)
+                            .text(client_id)
+                            .text(scopes.to_string())
+                            .int(now),
+                        )
+                        .await?
+                }
+                Some(old) => {
+                    self.db
+                        .execute(
+                            q("UPDATE consents SET scopes = $1, granted_at = $2 WHERE user_id = $3 AND client_id = $4 AND scopes = $5")
+                                .text(old.union(scopes).to_string())
+                                .int(now)
+                                .text(user_id)
+                                .text(client_id)
+                                .text(old.to_string()),
+                        )
+                        .await?
+                }
+            };
+            if written == 1 {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Database("consent kept changing under concurrent updates".into()))
     }
 
     async fn insert_refresh_token(&self, t: &RefreshToken) -> Result<(), StoreError> {
@@ -280,7 +296,7 @@ impl GrantStore for SqlStore {
     }
 
     async fn refresh_token(&self, digest: &str) -> Result<Option<RefreshToken>, StoreError> {
-        const SQL: &str = "SELECT digest, grant_id, client_id, user_id, scopes, auth_time, sid, created_at, expires_at, used_at FROM refresh_tokens WHERE digest = $1";
+        const SQL: &str = "SELECT digest, grant_id, client_id, user_id, scopes, auth_time, sid, amr, created_at, expires_at, used_at FROM refresh_tokens WHERE digest = $1";
         let Some(r) = self.db.optional::<RefreshRow>(q(SQL).text(digest)).await? else {
             return Ok(None);
         };
@@ -292,6 +308,7 @@ impl GrantStore for SqlStore {
             user_id: r.user_id,
             auth_time: r.auth_time,
             sid: r.sid,
+            amr: r.amr.split_whitespace().map(str::to_owned).collect(),
             created_at: r.created_at,
             expires_at: r.expires_at,
             used_at: r.used_at,
@@ -322,7 +339,7 @@ impl GrantStore for SqlStore {
 }
 
 fn refresh_insert(t: &RefreshToken) -> super::db::Query {
-    q("INSERT INTO refresh_tokens (digest, grant_id, client_id, user_id, scopes, auth_time, sid, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+    q("INSERT INTO refresh_tokens (digest, grant_id, client_id, user_id, scopes, auth_time, sid, amr, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
         .text(&t.digest)
         .text(&t.grant_id)
         .text(&t.client_id)
@@ -330,6 +347,7 @@ fn refresh_insert(t: &RefreshToken) -> super::db::Query {
         .text(t.scopes.to_string())
         .int(t.auth_time)
         .opt_text(t.sid.clone())
+        .text(t.amr.join(" "))
         .int(t.created_at)
         .int(t.expires_at)
         .opt_int(t.used_at)

@@ -119,6 +119,8 @@ async fn revoking_another_session_signs_that_browser_out() {
         .await;
 
     assert_eq!(page.status, 303, "{}", page.body);
+    let back = laptop.follow(&app.issuer, page).await;
+    assert!(back.body.contains("La session a bien été fermée."), "the account page confirms: {}", back.body);
     assert!(!is_signed_in(&app, &rp, &phone).await, "the phone is signed out");
     assert!(is_signed_in(&app, &rp, &laptop).await, "the laptop is still signed in");
 }

@@ -92,6 +92,7 @@ fn refresh(digest: &str, grant_id: &str, client_id: &str, user_id: &str) -> Refr
         scopes: scopes("openid offline_access"),
         auth_time: NOW,
         sid: Some("sid-1".into()),
+        amr: vec!["pwd".into()],
         created_at: NOW,
         expires_at: NOW + 3600,
         used_at: None,
@@ -177,6 +178,24 @@ async fn store_save_consent_keeps_the_union_of_the_scopes() {
     store.save_consent(&user.id, &shop.id, &scopes("openid profile"), NOW).await.unwrap();
     store.save_consent(&user.id, &shop.id, &scopes("openid email"), NOW + 1).await.unwrap();
     assert_eq!(store.consent(&user.id, &shop.id).await.unwrap(), Some(scopes("openid profile email")));
+}
+
+#[tokio::test]
+async fn store_concurrent_consents_lose_no_scope() {
+    let (store, _dir, user, shop) = store_with_user_and_client().await;
+    let asked = ["openid profile", "openid email", "openid phone", "openid address", "openid offline_access"];
+    let saves = asked.into_iter().map(|raw| {
+        let (store, user_id, client_id) = (store.clone(), user.id.clone(), shop.id.clone());
+        tokio::spawn(async move { store.save_consent(&user_id, &client_id, &scopes(raw), NOW).await })
+    });
+    for save in saves.collect::<Vec<_>>() {
+        save.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        store.consent(&user.id, &shop.id).await.unwrap(),
+        Some(scopes("openid profile email phone address offline_access")),
+        "every decision is in the stored union"
+    );
 }
 
 #[tokio::test]

@@ -66,7 +66,12 @@ fn format_time(unix: i64) -> String {
     format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", secs / 3600, (secs % 3600) / 60)
 }
 
-pub async fn account_get(State(state): State<AppState>, browser: Browser) -> Result<Response, AppError> {
+pub async fn account_get(
+    State(state): State<AppState>,
+    browser: Browser,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let closed = parse_params(query.as_deref().unwrap_or_default())?.get("closed").ok().flatten() == Some("1");
     let Some((_, acct)) = account_session(&state, &browser).await? else {
         return Ok(see_other(&space::begin_login(&state.services).await?));
     };
@@ -97,7 +102,7 @@ pub async fn account_get(State(state): State<AppState>, browser: Browser) -> Res
                 current: acct.sid.as_deref() == Some(s.sid.as_str()),
             })
             .collect(),
-        notice: String::new(),
+        notice: if closed { state.text(&view, "account_session_closed") } else { String::new() },
     };
     Ok(state.page(StatusCode::OK, &view, "account.html", &page, None, with_cookies(set)))
 }
@@ -153,6 +158,7 @@ pub async fn account_session_revoke_post(
         && target.user_id == acct.sub
     {
         session::end(&state.services, &target).await?;
+        return Ok(see_other("/account?closed=1"));
     }
     Ok(see_other("/account"))
 }

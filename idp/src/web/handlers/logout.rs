@@ -100,7 +100,7 @@ pub async fn logout_confirm_post(
     match field(&params, "decision")? {
         Some("logout") => sign_out(&state, &browser, &request).await,
         // The user stays signed in; back to the application if it said where, else home page.
-        Some("cancel") => Ok(see_other(request.post_logout_redirect_uri.as_deref().unwrap_or("/account"))),
+        Some("cancel") => Ok(see_other(&logout::redirect_after(&request).unwrap_or_else(|| "/account".to_owned()))),
         _ => Err(AppError::page(StatusCode::BAD_REQUEST, "error_bad_request")),
     }
 }
