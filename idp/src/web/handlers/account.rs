@@ -1,13 +1,12 @@
 //! /account: who am I, my sessions (close the others), sign out. See `account::space` for how
 //! it signs in through the provider's own OpenID Connect endpoints.
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{field, form_body, parse_params, see_other};
+use super::{CheckedForm, field, parse_params, see_other};
 use crate::account::session;
 use crate::account::space::{self, AccountSession, SpaceError};
 use crate::oidc::authorize::redirect_with;
@@ -142,13 +141,8 @@ pub async fn account_callback_get(
 pub async fn account_session_revoke_post(
     State(state): State<AppState>,
     browser: Browser,
-    headers: HeaderMap,
-    body: Bytes,
+    CheckedForm(params): CheckedForm,
 ) -> Result<Response, AppError> {
-    let params = form_body(&headers, &body)?;
-    if !state.csrf_ok(&browser, field(&params, "csrf")?) {
-        return Err(AppError::csrf());
-    }
     let Some((_, acct)) = account_session(&state, &browser).await? else {
         return Ok(see_other("/account"));
     };
@@ -166,13 +160,8 @@ pub async fn account_session_revoke_post(
 pub async fn account_logout_post(
     State(state): State<AppState>,
     browser: Browser,
-    headers: HeaderMap,
-    body: Bytes,
+    CheckedForm(_): CheckedForm,
 ) -> Result<Response, AppError> {
-    let params = form_body(&headers, &body)?;
-    if !state.csrf_ok(&browser, field(&params, "csrf")?) {
-        return Err(AppError::csrf());
-    }
     let Some((cookie, acct)) = account_session(&state, &browser).await? else {
         return Ok(see_other("/account"));
     };

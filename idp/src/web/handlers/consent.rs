@@ -1,14 +1,13 @@
 //! The consent page: which information the application will receive; the decision is
 //! remembered per user, client and scopes.
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
 use super::authorize::{current_session, respond};
-use super::{field, form_body, parse_params, see_other};
+use super::{CheckedForm, field, parse_params, see_other};
 use crate::oidc::authorize;
 use crate::web::AppState;
 use crate::web::browser::Browser;
@@ -70,13 +69,8 @@ pub async fn consent_get(
 pub async fn consent_post(
     State(state): State<AppState>,
     browser: Browser,
-    headers: HeaderMap,
-    body: Bytes,
+    CheckedForm(params): CheckedForm,
 ) -> Result<Response, AppError> {
-    let params = form_body(&headers, &body)?;
-    if !state.csrf_ok(&browser, field(&params, "csrf")?) {
-        return Err(AppError::csrf());
-    }
     let approved = match field(&params, "decision")? {
         Some("allow") => true,
         Some("deny") => false,

@@ -1,14 +1,13 @@
 //! The login page: GET shows it for a pending authorization request, POST checks the
 //! credentials (one generic failure message) and resumes the authorization.
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
 use super::authorize::respond;
-use super::{field, form_body, parse_params};
+use super::{CheckedForm, field, parse_params};
 use crate::account::login::{self, LoginOutcome};
 use crate::account::session;
 use crate::domain::{Client, Lang, Secret};
@@ -83,13 +82,8 @@ pub async fn login_get(
 pub async fn login_post(
     State(state): State<AppState>,
     browser: Browser,
-    headers: HeaderMap,
-    body: Bytes,
+    CheckedForm(params): CheckedForm,
 ) -> Result<Response, AppError> {
-    let params = form_body(&headers, &body)?;
-    if !state.csrf_ok(&browser, field(&params, "csrf")?) {
-        return Err(AppError::csrf());
-    }
     let (request, client, view) = pending(&state, &browser, field(&params, "request_id")?).await?;
     let login = field(&params, "login")?.unwrap_or_default();
     let password = field(&params, "password")?.unwrap_or_default();

@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::authorize::current_session;
-use super::{field, form_body, parse_params, see_other};
+use super::{CheckedForm, field, form_body, parse_params, see_other};
 use crate::account::session;
 use crate::oidc::authorize::PageError;
 use crate::oidc::logout::{self, LogoutDecision, LogoutRequest};
@@ -86,13 +86,8 @@ async fn handle(state: &AppState, browser: &Browser, params: &Params) -> Result<
 pub async fn logout_confirm_post(
     State(state): State<AppState>,
     browser: Browser,
-    headers: HeaderMap,
-    body: Bytes,
+    CheckedForm(params): CheckedForm,
 ) -> Result<Response, AppError> {
-    let params = form_body(&headers, &body)?;
-    if !state.csrf_ok(&browser, field(&params, "csrf")?) {
-        return Err(AppError::csrf());
-    }
     let Some(request) = logout::confirmed(&state.services, field(&params, "logout_id")?.unwrap_or_default()).await?
     else {
         return Err(AppError::expired());

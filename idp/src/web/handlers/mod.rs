@@ -14,6 +14,10 @@ use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::{IntoResponse, Response};
 
+use axum::body::Bytes;
+
+use super::AppState;
+use super::browser::Browser;
 use super::error::AppError;
 use crate::oidc::params::Params;
 
@@ -36,14 +40,47 @@ pub fn field<'a>(params: &'a Params, name: &str) -> Result<Option<&'a str>, AppE
     params.get(name).map_err(|_| AppError::page(StatusCode::BAD_REQUEST, "error_bad_request"))
 }
 
+/// True for an `application/x-www-form-urlencoded` body (parameters allowed).
+pub fn is_form(headers: &axum::http::HeaderMap) -> bool {
+    headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    })
+}
+
 /// `application/x-www-form-urlencoded` bodies only.
 pub fn form_body(headers: &axum::http::HeaderMap, body: &[u8]) -> Result<Params, AppError> {
-    let is_form = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-        v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
-    });
-    if !is_form {
+    if !is_form(headers) {
         return Err(AppError::page(StatusCode::UNSUPPORTED_MEDIA_TYPE, "error_bad_request"));
     }
     let text = std::str::from_utf8(body).map_err(|_| AppError::page(StatusCode::BAD_REQUEST, "error_bad_request"))?;
     parse_params(text)
+}
+
+/// A form posted by a person: form-encoded, and carrying the CSRF token of this browser (every
+/// state-changing page form goes through this extractor, so none can forget the check).
+pub struct CheckedForm(pub Params);
+
+impl axum::extract::FromRequest<AppState> for CheckedForm {
+    type Rejection = AppError;
+
+    async fn from_request(request: axum::extract::Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let browser = <Browser as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, state)
+            .await
+            .unwrap_or_default();
+        let bytes = <Bytes as axum::extract::FromRequest<AppState>>::from_request(
+            axum::extract::Request::from_parts(parts.clone(), body),
+            state,
+        )
+        .await
+        .map_err(|rejection| match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::page(StatusCode::PAYLOAD_TOO_LARGE, "error_payload_too_large"),
+            status => AppError::page(status, "error_bad_request"),
+        })?;
+        let params = form_body(&parts.headers, &bytes)?;
+        if !state.csrf_ok(&browser, field(&params, "csrf")?) {
+            return Err(AppError::csrf());
+        }
+        Ok(CheckedForm(params))
+    }
 }

@@ -12,10 +12,7 @@ use crate::web::AppState;
 use crate::web::error::AppError;
 
 pub async fn token_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
-    let is_form = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-        v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
-    });
-    if !is_form {
+    if !super::is_form(&headers) {
         return Err(AppError::OAuth(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded")));
     }
     let params = std::str::from_utf8(&body)

@@ -46,11 +46,7 @@ pub async fn userinfo_post(
     body: Bytes,
 ) -> Result<Response, AppError> {
     let header_token = bearer(&headers)?;
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let body_token = if is_form {
+    let body_token = if super::is_form(&headers) {
         let params = std::str::from_utf8(&body)
             .ok()
             .and_then(|t| Params::parse(t).ok())
