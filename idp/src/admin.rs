@@ -2,7 +2,7 @@
 //! Every input is parsed before anything is written, so a bad flag changes nothing.
 
 use crate::crypto;
-use crate::domain::client::{ClientFieldError, parse_client_id};
+use crate::domain::client::{ClientFieldError, ClientSettings, parse_client_id};
 use crate::domain::{AuthMethod, Client, Email, GrantType, Login, NewUser, RedirectUri, Secret, SigningAlg, User};
 use crate::services::{InfraError, Services};
 use crate::store::StoreError;
@@ -44,6 +44,23 @@ pub struct ClientSpec {
     pub theme: Option<String>,
     pub first_party: bool,
     pub allow_insecure_http: bool,
+    /// Options of `ClientSettings` (`--setting key=value` on the command line).
+    pub settings: ClientSettings,
+}
+
+/// Parses `key=value` pairs into settings; a value is read as JSON when it is JSON (`true`,
+/// `600`, `["a","b"]`, `{…}`), as a string otherwise. Unknown keys are refused.
+pub fn parse_settings(pairs: &[String]) -> Result<ClientSettings, AdminError> {
+    let mut object = serde_json::Map::new();
+    for pair in pairs {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| AdminError::Invalid(format!("--setting {pair:?}: expected key=value")))?;
+        let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+        object.insert(key.trim().to_owned(), value);
+    }
+    serde_json::from_value(serde_json::Value::Object(object))
+        .map_err(|e| AdminError::Invalid(format!("--setting: {e}")))
 }
 
 /// Parses a spec into a client and the secret to show once (confidential clients).
@@ -95,6 +112,7 @@ pub fn build_client(spec: &ClientSpec, now: i64) -> Result<(Client, Option<Secre
         theme: spec.theme.clone().filter(|t| !t.is_empty()),
         first_party: spec.first_party,
         created_at: now,
+        settings: spec.settings.clone(),
     };
     Ok((client, secret))
 }
@@ -223,6 +241,15 @@ mod tests {
         assert!(build_client(&ClientSpec { id_token_alg: Some("HS256".into()), ..spec() }, 0).is_err());
         assert!(build_client(&ClientSpec { secret: Some(Secret::new("short")), ..spec() }, 0).is_err());
         assert!(build_client(&ClientSpec { redirect_uris: vec![], ..spec() }, 0).is_err());
+    }
+
+    #[test]
+    fn settings_are_typed_and_unknown_keys_refused() {
+        let s = parse_settings(&["access_token_format=jwt".into(), "access_token_ttl=300".into()]).unwrap();
+        assert_eq!(s.access_token_format, crate::domain::client::AccessTokenFormat::Jwt);
+        assert_eq!(s.access_token_ttl, Some(300));
+        assert!(parse_settings(&["colour=blue".into()]).is_err());
+        assert!(parse_settings(&["access_token_ttl".into()]).is_err());
     }
 
     #[test]

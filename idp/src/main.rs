@@ -82,6 +82,10 @@ enum ClientCommand {
         /// Allow http redirect URIs to hosts other than loopback (never in production).
         #[arg(long)]
         allow_insecure_http: bool,
+        /// Further options as key=value (repeatable), e.g. access_token_format=jwt,
+        /// jwks_uri=https://…, subject_type=pairwise; see `ClientSettings`.
+        #[arg(long = "setting")]
+        settings: Vec<String>,
     },
     List,
     Show {
@@ -185,6 +189,7 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
             theme,
             first_party,
             allow_insecure_http,
+            settings,
         } => {
             let secret = if secret_stdin { Some(Secret::new(read_stdin_line()?)) } else { None };
             let spec = ClientSpec {
@@ -200,6 +205,7 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
                 theme,
                 first_party,
                 allow_insecure_http: allow_insecure_http || config.allow_insecure_redirect_uris,
+                settings: admin::parse_settings(&settings)?,
             };
             let (client, secret) = admin::add_client(&services, &spec).await?;
             println!("client {} registered ({})", client.id, client.auth_method);
@@ -237,6 +243,7 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
                 c.theme.as_deref().unwrap_or("default"),
                 c.first_party
             );
+            println!("settings: {}", serde_json::to_string(&c.settings)?);
             Ok(())
         }
         ClientCommand::Remove { id } => {

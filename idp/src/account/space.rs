@@ -33,6 +33,7 @@ pub fn client(issuer: &str, now: i64) -> Client {
         theme: None,
         first_party: true,
         created_at: now,
+        settings: Default::default(),
     }
 }
 

@@ -23,6 +23,56 @@ pub struct Client {
     /// First-party clients skip the consent page (the organisation runs them).
     pub first_party: bool,
     pub created_at: i64,
+    /// Everything else a client registers (issue #3 and later), stored as one JSON document so
+    /// a new option needs no schema change. Absent keys take their defaults.
+    pub settings: ClientSettings,
+}
+
+/// Per-client options beyond the core registration. `#[serde(default)]`: documents written by
+/// older versions stay readable.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientSettings {
+    /// `private_key_jwt` (RFC 7523): the client's public keys, inline (a JWK Set document)…
+    pub jwks: Option<serde_json::Value>,
+    /// …or where to fetch them.
+    pub jwks_uri: Option<String>,
+    /// Scopes this client may obtain (all supported scopes when `None`); `client_credentials`
+    /// grants are limited to these.
+    pub allowed_scopes: Option<Vec<String>>,
+    /// Access tokens: opaque (default) or JWT (RFC 9068).
+    pub access_token_format: AccessTokenFormat,
+    /// `aud` of JWT access tokens: the resource server they are for.
+    pub access_token_audience: Option<String>,
+    /// Lifetimes in seconds overriding the server's.
+    pub access_token_ttl: Option<i64>,
+    pub id_token_ttl: Option<i64>,
+    pub refresh_token_ttl: Option<i64>,
+    /// OpenID Connect Core §8: public (default) or pairwise subject identifiers.
+    pub subject_type: SubjectType,
+    pub sector_identifier_uri: Option<String>,
+    /// OpenID Connect Back-Channel Logout 1.0.
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
+    /// OpenID Connect Front-Channel Logout 1.0.
+    pub frontchannel_logout_uri: Option<String>,
+    pub frontchannel_logout_session_required: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessTokenFormat {
+    #[default]
+    Opaque,
+    Jwt,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectType {
+    #[default]
+    Public,
+    Pairwise,
 }
 
 impl Client {
@@ -145,16 +195,29 @@ macro_rules! string_enum {
 pub enum AuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
+    /// RFC 7523 §2.2 (issue #3).
+    PrivateKeyJwt,
     None,
 }
-string_enum!(AuthMethod { ClientSecretBasic => "client_secret_basic", ClientSecretPost => "client_secret_post", None => "none" });
+string_enum!(AuthMethod {
+    ClientSecretBasic => "client_secret_basic",
+    ClientSecretPost => "client_secret_post",
+    PrivateKeyJwt => "private_key_jwt",
+    None => "none"
+});
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GrantType {
     AuthorizationCode,
     RefreshToken,
+    /// RFC 6749 §4.4 (issue #3).
+    ClientCredentials,
 }
-string_enum!(GrantType { AuthorizationCode => "authorization_code", RefreshToken => "refresh_token" });
+string_enum!(GrantType {
+    AuthorizationCode => "authorization_code",
+    RefreshToken => "refresh_token",
+    ClientCredentials => "client_credentials"
+});
 
 /// JWS algorithms for ID tokens (RFC 7518 §3.1, RFC 8037 for EdDSA).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]

@@ -136,6 +136,7 @@ struct ClientRow {
     theme: Option<String>,
     first_party: bool,
     created_at: i64,
+    settings: String,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -148,6 +149,7 @@ impl TryFrom<ClientRow> for Client {
                 .map_err(|_| corrupt("redirect URIs"))
         };
         Ok(Client {
+            settings: serde_json::from_str(&r.settings).map_err(|e| corrupt(&format!("settings: {e}")))?,
             redirect_uris: uris(&r.redirect_uris)?,
             post_logout_redirect_uris: uris(&r.post_logout_redirect_uris)?,
             grant_types: r
@@ -185,11 +187,12 @@ fn client_insert(sql: &'static str, c: &Client) -> super::db::Query {
         .opt_text(c.theme.clone())
         .bool(c.first_party)
         .int(c.created_at)
+        .text(serde_json::to_string(&c.settings).unwrap_or_else(|_| "{}".into()))
 }
 
-const CLIENT_INSERT: &str = "INSERT INTO clients (id, name, secret_digest, redirect_uris, post_logout_redirect_uris, grant_types, auth_method, id_token_alg, theme, first_party, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
-const CLIENT_UPSERT: &str = "INSERT INTO clients (id, name, secret_digest, redirect_uris, post_logout_redirect_uris, grant_types, auth_method, id_token_alg, theme, first_party, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-    ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_digest = excluded.secret_digest, redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris, grant_types = excluded.grant_types, auth_method = excluded.auth_method, id_token_alg = excluded.id_token_alg, theme = excluded.theme, first_party = excluded.first_party";
+const CLIENT_INSERT: &str = "INSERT INTO clients (id, name, secret_digest, redirect_uris, post_logout_redirect_uris, grant_types, auth_method, id_token_alg, theme, first_party, created_at, settings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+const CLIENT_UPSERT: &str = "INSERT INTO clients (id, name, secret_digest, redirect_uris, post_logout_redirect_uris, grant_types, auth_method, id_token_alg, theme, first_party, created_at, settings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+    ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_digest = excluded.secret_digest, redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris, grant_types = excluded.grant_types, auth_method = excluded.auth_method, id_token_alg = excluded.id_token_alg, theme = excluded.theme, first_party = excluded.first_party, settings = excluded.settings";
 
 #[async_trait]
 impl ClientStore for SqlStore {
@@ -202,12 +205,12 @@ impl ClientStore for SqlStore {
     }
 
     async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
-        const SQL: &str = "SELECT id, name, secret_digest, redirect_uris, post_logout_redirect_uris, grant_types, auth_method, id_token_alg, theme, first_party, created_at FROM clients WHERE id = $1";
+        const SQL: &str = "SELECT id, name, secret_digest, redirect_uris, post_logout_redirect_uris, grant_types, auth_method, id_token_alg, theme, first_party, created_at, settings FROM clients WHERE id = $1";
         self.db.optional::<ClientRow>(q(SQL).text(id)).await?.map(Client::try_from).transpose()
     }
 
     async fn clients(&self) -> Result<Vec<Client>, StoreError> {
-        const SQL: &str = "SELECT id, name, secret_digest, redirect_uris, post_logout_redirect_uris, grant_types, auth_method, id_token_alg, theme, first_party, created_at FROM clients ORDER BY id";
+        const SQL: &str = "SELECT id, name, secret_digest, redirect_uris, post_logout_redirect_uris, grant_types, auth_method, id_token_alg, theme, first_party, created_at, settings FROM clients ORDER BY id";
         self.db.all::<ClientRow>(q(SQL)).await?.into_iter().map(Client::try_from).collect()
     }
 

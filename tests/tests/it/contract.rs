@@ -76,6 +76,7 @@ fn client(id: &str) -> Client {
         theme: None,
         first_party: false,
         created_at: NOW,
+        settings: Default::default(),
     }
 }
 
