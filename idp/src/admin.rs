@@ -66,9 +66,6 @@ pub fn parse_settings(pairs: &[String]) -> Result<ClientSettings, AdminError> {
 /// Parses a spec into a client and the secret to show once (confidential clients).
 pub fn build_client(spec: &ClientSpec, now: i64) -> Result<(Client, Option<Secret>), AdminError> {
     let id = parse_client_id(&spec.id)?;
-    if spec.redirect_uris.is_empty() {
-        return Err(AdminError::Invalid("at least one --redirect-uri is required".into()));
-    }
     let parse_uris = |uris: &[String]| -> Result<Vec<RedirectUri>, AdminError> {
         uris.iter().map(|u| RedirectUri::parse(u, spec.allow_insecure_http).map_err(AdminError::from)).collect()
     };
@@ -77,6 +74,10 @@ pub fn build_client(spec: &ClientSpec, now: i64) -> Result<(Client, Option<Secre
     } else {
         spec.grants.iter().map(|g| g.parse()).collect::<Result<_, _>>()?
     };
+    // A machine-to-machine client (client_credentials only) never redirects a browser.
+    if grants.contains(&GrantType::AuthorizationCode) && spec.redirect_uris.is_empty() {
+        return Err(AdminError::Invalid("at least one --redirect-uri is required".into()));
+    }
     let auth_method = match (&spec.auth_method, spec.public) {
         (None, true) => AuthMethod::None,
         (None, false) => AuthMethod::ClientSecretBasic,
@@ -88,6 +89,19 @@ pub fn build_client(spec: &ClientSpec, now: i64) -> Result<(Client, Option<Secre
     if spec.public && spec.secret.is_some() {
         return Err(AdminError::Invalid("a public client has no secret".into()));
     }
+    // RFC 6749 §4.4: "The client credentials grant type MUST only be used by confidential clients."
+    if spec.public && grants.contains(&GrantType::ClientCredentials) {
+        return Err(AdminError::Invalid("a public client cannot use the client_credentials grant".into()));
+    }
+    // RFC 7523 §2.2: a private_key_jwt client proves itself with its keys; it has no secret.
+    let uses_keys = auth_method == AuthMethod::PrivateKeyJwt;
+    if uses_keys && spec.secret.is_some() {
+        return Err(AdminError::Invalid("a private_key_jwt client has no secret".into()));
+    }
+    if uses_keys || spec.settings.jwks.is_some() || spec.settings.jwks_uri.is_some() {
+        crate::oidc::client_keys::check_registration(&spec.settings, spec.allow_insecure_http)
+            .map_err(AdminError::Invalid)?;
+    }
     if let Some(secret) = &spec.secret {
         // A chosen secret must be as strong as a generated one would be (≥ 256 bits of entropy
         // cannot be checked, so at least 32 characters).
@@ -95,11 +109,12 @@ pub fn build_client(spec: &ClientSpec, now: i64) -> Result<(Client, Option<Secre
             return Err(AdminError::Invalid("a client secret must be at least 32 characters".into()));
         }
     }
-    let secret = if spec.public {
+    let secret = if spec.public || uses_keys {
         None
     } else {
         Some(spec.secret.clone().unwrap_or_else(|| Secret::new(crypto::random_token(32))))
     };
+    spec.settings.check_lifetimes()?;
     let client = Client {
         id,
         name: if spec.name.trim().is_empty() { spec.id.clone() } else { spec.name.trim().to_owned() },
@@ -114,11 +129,14 @@ pub fn build_client(spec: &ClientSpec, now: i64) -> Result<(Client, Option<Secre
         created_at: now,
         settings: spec.settings.clone(),
     };
+    crate::oidc::backchannel::check_logout_uris(&client, spec.allow_insecure_http).map_err(AdminError::Invalid)?;
     Ok((client, secret))
 }
 
 pub async fn add_client(s: &Services, spec: &ClientSpec) -> Result<(Client, Option<Secret>), AdminError> {
     let (client, secret) = build_client(spec, s.now())?;
+    // OpenID Connect Core §8.1: a pairwise client needs one sector.
+    crate::oidc::subject::check_registration(&client).await.map_err(AdminError::Invalid)?;
     s.store.create_client(&client).await.map_err(|e| match e {
         StoreError::Conflict(_) => AdminError::Duplicate(format!("client {:?}", client.id)),
         other => other.into(),

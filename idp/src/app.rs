@@ -16,7 +16,8 @@ use crate::ephemeral::Ephemeral;
 use crate::ephemeral::memory::MemoryEphemeral;
 use crate::ephemeral::redis::RedisEphemeral;
 use crate::mail::{Mailer, OutboxMailer, SmtpMailer};
-use crate::oidc::keys::KeySet;
+use crate::master_key::MasterKey;
+use crate::oidc::keys::{self, Keys};
 use crate::services::Services;
 use crate::store::Store;
 use crate::store::sql::SqlStore;
@@ -61,7 +62,9 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         }
     };
     let now = clock.now();
-    let keys = KeySet::load_or_generate(store.as_ref(), now).await.context("loading the signing keys")?;
+    let keys = Keys::start(store.as_ref(), master_key(config)?, &config.lifetimes, now)
+        .await
+        .context("loading the signing keys")?;
     let csrf_key =
         store.server_secret("csrf_key", &crate::crypto::random_token(32), now).await.context("loading the CSRF key")?;
     let parallelism = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
@@ -85,6 +88,38 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     Ok(services)
 }
 
+/// The master key of the signing keys: from the settings; else, in the embedded setup (SQLite),
+/// the one in `<data_dir>/master.key`, created on first start. Nodes sharing a PostgreSQL
+/// database must share the key, so there it must be set.
+pub fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
+    if let Some(key) = &config.master_key {
+        return Ok(key.clone());
+    }
+    if !config.database_url.starts_with("sqlite:") {
+        anyhow::bail!(
+            "master_key (IDP_MASTER_KEY) is required with PostgreSQL: every node must encrypt the signing keys with the same key (e.g. `openssl rand -base64 32`)"
+        );
+    }
+    Ok(MasterKey::load_or_create(&config.data_dir.join("master.key"))?)
+}
+
+/// Reloads the signing keys every `keys::RELOAD_INTERVAL` seconds while the services live, so a
+/// rotation made on another node or by the CLI reaches this one.
+fn spawn_key_reloader(services: std::sync::Weak<Services>) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(std::time::Duration::from_secs(keys::RELOAD_INTERVAL as u64));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        interval.tick().await;
+        loop {
+            interval.tick().await;
+            let Some(services) = services.upgrade() else { break };
+            if let Err(err) = services.reload_keys().await {
+                tracing::error!(error = %err, "reloading the signing keys failed; the previous set stays in use");
+            }
+        }
+    });
+}
+
 impl App {
     pub async fn build(config: Config, options: AppOptions) -> anyhow::Result<Self> {
         let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
@@ -100,8 +135,10 @@ impl App {
                 TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?
             }
         };
+        let services = Arc::new(services);
+        spawn_key_reloader(Arc::downgrade(&services));
         let state = AppState {
-            services: Arc::new(services),
+            services,
             themes: Arc::new(themes),
             cookies: CookieNames::new(config.secure_cookies),
             default_theme: config.default_theme.clone(),
@@ -121,11 +158,18 @@ impl App {
         web::router(self.state.clone(), self.max_body_bytes)
     }
 
-    /// Serves until `shutdown` resolves, then finishes the requests under way.
+    /// Serves until `shutdown` resolves, then finishes the requests under way. The back-channel
+    /// logout worker runs alongside and stops with the server.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let router = self.router();
-        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        let http = crate::oidc::backchannel::http_client().map_err(std::io::Error::other)?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(crate::oidc::backchannel::run(self.state.services.clone(), http, stopped));
+        let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        let _ = stop.send(true);
+        let _ = worker.await;
+        served
     }
 }

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use url::Url;
 
+use crate::master_key::MasterKey;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the settings file {path}: {source}")]
@@ -41,8 +43,13 @@ pub struct RawConfig {
     pub refresh_token_ttl: i64,
     pub session_ttl: i64,
     pub auth_request_ttl: i64,
+    /// Seconds during which a rotated refresh token presented again by its client gets the same
+    /// successor instead of revoking the grant (two tabs refreshing at once; decision 0008).
+    pub refresh_race_window: i64,
     pub allow_insecure_redirect_uris: bool,
     pub max_body_bytes: usize,
+    /// Base64 of 32 bytes: encrypts the signing keys at rest (`crate::master_key`).
+    pub master_key: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -69,8 +76,10 @@ impl Default for RawConfig {
             refresh_token_ttl: 30 * 24 * 3600,
             session_ttl: 10 * 3600,
             auth_request_ttl: 30 * 60,
+            refresh_race_window: 10,
             allow_insecure_redirect_uris: false,
             max_body_bytes: 64 * 1024,
+            master_key: None,
         }
     }
 }
@@ -96,6 +105,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Cookies get `Secure` and the `__Host-` prefix when the issuer is https.
     pub secure_cookies: bool,
+    /// Encrypts the signing keys at rest; when `None`, the embedded setup keeps one in
+    /// `<data_dir>/master.key` (see `app::master_key`).
+    pub master_key: Option<MasterKey>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +126,8 @@ pub struct Lifetimes {
     pub refresh_token: i64,
     pub session: i64,
     pub auth_request: i64,
+    /// 0 switches the tolerance off: every replay of a rotated refresh token revokes the grant.
+    pub refresh_race_window: i64,
 }
 
 const ENV_PREFIX: &str = "IDP_";
@@ -177,12 +191,22 @@ impl Config {
                 return Err(invalid(format!("{name} must be a positive number of seconds")));
             }
         }
+        if !(0..=60).contains(&raw.refresh_race_window) {
+            // Longer would let a stolen refresh token ride along unnoticed (decision 0008).
+            return Err(invalid("refresh_race_window must be between 0 and 60 seconds".into()));
+        }
         if raw.code_ttl > 600 {
             // RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED."
             return Err(invalid("code_ttl must be at most 600 seconds (RFC 6749 §4.1.2)".into()));
         }
         argon2::Params::new(raw.argon2_m_cost, raw.argon2_t_cost, raw.argon2_p_cost, None)
             .map_err(|e| invalid(format!("argon2 parameters: {e}")))?;
+        let master_key = raw
+            .master_key
+            .filter(|k| !k.is_empty())
+            .map(|k| MasterKey::parse(&k))
+            .transpose()
+            .map_err(|e| invalid(format!("master_key: {e}")))?;
         Ok(Config {
             secure_cookies: issuer_url.scheme() == "https",
             issuer,
@@ -204,9 +228,11 @@ impl Config {
                 refresh_token: raw.refresh_token_ttl,
                 session: raw.session_ttl,
                 auth_request: raw.auth_request_ttl,
+                refresh_race_window: raw.refresh_race_window,
             },
             allow_insecure_redirect_uris: raw.allow_insecure_redirect_uris,
             max_body_bytes: raw.max_body_bytes,
+            master_key,
         })
     }
 

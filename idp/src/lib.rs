@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod domain;
 pub mod ephemeral;
 pub mod mail;
+pub mod master_key;
 pub mod oidc;
 pub mod services;
 pub mod store;

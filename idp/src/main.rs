@@ -10,7 +10,7 @@ use idp::admin::{self, ClientSpec, UserSpec};
 use idp::app::{App, AppOptions};
 use idp::clock::SystemClock;
 use idp::config::Config;
-use idp::domain::Secret;
+use idp::domain::{Secret, SigningAlg};
 
 #[derive(Parser)]
 #[command(name = "idp", version, about = "OpenID Connect identity provider")]
@@ -45,6 +45,27 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage the signing keys (JWKS).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Print every published key: kid, algorithm, state (next, active, retired) and dates.
+    List,
+    /// Promote each next key to active, retire the active one and publish a new next key.
+    Rotate {
+        /// Only this algorithm: RS256, ES256 or EdDSA (all of them by default).
+        #[arg(long)]
+        alg: Option<String>,
+        /// Promote a next key even if it was published too recently for every relying party
+        /// to have fetched it.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -61,14 +82,16 @@ enum ClientCommand {
         /// Read the secret from standard input instead of generating one.
         #[arg(long)]
         secret_stdin: bool,
-        #[arg(long = "redirect-uri", required = true)]
+        /// Required with the authorization_code grant (repeatable).
+        #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
         #[arg(long = "post-logout-redirect-uri")]
         post_logout_redirect_uris: Vec<String>,
-        /// authorization_code, refresh_token (repeatable).
+        /// authorization_code, refresh_token, client_credentials (repeatable).
         #[arg(long = "grant")]
         grants: Vec<String>,
-        /// client_secret_basic (default), client_secret_post, none (public clients).
+        /// client_secret_basic (default), client_secret_post, private_key_jwt (with
+        /// --setting jwks=… or jwks_uri=…; no secret), none (public clients).
         #[arg(long)]
         auth_method: Option<String>,
         /// ID token signature: RS256 (default), ES256, EdDSA.
@@ -110,6 +133,12 @@ enum UserCommand {
         family_name: String,
         #[arg(long, default_value = "usager")]
         user_type: String,
+        /// `phone_number` claim (scope phone), e.g. +33 1 23 45 67 89.
+        #[arg(long)]
+        phone_number: Option<String>,
+        /// Postal address, one line (the `formatted` member of the `address` claim, scope address).
+        #[arg(long)]
+        address: Option<String>,
         #[arg(long)]
         password_stdin: bool,
     },
@@ -152,6 +181,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Client { command } => client(config, command).await,
         Command::User { command } => user(config, command).await,
+        Command::Keys { command } => keys(config, command).await,
     }
 }
 
@@ -257,18 +287,70 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
 async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
     let services = idp::app::services(&config, Arc::new(SystemClock)).await?;
     match command {
-        UserCommand::Add { login, email, given_name, family_name, user_type, password_stdin } => {
+        UserCommand::Add {
+            login,
+            email,
+            given_name,
+            family_name,
+            user_type,
+            phone_number,
+            address,
+            password_stdin,
+        } => {
             let (password, generated) = if password_stdin {
                 (Secret::new(read_stdin_line()?), false)
             } else {
                 (admin::generate_password(), true)
             };
-            let spec = UserSpec { login, email, given_name, family_name, user_type, ..UserSpec::default() };
+            let spec = UserSpec {
+                login,
+                email,
+                given_name,
+                family_name,
+                user_type,
+                phone_number: phone_number.filter(|p| !p.trim().is_empty()),
+                address: address.filter(|a| !a.trim().is_empty()),
+            };
             let user = admin::add_user(&services, &spec, &password).await?;
             println!("user {} created (sub {})", user.login, user.id);
             if generated {
                 println!("password: {}", password.expose());
             }
+            Ok(())
+        }
+    }
+}
+
+async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
+    let services = idp::app::services(&config, Arc::new(SystemClock)).await?;
+    match command {
+        KeysCommand::List => {
+            println!("kid\talg\tstate\tcreated\tactivated\tretired\tpublished_until");
+            let date = |t: Option<i64>| t.map(idp::clock::rfc3339).unwrap_or_else(|| "-".into());
+            for k in services.keys.list() {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    k.kid,
+                    k.alg,
+                    k.state.as_str(),
+                    date(Some(k.created_at)),
+                    date(k.activated_at),
+                    date(k.retired_at),
+                    date(k.published_until)
+                );
+            }
+            Ok(())
+        }
+        KeysCommand::Rotate { alg, force } => {
+            let algs = match alg {
+                Some(a) => vec![a.parse::<SigningAlg>().map_err(|e| anyhow::anyhow!("--alg: {e}"))?],
+                None => SigningAlg::ALL.to_vec(),
+            };
+            for alg in algs {
+                let r = services.keys.rotate(services.store.as_ref(), alg, services.now(), force).await?;
+                println!("{}: {} is now active; {} is the next key (published now)", r.alg, r.activated, r.next);
+            }
+            println!("every node picks the change up within {} s", idp::oidc::keys::RELOAD_INTERVAL);
             Ok(())
         }
     }

@@ -10,14 +10,15 @@ use crate::config::Lifetimes;
 use crate::ephemeral::{Ephemeral, EphemeralError};
 use crate::mail::Mailer;
 use crate::oidc::OAuthError;
-use crate::oidc::keys::KeySet;
+use crate::oidc::keys::Keys;
 use crate::store::{Store, StoreError};
 
 pub struct Services {
     pub store: Arc<dyn Store>,
     pub ephemeral: Arc<dyn Ephemeral>,
     pub clock: Arc<dyn Clock>,
-    pub keys: KeySet,
+    /// The signing keys, reloaded from the store periodically (`Keys::reload`).
+    pub keys: Keys,
     pub passwords: PasswordHasher,
     pub mailer: Arc<dyn Mailer>,
     /// The issuer, exactly as in `iss`.
@@ -34,6 +35,12 @@ impl Services {
 
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
+    }
+
+    /// Reads the signing keys from the store again, as every node does periodically: a
+    /// rotation made elsewhere (another node, the CLI) takes effect here.
+    pub async fn reload_keys(&self) -> Result<(), crate::oidc::keys::KeyError> {
+        self.keys.reload(self.store.as_ref(), self.now()).await
     }
 }
 

@@ -306,6 +306,22 @@ fn user_add_without_password_stdin_prints_a_generated_password() {
 }
 
 #[test]
+fn user_add_stores_the_phone_number_and_address_for_their_scopes() {
+    let idp = Idp::new();
+    let run = idp.run_with_stdin(
+        &with(
+            ALICE,
+            &["--phone-number", "+33 1 23 45 67 89", "--address", "1 place de la Mairie, Paris", "--password-stdin"],
+        ),
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(run.ok, "user add failed: {}", run.all());
+    let alice = idp.store(async |s| s.user_by_login("alice.martin").await.unwrap()).expect("alice is stored");
+    assert_eq!(alice.phone_number.as_deref(), Some("+33 1 23 45 67 89"));
+    assert_eq!(alice.address.as_deref(), Some("1 place de la Mairie, Paris"));
+}
+
+#[test]
 fn migrate_creates_the_database_and_can_run_again() {
     let idp = Idp::new();
     let run = idp.run(&["migrate"]);
@@ -400,4 +416,54 @@ fn serve_starts_on_embedded_defaults_and_keeps_its_keys_across_restarts() {
 
     let again = idp.serve();
     assert_eq!(kids(&again), first, "a restart reuses the stored signing keys");
+}
+
+/// `idp keys list` rows for `alg`: (kid, state).
+fn key_rows(idp: &Idp, alg: &str) -> Vec<(String, String)> {
+    let run = idp.run(&["keys", "list"]);
+    assert!(run.ok, "keys list failed: {}", run.all());
+    run.stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            (cols.get(1) == Some(&alg)).then(|| (cols[0].to_owned(), cols[2].to_owned()))
+        })
+        .collect()
+}
+
+fn kid_in(rows: &[(String, String)], state: &str) -> String {
+    let found: Vec<&String> = rows.iter().filter(|(_, s)| s == state).map(|(k, _)| k).collect();
+    assert_eq!(found.len(), 1, "one {state} key in {rows:?}");
+    found[0].clone()
+}
+
+#[test]
+fn keys_rotate_promotes_the_published_next_key_and_keys_list_shows_the_states() {
+    let idp = Idp::new();
+    let before = key_rows(&idp, "ES256");
+    let (active, next) = (kid_in(&before, "active"), kid_in(&before, "next"));
+    let rs256_active = kid_in(&key_rows(&idp, "RS256"), "active");
+    let key_file = idp.data_dir().join("master.key");
+    assert!(key_file.is_file(), "embedded mode keeps its master key in the data directory");
+    let master = std::fs::read_to_string(&key_file).unwrap();
+
+    let early = idp.run(&["keys", "rotate", "--alg", "ES256"]);
+    assert!(!early.ok, "a next key published a moment ago was promoted: {}", early.all());
+    assert!(early.stderr.contains("--force"), "the operator is told why and what to do: {}", early.stderr);
+    assert_eq!(key_rows(&idp, "ES256"), before, "a refused rotation changes nothing");
+
+    let run = idp.run(&["keys", "rotate", "--alg", "ES256", "--force"]);
+    assert!(run.ok, "keys rotate failed: {}", run.all());
+    assert!(run.stdout.contains(&format!("{next} is now active")), "{}", run.stdout);
+
+    let after = key_rows(&idp, "ES256");
+    assert_eq!(kid_in(&after, "active"), next, "the former next key signs");
+    assert_eq!(kid_in(&after, "retired"), active, "the former active key is retired, still listed");
+    assert_ne!(kid_in(&after, "next"), next, "a new next key is published");
+    assert_eq!(kid_in(&key_rows(&idp, "RS256"), "active"), rs256_active, "--alg ES256 rotates only ES256");
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), master, "the master key is reused, not replaced");
+
+    let bad = idp.run(&["keys", "rotate", "--alg", "HS256", "--force"]);
+    assert!(!bad.ok && bad.stderr.contains("HS256"), "an unknown algorithm is refused: {}", bad.all());
 }

@@ -76,11 +76,14 @@ pub async fn fresh_database_url(dir: &std::path::Path) -> String {
 pub struct Setup {
     pub theme_dir: Option<std::path::PathBuf>,
     pub tweak: Box<dyn FnOnce(&mut RawConfig) + Send>,
+    /// Another app's database (`app.config.database_url`), to run two nodes on one database;
+    /// a fresh database when `None`. The nodes must share `master_key` (set it in `tweak`).
+    pub database_url: Option<String>,
 }
 
 impl Default for Setup {
     fn default() -> Self {
-        Self { theme_dir: None, tweak: Box::new(|_| {}) }
+        Self { theme_dir: None, tweak: Box::new(|_| {}), database_url: None }
     }
 }
 
@@ -90,6 +93,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with(setup: Setup) -> Self {
+        Self::try_spawn_with(setup).await.expect("the app starts")
+    }
+
+    /// As `spawn_with`, but a failed start is returned, for the tests of start-up errors.
+    pub async fn try_spawn_with(setup: Setup) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let issuer = format!("http://{}", listener.local_addr().unwrap());
@@ -97,7 +105,12 @@ impl TestApp {
         let mut raw = RawConfig {
             issuer: issuer.clone(),
             data_dir: dir.path().to_path_buf(),
-            database_url: Some(fresh_database_url(dir.path()).await),
+            database_url: Some(match setup.database_url {
+                Some(url) => url,
+                None => fresh_database_url(dir.path()).await,
+            }),
+            // PostgreSQL has no embedded master key file (see `idp::app::master_key`).
+            master_key: postgres.as_ref().map(|_| idp::master_key::MasterKey::generate().encode()),
             redis_url: redis,
             redis_prefix: format!("t_{}:", random_name()),
             argon2_m_cost: FAST_ARGON2.0,
@@ -107,18 +120,16 @@ impl TestApp {
             ..RawConfig::default()
         };
         (setup.tweak)(&mut raw);
-        let _ = postgres;
         let config = Config::validate(raw).unwrap();
         let clock = Arc::new(ManualClock::starting_now());
-        let app = App::build(config.clone(), AppOptions { clock: Some(clock.clone()), listener: Some(listener) })
-            .await
-            .expect("the app starts");
+        let app =
+            App::build(config.clone(), AppOptions { clock: Some(clock.clone()), listener: Some(listener) }).await?;
         let services = app.services();
         let (tx, rx) = oneshot::channel();
         tokio::spawn(app.serve(async {
             let _ = rx.await;
         }));
-        TestApp { issuer, services, clock, config, _dir: dir, shutdown: Some(tx) }
+        Ok(TestApp { issuer, services, clock, config, _dir: dir, shutdown: Some(tx) })
     }
 
     pub fn url(&self, path: &str) -> String {

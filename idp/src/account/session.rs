@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::crypto;
 use crate::domain::Secret;
 use crate::ephemeral::{self, ttl_until};
+use crate::oidc::frontchannel::LogoutFrame;
+use crate::oidc::{backchannel, frontchannel};
 use crate::services::{InfraError, Services};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -93,10 +95,20 @@ pub async fn remember_client(s: &Services, session: &BrowserSession, client_id: 
     save(s, &updated).await
 }
 
-pub async fn end(s: &Services, session: &BrowserSession) -> Result<(), InfraError> {
-    s.ephemeral.delete(&key(&session.sid)).await?;
+/// Ends a browser session for every client of it, whatever the reason (sign-out, a new sign-in
+/// in the same browser, closed from /account): this is the one way a session ends. The session
+/// is taken atomically, so when two requests end it together only one propagates. Clients with
+/// a `backchannel_logout_uri` get a logout token through the durable queue; the front-channel
+/// iframes are returned for the page that ends it, if it shows one (issue #3).
+pub async fn end(s: &Services, session: &BrowserSession) -> Result<Vec<LogoutFrame>, InfraError> {
+    let taken: Option<BrowserSession> = ephemeral::take_json(s.ephemeral.as_ref(), &key(&session.sid)).await?;
     s.ephemeral.set_remove(&user_key(&session.user_id), &session.sid).await?;
-    Ok(())
+    // The stored copy is the freshest (clients are added to it as they get codes).
+    let Some(ended) = taken else {
+        return Ok(Vec::new());
+    };
+    backchannel::enqueue(s, &ended).await?;
+    frontchannel::frames(s, &ended).await
 }
 
 /// The user's live sessions, newest first; forgets the ones that expired.

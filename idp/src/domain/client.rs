@@ -44,6 +44,8 @@ pub struct ClientSettings {
     pub access_token_format: AccessTokenFormat,
     /// `aud` of JWT access tokens: the resource server they are for.
     pub access_token_audience: Option<String>,
+    /// Signature of JWT access tokens (ES256 when unset).
+    pub access_token_signing_alg: Option<SigningAlg>,
     /// Lifetimes in seconds overriding the server's.
     pub access_token_ttl: Option<i64>,
     pub id_token_ttl: Option<i64>,
@@ -57,6 +59,30 @@ pub struct ClientSettings {
     /// OpenID Connect Front-Channel Logout 1.0.
     pub frontchannel_logout_uri: Option<String>,
     pub frontchannel_logout_session_required: bool,
+}
+
+/// Bounds of the per-client lifetimes, in seconds, checked at registration. Signed tokens (ID
+/// tokens, JWT access tokens) live at most a day: retired signing keys stay published that long.
+pub const MIN_CLIENT_TOKEN_TTL: i64 = 60;
+pub const MAX_CLIENT_TOKEN_TTL: i64 = 24 * 3600;
+pub const MAX_CLIENT_REFRESH_TOKEN_TTL: i64 = 365 * 24 * 3600;
+
+impl ClientSettings {
+    /// Whether the lifetimes this client overrides are within the bounds above.
+    pub fn check_lifetimes(&self) -> Result<(), ClientFieldError> {
+        for (name, value, max) in [
+            ("access_token_ttl", self.access_token_ttl, MAX_CLIENT_TOKEN_TTL),
+            ("id_token_ttl", self.id_token_ttl, MAX_CLIENT_TOKEN_TTL),
+            ("refresh_token_ttl", self.refresh_token_ttl, MAX_CLIENT_REFRESH_TOKEN_TTL),
+        ] {
+            if let Some(v) = value
+                && !(MIN_CLIENT_TOKEN_TTL..=max).contains(&v)
+            {
+                return Err(ClientFieldError::Lifetime { name, min: MIN_CLIENT_TOKEN_TTL, max });
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +144,8 @@ pub enum ClientFieldError {
     UserInfo(String),
     #[error("unknown value {0:?}")]
     Unknown(String),
+    #[error("{name} must be between {min} and {max} seconds")]
+    Lifetime { name: &'static str, min: i64, max: i64 },
 }
 
 /// A redirect URI as registered. Matching is exact string equality; parsing only decides

@@ -8,9 +8,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::claims_request::{self, ClaimsRequest};
 use super::params::{ParamError, Params};
-use super::pkce;
 use super::{OAuthError, OAuthErrorCode};
+use super::{pkce, request_object, subject};
 use crate::account::session::{self, BrowserSession};
 use crate::crypto;
 use crate::domain::scope::Scopes;
@@ -57,6 +58,30 @@ pub struct AuthRequest {
     pub fresh_login: bool,
     /// Set when the user approved the consent page for this request (satisfies `prompt=consent`).
     pub consent_given: bool,
+    /// `response_mode=form_post` (OAuth 2.0 Form Post Response Mode): answer with a page that
+    /// posts to the redirect URI instead of a redirect.
+    #[serde(default)]
+    pub form_post: bool,
+    /// The `claims` parameter (OpenID Connect Core §5.5).
+    #[serde(default)]
+    pub claims: ClaimsRequest,
+    /// The `acr` to state in the ID token, when the client asked for one.
+    #[serde(default)]
+    pub acr: Option<String>,
+    /// The `sub` of a verified `id_token_hint` (§3.1.2.1): the user the client expects.
+    #[serde(default)]
+    pub hinted_subject: Option<String>,
+    /// Set when the user chose "continue as …" on the account choice (`prompt=select_account`).
+    #[serde(default)]
+    pub account_chosen: bool,
+}
+
+impl AuthRequest {
+    /// The scopes the user is asked to consent to: the requested ones, plus those of the claims
+    /// asked for one by one (§5.5), so nothing is released that the consent page did not show.
+    pub fn consent_scopes(&self) -> Scopes {
+        self.scopes.union(&self.claims.implied_scopes())
+    }
 }
 
 /// What an authorization code stands for; kept by the digest of the code.
@@ -73,6 +98,10 @@ pub struct CodeGrant {
     pub amr: Vec<String>,
     pub sid: String,
     pub expires_at: i64,
+    #[serde(default)]
+    pub claims: ClaimsRequest,
+    #[serde(default)]
+    pub acr: Option<String>,
 }
 
 #[derive(Debug)]
@@ -80,8 +109,16 @@ pub enum Outcome {
     Page(PageError),
     /// Back to the client: a code, or an error (RFC 6749 §4.1.2 / §4.1.2.1).
     Redirect(String),
+    /// Back to the client by a form the browser posts (`response_mode=form_post`): the action
+    /// (the redirect URI) and the fields.
+    FormPost {
+        action: String,
+        fields: Vec<(String, String)>,
+    },
     Login(Box<AuthRequest>, Box<Client>),
     Consent(Box<AuthRequest>, Box<Client>),
+    /// `prompt=select_account` with a session: "continue as … / use another account".
+    SelectAccount(Box<AuthRequest>, Box<Client>),
 }
 
 fn request_key(id: &str) -> String {
@@ -111,22 +148,34 @@ pub fn redirect_with(uri: &str, pairs: &[(&str, Option<&str>)]) -> String {
     }
 }
 
-fn error_redirect(s: &Services, redirect_uri: &str, state: Option<&str>, err: &OAuthError) -> Outcome {
-    Outcome::Redirect(redirect_with(
+/// The response to the client, in the requested response mode (query or form_post).
+fn to_client(redirect_uri: &str, form_post: bool, pairs: &[(&str, Option<&str>)]) -> Outcome {
+    if form_post {
+        let fields = pairs.iter().filter_map(|(k, v)| v.map(|v| ((*k).to_owned(), v.to_owned()))).collect();
+        Outcome::FormPost { action: redirect_uri.to_owned(), fields }
+    } else {
+        Outcome::Redirect(redirect_with(redirect_uri, pairs))
+    }
+}
+
+fn error_response(s: &Services, redirect_uri: &str, form_post: bool, state: Option<&str>, err: &OAuthError) -> Outcome {
+    to_client(
         redirect_uri,
+        form_post,
         &[
             ("error", Some(err.code.as_str())),
             ("error_description", Some(&err.description)),
             ("state", state),
             ("iss", Some(&s.issuer)),
         ],
-    ))
+    )
 }
 
 /// Entry point for GET and POST /authorize.
-pub async fn start(s: &Services, params: &Params, session: Option<&BrowserSession>) -> Result<Outcome, InfraError> {
+pub async fn start(s: &Services, query: &Params, session: Option<&BrowserSession>) -> Result<Outcome, InfraError> {
     // 1. Who is asking, and where would we answer? Errors here are pages, never redirects.
-    let client_id = match params.get("client_id") {
+    // client_id is always in the query, even with a request object (OpenID Connect Core §6.1).
+    let client_id = match query.get("client_id") {
         Ok(Some(id)) => id,
         Ok(None) => return Ok(Outcome::Page(PageError::InvalidRequest("client_id is missing".into()))),
         Err(e) => return Ok(Outcome::Page(PageError::InvalidRequest(e.to_string()))),
@@ -134,15 +183,30 @@ pub async fn start(s: &Services, params: &Params, session: Option<&BrowserSessio
     let Some(client) = s.store.client(client_id).await? else {
         return Ok(Outcome::Page(PageError::UnknownClient));
     };
+    // §6.3.3: a request object's parameters take precedence. Its errors go back to the client
+    // once the redirect URI of the query is known to be registered.
+    let (merged, object_error) = match request_object::apply(s, query, &client).await {
+        Ok(Some(merged)) => (merged, None),
+        Ok(None) => (query.clone(), None),
+        Err(e) => (query.clone(), Some(e)),
+    };
+    let params = &merged;
     let redirect_uri = match params.get("redirect_uri") {
         Ok(Some(uri)) if client.has_redirect_uri(uri) => uri.to_owned(),
         _ => return Ok(Outcome::Page(PageError::InvalidRedirectUri)),
     };
     // 2. From here on, errors go back to the client.
+    let form_post = params.get("response_mode") == Ok(Some("form_post"));
     let state = match params.get("state") {
         Ok(state) => state.map(str::to_owned),
-        Err(e) => return Ok(error_redirect(s, &redirect_uri, None, &OAuthError::invalid_request(e.to_string()))),
+        Err(e) => {
+            let err = OAuthError::invalid_request(e.to_string());
+            return Ok(error_response(s, &redirect_uri, form_post, None, &err));
+        }
     };
+    if let Some(err) = object_error {
+        return Ok(error_response(s, &redirect_uri, form_post, state.as_deref(), &err));
+    }
     match validate(s, params, &client, &redirect_uri, state.clone()) {
         Ok(request) => {
             ephemeral::put_json(
@@ -154,7 +218,7 @@ pub async fn start(s: &Services, params: &Params, session: Option<&BrowserSessio
             .await?;
             decide(s, request, client, session).await
         }
-        Err(err) => Ok(error_redirect(s, &redirect_uri, state.as_deref(), &err)),
+        Err(err) => Ok(error_response(s, &redirect_uri, form_post, state.as_deref(), &err)),
     }
 }
 
@@ -170,10 +234,8 @@ fn validate(
     state: Option<String>,
 ) -> Result<AuthRequest, OAuthError> {
     let get = |name: &str| params.get(name).map_err(param_error);
-    // OpenID Connect Core §6: request objects are not supported (discovery says so).
-    if get("request")?.is_some() {
-        return Err(OAuthError::new(OAuthErrorCode::RequestNotSupported, "request objects are not supported"));
-    }
+    // OpenID Connect Core §6.2: request objects by reference are not supported (discovery says
+    // so); by value they were merged into `params` by `request_object::apply`.
     if get("request_uri")?.is_some() {
         return Err(OAuthError::new(OAuthErrorCode::RequestUriNotSupported, "request_uri is not supported"));
     }
@@ -193,10 +255,31 @@ fn validate(
             "this client may not use the authorization code flow",
         ));
     }
-    match get("response_mode")? {
-        None | Some("query") => {}
-        Some(_) => return Err(OAuthError::invalid_request("only response_mode=query is supported")),
+    let form_post = match get("response_mode")? {
+        None | Some("query") => false,
+        Some("form_post") => true,
+        Some(_) => return Err(OAuthError::invalid_request("only response_mode=query and form_post are supported")),
+    };
+    // §3.1.2.1: how to show the pages. All four get the same responsive pages.
+    match get("display")? {
+        None | Some("page" | "popup" | "touch" | "wap") => {}
+        Some(_) => return Err(OAuthError::invalid_request("display must be page, popup, touch or wap")),
     }
+    let claims = match get("claims")? {
+        None => ClaimsRequest::default(),
+        Some(raw) => ClaimsRequest::parse(raw)?,
+    };
+    let acr = claims_request::acr_for(&claims, get("acr_values")?)?;
+    // §5.5 and §5.2: `claims_locales` is accepted; claim values here have no language variants.
+    get("claims_locales")?;
+    // §3.1.2.1: the hint is one of our ID tokens (signature checked, expiry ignored).
+    let hinted_subject = match get("id_token_hint")? {
+        None => None,
+        Some(token) => match s.keys.verify(token) {
+            Ok(c) if c["iss"] == s.issuer.as_str() && c["sub"].is_string() => c["sub"].as_str().map(str::to_owned),
+            _ => return Err(OAuthError::invalid_request("id_token_hint is not a valid ID token of this provider")),
+        },
+    };
     let scopes = Scopes::parse(get("scope")?.unwrap_or_default())
         .map_err(|_| OAuthError::new(OAuthErrorCode::InvalidScope, "malformed scope"))?
         .supported_only();
@@ -245,6 +328,11 @@ fn validate(
         expires_at: now + s.lifetimes.auth_request,
         fresh_login: false,
         consent_given: false,
+        form_post,
+        claims,
+        acr,
+        hinted_subject,
+        account_chosen: false,
     })
 }
 
@@ -308,9 +396,9 @@ pub async fn resume_after_consent(
     if !approved {
         s.ephemeral.delete(&request_key(&request.id)).await?;
         let err = OAuthError::new(OAuthErrorCode::AccessDenied, "the user refused");
-        return Ok(error_redirect(s, &request.redirect_uri, request.state.as_deref(), &err));
+        return Ok(error_response(s, &request.redirect_uri, request.form_post, request.state.as_deref(), &err));
     }
-    s.store.save_consent(&session.user_id, &client.id, &request.scopes, s.now()).await?;
+    s.store.save_consent(&session.user_id, &client.id, &request.consent_scopes(), s.now()).await?;
     request.consent_given = true;
     save(s, &request).await?;
     decide(s, request, client, Some(session)).await
@@ -339,15 +427,21 @@ async fn decide(
         Some(sess) => s.store.user_by_id(&sess.user_id).await?.filter(|u| !u.disabled).map(|u| (sess, u)),
         None => None,
     };
-    // OpenID Connect Core §3.1.2.1: "max_age=0 is equivalent to prompt=login" (times are in
-    // whole seconds, so an elapsed 0 would otherwise never exceed it).
+    // §3.1.2.1: a hint naming someone else than the signed-in user means signing in again.
+    let hint_mismatch = match (&user, &request.hinted_subject) {
+        (Some((_, u)), Some(hinted)) => &subject::for_client(s, &u.id, &client).await? != hinted,
+        _ => false,
+    };
+    // OpenID Connect Core §3.1.2.1: "max_age=0 is equivalent to prompt=login". Times are whole
+    // seconds, so an elapsed time equal to max_age counts as too old: a sign-in 1.4 s ago must
+    // not pass max_age=1 because it rounds down to 1.
     let needs_login = match &user {
         None => true,
         Some((sess, _)) => {
             !request.fresh_login
                 && (request.prompt.login
-                    || request.prompt.select_account
-                    || request.max_age.is_some_and(|max| max == 0 || now - sess.auth_time > max))
+                    || hint_mismatch
+                    || request.max_age.is_some_and(|max| now - sess.auth_time >= max))
         }
     };
     if needs_login {
@@ -359,6 +453,11 @@ async fn decide(
     let Some((sess, user)) = user else {
         return Ok(Outcome::Page(PageError::RequestExpired));
     };
+    // §3.1.2.1 select_account: the user confirms the account of the session, or picks another
+    // (which goes through the login page and so sets `fresh_login`).
+    if request.prompt.select_account && !request.fresh_login && !request.account_chosen {
+        return Ok(Outcome::SelectAccount(Box::new(request), Box::new(client)));
+    }
     let needs_consent = !client.first_party
         && !request.consent_given
         && (request.prompt.consent
@@ -366,7 +465,7 @@ async fn decide(
                 .store
                 .consent(&user.id, &client.id)
                 .await?
-                .is_some_and(|granted| request.scopes.is_subset_of(&granted)));
+                .is_some_and(|granted| request.consent_scopes().is_subset_of(&granted)));
     if needs_consent {
         if request.prompt.none {
             return finish_with_error(s, &request, OAuthErrorCode::ConsentRequired, "the user has not consented").await;
@@ -390,6 +489,8 @@ async fn decide(
         amr: sess.amr.clone(),
         sid: sess.sid.clone(),
         expires_at: now + s.lifetimes.code,
+        claims: request.claims.clone(),
+        acr: request.acr.clone(),
     };
     ephemeral::put_json(
         s.ephemeral.as_ref(),
@@ -399,10 +500,30 @@ async fn decide(
     )
     .await?;
     session::remember_client(s, sess, &client.id).await?;
-    Ok(Outcome::Redirect(redirect_with(
+    Ok(to_client(
         &request.redirect_uri,
+        request.form_post,
         &[("code", Some(&code)), ("state", request.state.as_deref()), ("iss", Some(&s.issuer))],
-    )))
+    ))
+}
+
+/// After the account choice page (`prompt=select_account`): continue with the signed-in
+/// account, or sign in with another one.
+pub async fn resume_after_account_choice(
+    s: &Services,
+    request_id: &str,
+    session: Option<&BrowserSession>,
+    keep_account: bool,
+) -> Result<Outcome, InfraError> {
+    let Some((mut request, client)) = pending(s, request_id).await? else {
+        return Ok(Outcome::Page(PageError::RequestExpired));
+    };
+    if !keep_account || session.is_none() {
+        return Ok(Outcome::Login(Box::new(request), Box::new(client)));
+    }
+    request.account_chosen = true;
+    save(s, &request).await?;
+    decide(s, request, client, session).await
 }
 
 async fn finish_with_error(
@@ -412,7 +533,8 @@ async fn finish_with_error(
     description: &str,
 ) -> Result<Outcome, InfraError> {
     s.ephemeral.delete(&request_key(&request.id)).await?;
-    Ok(error_redirect(s, &request.redirect_uri, request.state.as_deref(), &OAuthError::new(code, description)))
+    let err = OAuthError::new(code, description);
+    Ok(error_response(s, &request.redirect_uri, request.form_post, request.state.as_deref(), &err))
 }
 
 #[cfg(test)]

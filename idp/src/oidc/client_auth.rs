@@ -1,11 +1,13 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3, OpenID Connect Core §9):
-//! `client_secret_basic`, `client_secret_post`, and `none` for public clients. A client must
-//! use the one method it registered; exactly one method per request.
+//! `client_secret_basic`, `client_secret_post`, `private_key_jwt` (`client_assertion`), and
+//! `none` for public clients. A client must use the one method it registered; exactly one
+//! method per request.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::OAuthError;
+use super::client_assertion;
 use super::params::Params;
 use crate::crypto::{constant_time_eq, digest};
 use crate::domain::{AuthMethod, Client};
@@ -39,6 +41,14 @@ pub async fn authenticate(s: &Services, authorization: Option<&str>, params: &Pa
     };
     let body_id = get("client_id")?;
     let body_secret = get("client_secret")?;
+    let assertion_type = get("client_assertion_type")?;
+    let assertion = get("client_assertion")?;
+    if assertion_type.is_some() || assertion.is_some() {
+        if basic.is_some() || body_secret.is_some() {
+            return Err(OAuthError::invalid_request("use only one client authentication method"));
+        }
+        return authenticate_with_assertion(s, body_id, assertion_type, assertion).await;
+    }
     let (client_id, secret, method) = match (&basic, body_secret) {
         (Some(_), Some(_)) => return Err(OAuthError::invalid_request("use only one client authentication method")),
         (Some((id, secret)), None) => {
@@ -69,6 +79,33 @@ pub async fn authenticate(s: &Services, authorization: Option<&str>, params: &Pa
         (Some(secret), Some(stored)) if constant_time_eq(digest(secret).as_bytes(), stored.as_bytes()) => Ok(client),
         _ => Err(fail("client authentication failed")),
     }
+}
+
+/// `private_key_jwt` (RFC 7523 §2.2): `client_id` is optional and, when sent, must be the
+/// assertion's subject.
+async fn authenticate_with_assertion(
+    s: &Services,
+    body_id: Option<&str>,
+    assertion_type: Option<&str>,
+    assertion: Option<&str>,
+) -> Result<Client, OAuthError> {
+    let assertion = assertion.ok_or_else(|| OAuthError::invalid_request("client_assertion is missing"))?;
+    match assertion_type {
+        None => return Err(OAuthError::invalid_request("client_assertion_type is missing")),
+        Some(t) if t != client_assertion::JWT_BEARER => {
+            return Err(OAuthError::invalid_client("unsupported client_assertion_type"));
+        }
+        Some(_) => {}
+    }
+    let fail = || OAuthError::invalid_client("client authentication failed");
+    let claimed = client_assertion::claimed_client_id(assertion).ok_or_else(fail)?;
+    if body_id.is_some_and(|id| id != claimed) {
+        return Err(OAuthError::invalid_client("client_id does not match the client assertion"));
+    }
+    let client =
+        s.store.client(&claimed).await?.filter(|c| c.auth_method == AuthMethod::PrivateKeyJwt).ok_or_else(fail)?;
+    client_assertion::verify(s, &client, assertion).await?;
+    Ok(client)
 }
 
 #[cfg(test)]

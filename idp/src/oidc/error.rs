@@ -35,6 +35,9 @@ pub enum OAuthErrorCode {
     /// OpenID Connect Core §3.1.2.6.
     RequestNotSupported,
     RequestUriNotSupported,
+    /// OpenID Connect Core §3.1.2.6: the request object is invalid (or signed, which is not
+    /// accepted).
+    InvalidRequestObject,
     /// RFC 6750 §3.1: the access token is expired, revoked, malformed or unknown (401).
     InvalidToken,
     /// RFC 6750 §3.1: the token lacks the scope needed (403).
@@ -58,6 +61,7 @@ impl OAuthErrorCode {
             Self::InteractionRequired => "interaction_required",
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::InvalidRequestObject => "invalid_request_object",
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
         }

@@ -2,6 +2,7 @@
 //! default), `kid` in the header.
 
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::OAuthError;
 use super::jws::left_half_hash;
@@ -23,6 +24,9 @@ struct Claims<'a> {
     sid: Option<&'a str>,
     azp: &'a str,
     amr: &'a [String],
+    /// `acr` and the claims asked for by the claims parameter (`claims_request`).
+    #[serde(flatten)]
+    extra: &'a Map<String, Value>,
 }
 
 pub struct IdTokenInput<'a> {
@@ -36,6 +40,20 @@ pub struct IdTokenInput<'a> {
 }
 
 pub fn issue(s: &Services, input: &IdTokenInput<'_>) -> Result<String, OAuthError> {
+    issue_with_extra(s, input, &Map::new())
+}
+
+/// An ID token with more claims (`acr`, requested claims); the protocol claims win on a clash.
+pub fn issue_with_extra(
+    s: &Services,
+    input: &IdTokenInput<'_>,
+    extra: &Map<String, Value>,
+) -> Result<String, OAuthError> {
+    let mut extra = extra.clone();
+    for reserved in ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "azp", "amr"] {
+        extra.remove(reserved);
+    }
+    let extra = &extra;
     let now = s.now();
     let alg = input.client.id_token_alg;
     let key = s.keys.active(alg).ok_or_else(|| InfraError::Signing(format!("no active {alg} key")))?;
@@ -43,7 +61,7 @@ pub fn issue(s: &Services, input: &IdTokenInput<'_>) -> Result<String, OAuthErro
         iss: &s.issuer,
         sub: input.subject,
         aud: &input.client.id,
-        exp: now + s.lifetimes.id_token,
+        exp: now + super::token_format::id_token_ttl(s, input.client),
         iat: now,
         auth_time: input.auth_time,
         nonce: input.nonce,
@@ -51,6 +69,7 @@ pub fn issue(s: &Services, input: &IdTokenInput<'_>) -> Result<String, OAuthErro
         sid: input.sid,
         azp: &input.client.id,
         amr: input.amr,
+        extra,
     };
     Ok(key.sign_jwt("JWT", &claims).map_err(|e| InfraError::Signing(e.to_string()))?)
 }

@@ -172,7 +172,7 @@ struct Header {
 
 /// Verifies a compact JWS against `keys` (by `kid`, and the header `alg` must be the key's: no
 /// `none`, no algorithm confusion) and returns its claims. Expiry is the caller's business.
-pub fn verify_jwt(keys: &[SigningKey], token: &str) -> Result<Value, JwsError> {
+pub fn verify_jwt<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, token: &str) -> Result<Value, JwsError> {
     let mut parts = token.split('.');
     let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(JwsError::Malformed);
@@ -180,7 +180,7 @@ pub fn verify_jwt(keys: &[SigningKey], token: &str) -> Result<Value, JwsError> {
     let header: Header =
         serde_json::from_slice(&b64url_decode(h).ok_or(JwsError::Malformed)?).map_err(|_| JwsError::Malformed)?;
     let key = keys
-        .iter()
+        .into_iter()
         .find(|k| Some(&k.kid) == header.kid.as_ref() && k.alg.as_str() == header.alg)
         .ok_or(JwsError::UnknownKey)?;
     let signature = b64url_decode(s).ok_or(JwsError::Malformed)?;

@@ -85,9 +85,15 @@ pub async fn validate(
         state,
         ui_locales,
     };
+    // The hint's `sub` is the one its client saw (pairwise or public, OpenID Connect Core §8).
+    let session_sub = match (session, &client) {
+        (Some(sess), Some(c)) => Some(super::subject::for_client(s, &sess.user_id, c).await?),
+        (Some(sess), None) => Some(sess.user_id.clone()),
+        (None, _) => None,
+    };
     let trusted = hint.as_ref().is_some_and(|claims| match session {
         None => true,
-        Some(sess) => claims["sid"] == sess.sid.as_str() || claims["sub"] == sess.user_id.as_str(),
+        Some(sess) => claims["sid"] == sess.sid.as_str() || claims["sub"] == session_sub.as_deref().unwrap_or_default(),
     });
     if trusted {
         return Ok(LogoutDecision::Proceed(request));
@@ -106,6 +112,10 @@ pub async fn confirmed(s: &Services, logout_id: &str) -> Result<Option<LogoutReq
 }
 
 /// Where to send the user after signing out, if the client asked and may.
+/// Without a state the registered URI is used exactly as registered (no stray `?`).
 pub fn redirect_after(request: &LogoutRequest) -> Option<String> {
-    request.post_logout_redirect_uri.as_ref().map(|uri| redirect_with(uri, &[("state", request.state.as_deref())]))
+    request.post_logout_redirect_uri.as_ref().map(|uri| match request.state.as_deref() {
+        Some(state) => redirect_with(uri, &[("state", Some(state))]),
+        None => uri.clone(),
+    })
 }

@@ -1,7 +1,9 @@
 //! The token endpoint (RFC 6749 §3.2): client authentication, then one function per grant.
 //! Authorization codes are single use (atomic take); a replayed code revokes what was issued
 //! from it (RFC 6749 §4.1.2). Refresh tokens rotate: the old one stops working, and presenting
-//! it again revokes the whole grant (RFC 9700 §4.14.2).
+//! it again revokes the whole grant (RFC 9700 §4.14.2), except for a second tab within
+//! `refresh_race_window` (`refresh_race`, decision 0008). The client credentials grant lives in
+//! `grant_client_credentials`.
 
 use std::time::Duration;
 
@@ -10,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::authorize::{CodeGrant, code_key};
 use super::id_token::{self, IdTokenInput};
 use super::params::Params;
-use super::{OAuthError, OAuthErrorCode, client_auth, pkce};
+use super::{OAuthError, OAuthErrorCode, claims_request, client_auth, pkce, subject, token_format};
 use crate::crypto::{self, digest};
 use crate::domain::{Client, GrantType, Scopes};
 use crate::ephemeral;
@@ -34,9 +36,14 @@ pub struct TokenResponse {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AccessTokenRecord {
     pub client_id: String,
-    pub user_id: String,
+    /// The user the token speaks for; `None` for a client acting on its own behalf
+    /// (`client_credentials`, RFC 6749 §4.4), which userinfo refuses.
+    pub user_id: Option<String>,
     pub scopes: Scopes,
     pub grant_id: String,
+    /// `iat` for introspection (RFC 7662 §2.2); 0 in records written before it existed.
+    #[serde(default)]
+    pub issued_at: i64,
     pub expires_at: i64,
 }
 
@@ -60,6 +67,7 @@ pub async fn token(s: &Services, authorization: Option<&str>, params: &Params) -
         None => Err(OAuthError::invalid_request("grant_type is missing")),
         Some("authorization_code") => exchange_code(s, &client, params).await,
         Some("refresh_token") => refresh(s, &client, params).await,
+        Some("client_credentials") => super::grant_client_credentials::grant(s, &client, params).await,
         Some(_) => Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "unsupported grant_type")),
     }
 }
@@ -115,18 +123,23 @@ pub async fn exchange_code(s: &Services, client: &Client, params: &Params) -> Re
         .await?
         .filter(|u| !u.disabled)
         .ok_or_else(|| OAuthError::invalid_grant("the account is no longer active"))?;
-    let access_token = issue_access_token(s, client, &user.id, &grant.scopes, &grant.grant_id).await?;
-    let id_token = id_token::issue(
+    let access_token =
+        issue_access_token_for(s, client, Some(&user.id), &grant.scopes, &grant.grant_id, Some(grant.auth_time))
+            .await?;
+    let subject = subject::for_client(s, &user.id, client).await?;
+    claims_request::remember_for_grant(s, &grant.grant_id, &grant.claims).await?;
+    let id_token = id_token::issue_with_extra(
         s,
         &IdTokenInput {
             client,
-            subject: &user.id,
+            subject: &subject,
             nonce: grant.nonce.as_deref(),
             auth_time: grant.auth_time,
             amr: &grant.amr,
             sid: Some(&grant.sid),
             access_token: &access_token,
         },
+        &claims_request::id_token_extras(&user, &grant.claims, grant.acr.as_deref()),
     )?;
     let refresh_token = if grant.scopes.contains("offline_access") && client.allows_grant(GrantType::RefreshToken) {
         let (token, digest) = new_refresh_secret();
@@ -141,7 +154,7 @@ pub async fn exchange_code(s: &Services, client: &Client, params: &Params) -> Re
             sid: Some(grant.sid.clone()),
             amr: grant.amr.clone(),
             created_at: now,
-            expires_at: now + s.lifetimes.refresh_token,
+            expires_at: now + token_format::refresh_token_ttl(s, client),
             used_at: None,
         };
         s.store.insert_refresh_token(&record).await?;
@@ -152,7 +165,7 @@ pub async fn exchange_code(s: &Services, client: &Client, params: &Params) -> Re
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
-        expires_in: s.lifetimes.access_token,
+        expires_in: token_format::access_token_ttl(s, client),
         id_token: Some(id_token),
         refresh_token,
         scope: grant.scopes.to_string(),
@@ -172,11 +185,12 @@ async fn refresh(s: &Services, client: &Client, params: &Params) -> Result<Token
     if old.client_id != client.id {
         return Err(invalid());
     }
-    if old.used_at.is_some() {
-        // A rotated token came back: it was stolen or replayed. Revoke the whole grant.
-        revoke_grant(s, &old.grant_id).await?;
-        tracing::warn!(client_id = %client.id, "rotated refresh token replayed; the grant was revoked");
-        return Err(invalid());
+    // A rotated token came back: a second tab racing the first gets the same successor again;
+    // a stolen or replayed one revokes the whole grant (decision 0008, RFC 9700 §4.14.2).
+    let successor = super::refresh_race::successor_of(s, presented);
+    let already_rotated = old.used_at.is_some();
+    if already_rotated {
+        super::refresh_race::tolerate_or_revoke(s, client, &old, &successor, now).await?;
     }
     if old.expires_at <= now {
         return Err(invalid());
@@ -194,27 +208,28 @@ async fn refresh(s: &Services, client: &Client, params: &Params) -> Result<Token
     };
     let user = s.store.user_by_id(&old.user_id).await?.filter(|u| !u.disabled).ok_or_else(invalid)?;
     // The new token inherits the grant (scopes, auth_time, sid, amr) and never outlives the old.
-    let (new_token, digest) = new_refresh_secret();
     let record = RefreshToken {
-        digest,
+        digest: digest(&successor),
         created_at: now,
-        expires_at: old.expires_at.min(now + s.lifetimes.refresh_token),
+        expires_at: old.expires_at.min(now + token_format::refresh_token_ttl(s, client)),
         used_at: None,
         ..old.clone()
     };
-    if !s.store.rotate_refresh_token(&old_digest, &record, now).await? {
-        // Lost a race with another use of the same token: treat as replay.
-        revoke_grant(s, &old.grant_id).await?;
-        return Err(invalid());
+    if !already_rotated && !s.store.rotate_refresh_token(&old_digest, &record, now).await? {
+        // Lost a race with another use of the same token; that rotation has committed by now.
+        let rotated = s.store.refresh_token(&old_digest).await?.ok_or_else(invalid)?;
+        super::refresh_race::tolerate_or_revoke(s, client, &rotated, &successor, now).await?;
     }
-    let access_token = issue_access_token(s, client, &user.id, &scopes, &old.grant_id).await?;
+    let access_token =
+        issue_access_token_for(s, client, Some(&user.id), &scopes, &old.grant_id, Some(old.auth_time)).await?;
     // OpenID Connect Core §12.2: a new ID token, same sub and auth_time, no nonce.
     let id_token = if scopes.contains("openid") {
+        let subject = subject::for_client(s, &user.id, client).await?;
         Some(id_token::issue(
             s,
             &IdTokenInput {
                 client,
-                subject: &user.id,
+                subject: &subject,
                 nonce: None,
                 auth_time: old.auth_time,
                 amr: &old.amr,
@@ -228,33 +243,51 @@ async fn refresh(s: &Services, client: &Client, params: &Params) -> Result<Token
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
-        expires_in: s.lifetimes.access_token,
+        expires_in: token_format::access_token_ttl(s, client),
         id_token,
-        refresh_token: Some(new_token),
+        refresh_token: Some(successor),
         scope: scopes.to_string(),
     })
 }
 
-async fn issue_access_token(
+pub(crate) async fn issue_access_token(
     s: &Services,
     client: &Client,
-    user_id: &str,
+    user_id: Option<&str>,
     scopes: &Scopes,
     grant_id: &str,
 ) -> Result<String, OAuthError> {
-    let token = crypto::random_token(32);
+    issue_access_token_for(s, client, user_id, scopes, grant_id, None).await
+}
+
+/// An access token in the client's format and lifetime (`token_format`); `auth_time` goes into
+/// JWT access tokens (RFC 9068 §2.2.1). JWT or opaque, the record is kept by the token's digest.
+pub(crate) async fn issue_access_token_for(
+    s: &Services,
+    client: &Client,
+    user_id: Option<&str>,
+    scopes: &Scopes,
+    grant_id: &str,
+    auth_time: Option<i64>,
+) -> Result<String, OAuthError> {
+    let now = s.now();
+    let ttl = token_format::access_token_ttl(s, client);
+    let input =
+        token_format::AccessTokenInput { client, user_id, scopes, auth_time, issued_at: now, expires_at: now + ttl };
+    let token = token_format::new_access_token(s, &input).await?;
     let record = AccessTokenRecord {
         client_id: client.id.clone(),
-        user_id: user_id.to_owned(),
+        user_id: user_id.map(str::to_owned),
         scopes: scopes.clone(),
         grant_id: grant_id.to_owned(),
-        expires_at: s.now() + s.lifetimes.access_token,
+        issued_at: now,
+        expires_at: now + ttl,
     };
     ephemeral::put_json(
         s.ephemeral.as_ref(),
         &access_token_key(&digest(&token)),
         &record,
-        Duration::from_secs(s.lifetimes.access_token as u64),
+        Duration::from_secs(ttl as u64),
     )
     .await?;
     Ok(token)
@@ -272,7 +305,11 @@ fn new_refresh_secret() -> (String, String) {
 pub async fn revoke_grant(s: &Services, grant_id: &str) -> Result<(), OAuthError> {
     s.store.revoke_grant(grant_id).await?;
     s.ephemeral
-        .put(&revoked_grant_key(grant_id), b"1".to_vec(), Duration::from_secs(s.lifetimes.access_token as u64 + 60))
+        .put(
+            &revoked_grant_key(grant_id),
+            b"1".to_vec(),
+            Duration::from_secs(token_format::longest_access_token_ttl(s) as u64 + 60),
+        )
         .await?;
     Ok(())
 }

@@ -16,6 +16,9 @@ fn invalid_token() -> OAuthError {
 
 /// Looks up a live access token: known, not expired, its grant not revoked.
 pub async fn access_token(s: &Services, token: &str) -> Result<AccessTokenRecord, OAuthError> {
+    if super::token_format::is_jwt(token) {
+        super::token_format::check_jwt(s, token)?;
+    }
     let record: AccessTokenRecord = ephemeral::get_json(s.ephemeral.as_ref(), &access_token_key(&digest(token)))
         .await?
         .ok_or_else(invalid_token)?;
@@ -30,8 +33,17 @@ pub async fn userinfo(s: &Services, token: &str) -> Result<Value, OAuthError> {
     if !record.scopes.contains("openid") {
         return Err(OAuthError::new(OAuthErrorCode::InsufficientScope, "the openid scope was not granted"));
     }
-    let user = s.store.user_by_id(&record.user_id).await?.filter(|u| !u.disabled).ok_or_else(invalid_token)?;
-    Ok(Value::Object(claims_for(&user, &record.scopes)))
+    // A token without a user (client_credentials) never carries openid, so it stops above with
+    // insufficient_scope; should one get here, it speaks for nobody (RFC 6750 §3.1).
+    let user_id = record.user_id.as_deref().ok_or_else(invalid_token)?;
+    let user = s.store.user_by_id(user_id).await?.filter(|u| !u.disabled).ok_or_else(invalid_token)?;
+    // §5.5: plus the claims asked for one by one; `sub` as this client sees it (§8).
+    let requested = super::claims_request::for_grant(s, &record.grant_id).await?;
+    let mut claims = super::claims_request::userinfo_claims(&user, &record.scopes, &requested);
+    if let Some(client) = s.store.client(&record.client_id).await? {
+        claims.insert("sub".into(), json!(super::subject::for_client(s, &user.id, &client).await?));
+    }
+    Ok(Value::Object(claims))
 }
 
 /// OpenID Connect Core §5.4: which claims each scope releases. `sub` always.

@@ -4,6 +4,7 @@
 //! work that owns its transaction; only this module writes SQL.
 
 pub mod db;
+pub mod logout_queue;
 pub mod sql;
 
 use async_trait::async_trait;
@@ -39,14 +40,19 @@ pub struct RefreshToken {
     pub used_at: Option<i64>,
 }
 
-/// A signing key as stored: `secret` is base64url (PKCS#1 DER for RSA, the 32-byte scalar or
-/// seed for ES256 and EdDSA).
+/// A signing key as stored: `secret` is an AES-256-GCM envelope under the master key
+/// (`master_key`) of base64url key material (PKCS#1 DER for RSA, the 32-byte scalar or seed for
+/// ES256 and EdDSA), or that material in clear if written before issue #3.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredKey {
     pub kid: String,
     pub alg: String,
     pub secret: String,
+    /// `next` (published, not signing yet), `active` (signing) or `retired` (published until the
+    /// tokens it signed have expired).
+    pub state: String,
     pub created_at: i64,
+    pub activated_at: Option<i64>,
     pub retired_at: Option<i64>,
 }
 
@@ -93,10 +99,58 @@ pub trait GrantStore {
 pub trait KeyStore {
     async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
     async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError>;
+    /// Replaces a key's stored secret if it is still `old` (sealing a key stored in clear).
+    async fn reseal_signing_key(&self, kid: &str, old: &str, new: &str) -> Result<bool, StoreError>;
+    /// One transaction: the `next` key `next_kid` becomes active, the other active keys of its
+    /// algorithm are retired, and `new_next` is stored. False (nothing written) when `next_kid`
+    /// is no longer `next`: another rotation got there first.
+    async fn rotate_signing_key(
+        &self,
+        alg: &str,
+        next_kid: &str,
+        new_next: &StoredKey,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Deletes keys retired before `retired_before`; returns how many.
+    async fn purge_retired_keys(&self, retired_before: i64) -> Result<u64, StoreError>;
     /// The secret named `name`; `candidate` is stored first if there is none yet. Atomic, so
     /// nodes starting together agree on one value.
     async fn server_secret(&self, name: &str, candidate: &str, now: i64) -> Result<String, StoreError>;
 }
 
-pub trait Store: UserStore + ClientStore + GrantStore + KeyStore + Send + Sync {}
-impl<T: UserStore + ClientStore + GrantStore + KeyStore + Send + Sync> Store for T {}
+/// A logout token waiting to be sent to one client (Back-Channel Logout 1.0, issue #3). `id` is
+/// the token's `jti`; the token itself is signed at each attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogoutDelivery {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub sid: String,
+    pub created_at: i64,
+    /// Attempts made so far, this one included once claimed.
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+}
+
+#[async_trait]
+pub trait LogoutQueue {
+    /// Stores every delivery of one ended session, in one transaction.
+    async fn enqueue_logouts(&self, deliveries: &[LogoutDelivery]) -> Result<(), StoreError>;
+    /// Claims up to `limit` deliveries that are due and not claimed by anyone (or whose claim
+    /// lapsed), until `claim_until`, counting the attempt. Atomic per row across nodes.
+    async fn claim_due_logouts(
+        &self,
+        now: i64,
+        claim_until: i64,
+        limit: i64,
+    ) -> Result<Vec<LogoutDelivery>, StoreError>;
+    /// Delivered, or given up: the row goes.
+    async fn finish_logout(&self, id: &str) -> Result<(), StoreError>;
+    /// Releases the claim and schedules the next attempt.
+    async fn retry_logout(&self, id: &str, next_attempt_at: i64) -> Result<(), StoreError>;
+    /// Every delivery still queued (operators, tests).
+    async fn pending_logouts(&self) -> Result<Vec<LogoutDelivery>, StoreError>;
+}
+
+pub trait Store: UserStore + ClientStore + GrantStore + KeyStore + LogoutQueue + Send + Sync {}
+impl<T: UserStore + ClientStore + GrantStore + KeyStore + LogoutQueue + Send + Sync> Store for T {}

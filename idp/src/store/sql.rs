@@ -361,8 +361,21 @@ struct KeyRow {
     kid: String,
     alg: String,
     secret: String,
+    state: String,
     created_at: i64,
+    activated_at: Option<i64>,
     retired_at: Option<i64>,
+}
+
+fn key_insert(k: &StoredKey) -> super::db::Query {
+    q("INSERT INTO signing_keys (kid, alg, secret, state, created_at, activated_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .text(&k.kid)
+        .text(&k.alg)
+        .text(&k.secret)
+        .text(&k.state)
+        .int(k.created_at)
+        .opt_int(k.activated_at)
+        .opt_int(k.retired_at)
 }
 
 #[derive(sqlx::FromRow)]
@@ -376,7 +389,7 @@ impl KeyStore for SqlStore {
         let rows = self
             .db
             .all::<KeyRow>(q(
-                "SELECT kid, alg, secret, created_at, retired_at FROM signing_keys ORDER BY created_at, kid",
+                "SELECT kid, alg, secret, state, created_at, activated_at, retired_at FROM signing_keys ORDER BY created_at, kid",
             ))
             .await?;
         Ok(rows
@@ -385,25 +398,68 @@ impl KeyStore for SqlStore {
                 kid: r.kid,
                 alg: r.alg,
                 secret: r.secret,
+                state: r.state,
                 created_at: r.created_at,
+                activated_at: r.activated_at,
                 retired_at: r.retired_at,
             })
             .collect())
     }
 
     async fn insert_signing_key(&self, k: &StoredKey) -> Result<(), StoreError> {
+        self.db.execute(key_insert(k)).await.map(|_| ()).map_err(conflict("key id"))
+    }
+
+    async fn reseal_signing_key(&self, kid: &str, old: &str, new: &str) -> Result<bool, StoreError> {
+        let changed = self
+            .db
+            .execute(
+                q("UPDATE signing_keys SET secret = $1 WHERE kid = $2 AND secret = $3").text(new).text(kid).text(old),
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn rotate_signing_key(
+        &self,
+        alg: &str,
+        next_kid: &str,
+        new_next: &StoredKey,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.db.begin().await?;
+        // Compare-and-swap on the next key: of two concurrent rotations, one promotes it and the
+        // other finds it no longer `next` and writes nothing.
+        let promoted = tx
+            .execute(
+                q("UPDATE signing_keys SET state = 'active', activated_at = $1 WHERE kid = $2 AND alg = $3 AND state = 'next'")
+                    .int(now)
+                    .text(next_kid)
+                    .text(alg),
+            )
+            .await?;
+        if promoted == 0 {
+            return Ok(false);
+        }
+        tx.execute(
+            q("UPDATE signing_keys SET state = 'retired', retired_at = $1 WHERE alg = $2 AND state = 'active' AND kid <> $3")
+                .int(now)
+                .text(alg)
+                .text(next_kid),
+        )
+        .await?;
+        tx.execute(key_insert(new_next)).await.map_err(conflict("key id"))?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn purge_retired_keys(&self, retired_before: i64) -> Result<u64, StoreError> {
         self.db
             .execute(
-                q("INSERT INTO signing_keys (kid, alg, secret, created_at, retired_at) VALUES ($1, $2, $3, $4, $5)")
-                    .text(&k.kid)
-                    .text(&k.alg)
-                    .text(&k.secret)
-                    .int(k.created_at)
-                    .opt_int(k.retired_at),
+                q("DELETE FROM signing_keys WHERE state = 'retired' AND retired_at IS NOT NULL AND retired_at < $1")
+                    .int(retired_before),
             )
             .await
-            .map(|_| ())
-            .map_err(conflict("key id"))
     }
 
     async fn server_secret(&self, name: &str, candidate: &str, now: i64) -> Result<String, StoreError> {

@@ -13,8 +13,16 @@ use crate::domain::Lang;
 pub const DEFAULT_THEME: &str = "default";
 
 /// Every page the server renders; each must exist in the default theme.
-pub const PAGES: [&str; 6] =
-    ["login.html", "consent.html", "error.html", "logout_confirm.html", "logged_out.html", "account.html"];
+pub const PAGES: [&str; 8] = [
+    "login.html",
+    "consent.html",
+    "error.html",
+    "logout_confirm.html",
+    "logged_out.html",
+    "account.html",
+    "select_account.html",
+    "form_post.html",
+];
 
 /// Catalog keys the Rust code looks up itself (templates use their own).
 pub const REQUIRED_KEYS: [&str; 28] = [

@@ -16,7 +16,10 @@ use axum::routing::{get, post};
 
 use crate::services::Services;
 use crate::theme::Themes;
-use handlers::{account, authorize, consent, discovery, login, logout, static_files, token, userinfo};
+use handlers::{
+    account, authorize, consent, discovery, introspect, login, logout, revoke, select_account, static_files, token,
+    userinfo,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -52,7 +55,10 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/authorize", get(authorize::authorize_get).post(authorize::authorize_post))
         .route("/login", get(login::login_get).post(login::login_post))
         .route("/consent", get(consent::consent_get).post(consent::consent_post))
+        .route("/select_account", get(select_account::select_account_get).post(select_account::select_account_post))
         .route("/token", post(token::token_post))
+        .route("/introspect", post(introspect::introspect_post))
+        .route("/revoke", post(revoke::revoke_post))
         .route("/userinfo", get(userinfo::userinfo_get).post(userinfo::userinfo_post))
         .route("/logout", get(logout::logout_get).post(logout::logout_post))
         .route("/logout/confirm", post(logout::logout_confirm_post))

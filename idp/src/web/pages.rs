@@ -76,12 +76,34 @@ impl AppState {
         page: &str,
         context: &C,
         form_target: Option<&str>,
+        headers: HeaderMap,
+    ) -> Response {
+        self.page_with_frames(status, view, page, context, form_target, &[], headers)
+    }
+
+    /// `page`, for a page that embeds iframes from `frame_origins` (front-channel logout): the
+    /// CSP gets `frame-src` for exactly those origins.
+    #[allow(clippy::too_many_arguments)]
+    pub fn page_with_frames<C: Serialize>(
+        &self,
+        status: StatusCode,
+        view: &View,
+        page: &str,
+        context: &C,
+        form_target: Option<&str>,
+        frame_origins: &[String],
         mut headers: HeaderMap,
     ) -> Response {
         match self.themes.render(page, &view.frame(), context) {
             Ok(html) => {
-                if let Some(origin) = form_target {
-                    let policy = CSP.replace("form-action 'self'", &format!("form-action 'self' {origin}"));
+                if form_target.is_some() || !frame_origins.is_empty() {
+                    let mut policy = CSP.to_owned();
+                    if let Some(origin) = form_target {
+                        policy = policy.replace("form-action 'self'", &format!("form-action 'self' {origin}"));
+                    }
+                    if !frame_origins.is_empty() {
+                        policy.push_str(&format!("; frame-src {}", frame_origins.join(" ")));
+                    }
                     if let Ok(v) = HeaderValue::from_str(&policy) {
                         headers.insert(header::CONTENT_SECURITY_POLICY, v);
                     }

@@ -269,14 +269,16 @@ async fn a_repeated_state_is_sent_back_as_invalid_request() {
 }
 
 #[tokio::test]
-async fn a_request_object_is_sent_back_as_request_not_supported() {
-    // OpenID Connect Core §6 and §3.1.2.6; discovery says request_parameter_supported: false.
+async fn a_signed_request_object_is_sent_back_as_invalid_request_object() {
+    // OpenID Connect Core §6.1 and §3.1.2.6: unsigned request objects are accepted (see
+    // request_details.rs); discovery lists only "none" in
+    // request_object_signing_alg_values_supported, so a signed one is refused.
     let world = World::new().await;
-    let request = world.request("openid").with("request", "eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9.");
+    let request = world.request("openid").with("request", "eyJhbGciOiJSUzI1NiJ9.eyJzY29wZSI6Im9wZW5pZCJ9.c2ln");
 
     let page = open(&world, &request).await;
 
-    let params = assert_error_redirect(&world, &page, "request_not_supported");
+    let params = assert_error_redirect(&world, &page, "invalid_request_object");
     assert_eq!(params.get("state").map(String::as_str), Some(STATE));
 }
 

@@ -16,19 +16,19 @@ use idp_tests::TestApp;
 use serde_json::json;
 use tokio::net::TcpListener;
 
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
+pub(crate) const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
 /// Generous: a cold Chromium start on a loaded two-core machine takes seconds.
-const PATIENCE: Duration = Duration::from_secs(20);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(20);
 
 /// chromedriver as a child process, killed (with the browser it started) on drop.
-struct ChromeDriver {
+pub(crate) struct ChromeDriver {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl ChromeDriver {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let port = StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
@@ -61,7 +61,7 @@ impl Drop for ChromeDriver {
 }
 
 /// Polls the browser's URL until `done` holds; the failure shows where the browser is.
-async fn wait_for_url(browser: &Client, what: &str, done: impl Fn(&url::Url) -> bool) -> url::Url {
+pub(crate) async fn wait_for_url(browser: &Client, what: &str, done: impl Fn(&url::Url) -> bool) -> url::Url {
     let deadline = Instant::now() + PATIENCE;
     loop {
         let url = browser.current_url().await.unwrap();
@@ -76,14 +76,14 @@ async fn wait_for_url(browser: &Client, what: &str, done: impl Fn(&url::Url) -> 
     }
 }
 
-async fn body_text(browser: &Client) -> String {
+pub(crate) async fn body_text(browser: &Client) -> String {
     match browser.find(Locator::Css("body")).await {
         Ok(body) => body.text().await.unwrap_or_default(),
         Err(err) => format!("(no body: {err})"),
     }
 }
 
-fn is_on(url: &url::Url, base: &str, path: &str) -> bool {
+pub(crate) fn is_on(url: &url::Url, base: &str, path: &str) -> bool {
     url.as_str().starts_with(base) && url.path() == path
 }
 

@@ -5,6 +5,10 @@
  *  - wires password show/hide buttons:
  *      <button type="button" data-toggle-password="INPUT_ID"
  *              data-label-show="..." data-label-hide="..." aria-pressed="false">
+ *  - on the logged-out page, follows the "back to the application" link
+ *    (<a data-continue-after-frames>) once the front-channel logout iframes
+ *    have loaded (or after 5 seconds at most); without JavaScript the person
+ *    follows it by hand.
  */
 (function () {
   "use strict";
@@ -41,4 +45,33 @@
       });
     }
   });
+})();
+
+(function () {
+  "use strict";
+
+  var link = document.querySelector("a[data-continue-after-frames]");
+  if (!link) {
+    return;
+  }
+  var frames = document.querySelectorAll("iframe.frontchannel-logout");
+  var waiting = frames.length;
+  var gone = false;
+
+  function go() {
+    if (!gone) {
+      gone = true;
+      window.location.assign(link.href);
+    }
+  }
+
+  Array.prototype.forEach.call(frames, function (frame) {
+    frame.addEventListener("load", function () {
+      waiting -= 1;
+      if (waiting <= 0) {
+        go();
+      }
+    });
+  });
+  window.setTimeout(go, 5000);
 })();

@@ -63,8 +63,12 @@ pub fn respond(
             return Err(AppError::from_page_error(err, Some(view)));
         }
         Outcome::Redirect(url) => url,
+        Outcome::FormPost { action, fields } => {
+            return Ok(super::select_account::form_post_page(state, browser, action, fields, with_cookies(cookies)));
+        }
         Outcome::Login(request, _) => format!("/login?request_id={}", request.id),
         Outcome::Consent(request, _) => format!("/consent?request_id={}", request.id),
+        Outcome::SelectAccount(request, _) => format!("/select_account?request_id={}", request.id),
     };
     let mut response = see_other(&location);
     response.headers_mut().extend(with_cookies(cookies));

@@ -51,7 +51,7 @@ pub async fn consent_get(
         client_name: &client.name,
         user_name: user.map(|u| u.display_name()).unwrap_or_default(),
         scopes: request
-            .scopes
+            .consent_scopes()
             .iter()
             .map(|s| ScopeLine { name: s.to_owned(), description: state.text(&view, &format!("scope_{s}")) })
             .collect(),

@@ -13,5 +13,7 @@ pub async fn discovery_get(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 pub async fn jwks_get(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(state.services.keys.jwks()))
+    // Key rotation waits this long (plus one reload) before a published next key signs.
+    let cache = format!("public, max-age={}", crate::oidc::keys::JWKS_MAX_AGE);
+    ([(header::CACHE_CONTROL, cache)], Json(state.services.keys.jwks()))
 }

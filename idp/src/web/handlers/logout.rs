@@ -28,6 +28,10 @@ struct ConfirmPage<'a> {
 #[derive(Serialize)]
 struct LoggedOutPage<'a> {
     client_name: &'a str,
+    /// Front-channel logout iframes (OpenID Connect Front-Channel Logout 1.0 §2).
+    frontchannel: Vec<&'a str>,
+    /// Where the application asked to return, when the page is shown first for the iframes.
+    continue_url: Option<&'a str>,
 }
 
 pub async fn logout_get(
@@ -101,13 +105,19 @@ pub async fn logout_confirm_post(
 }
 
 async fn sign_out(state: &AppState, browser: &Browser, request: &LogoutRequest) -> Result<Response, AppError> {
+    let mut frames = Vec::new();
     if let Some(current) = current_session(state, browser).await? {
-        session::end(&state.services, &current).await?;
+        frames = session::end(&state.services, &current).await?;
         tracing::info!(sid = %current.sid, "signed out");
     }
     let cookies = vec![clear_cookie(state.cookies.session, state.cookies.secure)];
-    if let Some(location) = logout::redirect_after(request) {
-        let mut response = see_other(&location);
+    let location = logout::redirect_after(request);
+    // Front-Channel Logout 1.0: with iframes to load, the page comes first and then leads on
+    // to the application; without any, straight back.
+    if let Some(location) = location.as_deref()
+        && frames.is_empty()
+    {
+        let mut response = see_other(location);
         response.headers_mut().extend(with_cookies(cookies));
         return Ok(response);
     }
@@ -116,6 +126,13 @@ async fn sign_out(state: &AppState, browser: &Browser, request: &LogoutRequest) 
         None => None,
     };
     let view = View::new(state, browser, client.as_ref(), request.ui_locales.as_deref());
-    let page = LoggedOutPage { client_name: request.client_name.as_deref().unwrap_or_default() };
-    Ok(state.page(StatusCode::OK, &view, "logged_out.html", &page, None, with_cookies(cookies)))
+    let page = LoggedOutPage {
+        client_name: request.client_name.as_deref().unwrap_or_default(),
+        frontchannel: frames.iter().map(|f| f.url.as_str()).collect(),
+        continue_url: location.as_deref(),
+    };
+    let mut origins: Vec<String> = frames.iter().map(|f| f.origin.clone()).collect();
+    origins.sort();
+    origins.dedup();
+    Ok(state.page_with_frames(StatusCode::OK, &view, "logged_out.html", &page, None, &origins, with_cookies(cookies)))
 }

@@ -11,14 +11,20 @@ use crate::oidc::{OAuthError, token};
 use crate::web::AppState;
 use crate::web::error::AppError;
 
-pub async fn token_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
-    if !super::is_form(&headers) {
+/// The form body of a request from a client's back end (token, introspection, revocation),
+/// or an RFC 6749 §5.2 `invalid_request`.
+pub fn machine_form(headers: &HeaderMap, body: &[u8]) -> Result<Params, AppError> {
+    if !super::is_form(headers) {
         return Err(AppError::OAuth(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded")));
     }
-    let params = std::str::from_utf8(&body)
+    std::str::from_utf8(body)
         .ok()
         .and_then(|text| Params::parse(text).ok())
-        .ok_or_else(|| AppError::OAuth(OAuthError::invalid_request("malformed form body")))?;
+        .ok_or_else(|| AppError::OAuth(OAuthError::invalid_request("malformed form body")))
+}
+
+pub async fn token_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
+    let params = machine_form(&headers, &body)?;
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let response = token::token(&state.services, authorization, &params).await.map_err(AppError::OAuth)?;
     let mut response = Json(response).into_response();

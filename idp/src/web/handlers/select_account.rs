@@ -1,0 +1,103 @@
+//! The account choice of `prompt=select_account` (OpenID Connect Core §3.1.2.1): "continue as
+//! … / use another account", and the form-post response page (`response_mode=form_post`).
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Serialize;
+
+use super::authorize::{current_session, respond};
+use super::{CheckedForm, field, parse_params, see_other};
+use crate::oidc::authorize;
+use crate::web::AppState;
+use crate::web::browser::Browser;
+use crate::web::error::AppError;
+use crate::web::pages::{View, origin_of, with_cookies};
+
+#[derive(Serialize)]
+struct SelectAccountPage<'a> {
+    csrf: String,
+    request_id: &'a str,
+    client_name: &'a str,
+    user_name: String,
+}
+
+pub async fn select_account_get(
+    State(state): State<AppState>,
+    browser: Browser,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let params = parse_params(query.as_deref().unwrap_or_default())?;
+    let request_id = field(&params, "request_id")?.unwrap_or_default();
+    let Some((request, client)) = authorize::pending(&state.services, request_id).await? else {
+        return Err(AppError::expired());
+    };
+    let Some(session) = current_session(&state, &browser).await? else {
+        return Ok(see_other(&format!("/login?request_id={}", request.id)));
+    };
+    let user = state.services.store.user_by_id(&session.user_id).await.map_err(crate::services::InfraError::from)?;
+    let view = View::new(&state, &browser, Some(&client), request.ui_locales.as_deref());
+    let (cookie, set) = state.csrf_cookie(&browser);
+    let page = SelectAccountPage {
+        csrf: state.csrf_token(&cookie),
+        request_id: &request.id,
+        client_name: &client.name,
+        user_name: user.map(|u| u.display_name()).unwrap_or_default(),
+    };
+    Ok(state.page(
+        StatusCode::OK,
+        &view,
+        "select_account.html",
+        &page,
+        origin_of(&request.redirect_uri).as_deref(),
+        with_cookies(set),
+    ))
+}
+
+pub async fn select_account_post(
+    State(state): State<AppState>,
+    browser: Browser,
+    CheckedForm(params): CheckedForm,
+) -> Result<Response, AppError> {
+    let keep_account = match field(&params, "choice")? {
+        Some("continue") => true,
+        Some("other") => false,
+        _ => return Err(AppError::page(StatusCode::BAD_REQUEST, "error_bad_request")),
+    };
+    let session = current_session(&state, &browser).await?;
+    let request_id = field(&params, "request_id")?.unwrap_or_default();
+    let outcome =
+        authorize::resume_after_account_choice(&state.services, request_id, session.as_ref(), keep_account).await?;
+    respond(&state, &browser, outcome, Vec::new())
+}
+
+#[derive(Serialize)]
+struct FormField {
+    name: String,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct FormPostPage {
+    action: String,
+    fields: Vec<FormField>,
+}
+
+/// OAuth 2.0 Form Post Response Mode §2: a page whose form posts the response to the redirect
+/// URI, sent by `form_post.js` (no inline script) or by the visible button without JavaScript.
+/// CSP `form-action` names the redirect URI's origin.
+pub fn form_post_page(
+    state: &AppState,
+    browser: &Browser,
+    action: String,
+    fields: Vec<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let mut view = View::new(state, browser, None, None);
+    // A language link would repeat the authorization request: none on this page.
+    view.lang_switch_url = String::new();
+    let target = origin_of(&action);
+    let page =
+        FormPostPage { action, fields: fields.into_iter().map(|(name, value)| FormField { name, value }).collect() };
+    state.page(StatusCode::OK, &view, "form_post.html", &page, target.as_deref(), headers)
+}
