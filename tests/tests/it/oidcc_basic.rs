@@ -70,7 +70,7 @@ impl Op {
                 name: "Conformance client".into(),
                 redirect_uris: vec![RP_CALLBACK.into()],
                 post_logout_redirect_uris: vec![format!("{RP_CALLBACK}/bye")],
-                grants: vec!["authorization_code".into()],
+                grants: vec!["authorization_code".into(), "refresh_token".into()],
                 auth_method: Some(
                     match auth {
                         Auth::SecretBasic => "client_secret_basic",
@@ -143,6 +143,19 @@ impl Op {
         assert!(claims["sub"].as_str().is_some_and(|s| !s.is_empty()), "sub: {claims}");
         assert_eq!(claims["nonce"].as_str(), nonce, "nonce: {claims}");
         claims
+    }
+
+    /// The refresh token request, authenticated the variant's way, as client `client_id`.
+    async fn refresh_as(&self, client_id: &str, secret: &str, refresh_token: &str) -> Answer {
+        let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
+        match self.auth {
+            Auth::SecretBasic => post_token(&self.app, Some(&basic(client_id, secret)), &form).await,
+            Auth::SecretPost => {
+                form.push(("client_id", client_id));
+                form.push(("client_secret", secret));
+                post_token(&self.app, None, &form).await
+            }
+        }
     }
 
     async fn open(&self, request: &AuthorizeRequest) -> Page {
@@ -520,6 +533,54 @@ async fn oidcc_codereuse_30seconds() {
         assert_eq!(second.error(), "invalid_grant");
         let info = get_userinfo_status(&op, first.str("access_token")).await;
         assert_eq!(info, StatusCode::UNAUTHORIZED, "the access token of the replayed code is revoked");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn oidcc_refresh_token() {
+    // oidcc-refresh-token: an authorization with offline_access and prompt=consent (Core §11)
+    // returns a refresh token; the refresh request returns a new access token that works at
+    // userinfo and, with it, an ID token whose iss, sub, aud and auth_time are those of the
+    // original (Core §12.2) with a new iat; the refresh token is bound to its client: another
+    // client presenting it gets invalid_grant (RFC 6749 §6, §10.4) and the token stays usable.
+    each_auth_method(|op| async move {
+        let request = op.request("openid offline_access").with("prompt", "consent");
+        let first = op.tokens_for(&request).await;
+        let original = op.id_token(&first, Some("nonce-5678"));
+        let refresh_token = first.str("refresh_token").to_owned();
+        assert!(!refresh_token.is_empty(), "[{:?}] offline_access gives a refresh token: {}", op.auth, first.json);
+        let (_, other_secret) = op
+            .app
+            .client(ClientSpec {
+                id: "other".into(),
+                redirect_uris: vec![format!("{RP_CALLBACK}/other")],
+                grants: vec!["authorization_code".into(), "refresh_token".into()],
+                auth_method: Some(
+                    match op.auth {
+                        Auth::SecretBasic => "client_secret_basic",
+                        Auth::SecretPost => "client_secret_post",
+                    }
+                    .into(),
+                ),
+                ..ClientSpec::default()
+            })
+            .await;
+
+        let stolen = op.refresh_as("other", &other_secret.unwrap(), &refresh_token).await;
+        assert_eq!(stolen.status, StatusCode::BAD_REQUEST, "[{:?}] {}", op.auth, stolen.json);
+        assert_eq!(stolen.error(), "invalid_grant");
+
+        op.app.clock.advance(5);
+        let refreshed = op.refresh_as(CLIENT_ID, &op.secret, &refresh_token).await;
+        assert_eq!(refreshed.status, StatusCode::OK, "[{:?}] the refresh works: {}", op.auth, refreshed.json);
+        assert_ne!(refreshed.str("access_token"), first.str("access_token"), "a new access token");
+        op.userinfo(&refreshed).await;
+        let renewed = op.app.services.keys.verify(refreshed.str("id_token")).expect("the new ID token verifies");
+        for claim in ["iss", "sub", "aud", "auth_time"] {
+            assert_eq!(renewed[claim], original[claim], "[{:?}] {claim} is kept on refresh", op.auth);
+        }
+        assert!(renewed["iat"].as_i64() > original["iat"].as_i64(), "a new iat");
     })
     .await;
 }
