@@ -11,6 +11,7 @@ mod chromium_frontchannel;
 mod client_auth;
 mod contract;
 mod discovery;
+mod example_rp;
 mod flow;
 mod grants;
 mod keys;
