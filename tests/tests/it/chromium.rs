@@ -87,33 +87,27 @@ pub(crate) fn is_on(url: &url::Url, base: &str, path: &str) -> bool {
     url.as_str().starts_with(base) && url.path() == path
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chromium_signs_in_to_the_example_relying_party_and_signs_out() {
-    if !Path::new(CHROMEDRIVER).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{CHROMEDRIVER} is missing: CI must install chromium and chromium-driver"
-        );
-        eprintln!("SKIPPED chromium_signs_in_to_the_example_relying_party_and_signs_out: {CHROMEDRIVER} is missing");
-        eprintln!("        (apt-get install chromium chromium-driver to run it)");
-        return;
+/// True when the Chromium tests can run; outside CI a missing chromedriver skips them (with a
+/// message), inside CI it fails them: CI installs chromium and chromium-driver.
+pub(crate) fn chromium_available(test: &str) -> bool {
+    if Path::new(CHROMEDRIVER).exists() {
+        return true;
     }
-    let started = Instant::now();
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{CHROMEDRIVER} is missing: CI must install chromium and chromium-driver"
+    );
+    eprintln!("SKIPPED {test}: {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver to run it)");
+    false
+}
 
-    let app = TestApp::spawn().await;
-    let rp_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let rp_base = format!("http://{}", rp_listener.local_addr().unwrap());
-    let password = idp::admin::seed_demo(&app.services, &rp_base).await.unwrap();
-    let demo = app.services.store.user_by_login(idp::admin::DEMO_LOGIN).await.unwrap().unwrap();
-    let rp = demo_rp::router(demo_rp::Config {
-        issuer: app.issuer.clone(),
-        base_url: rp_base.clone(),
-        ..demo_rp::Config::default()
-    })
-    .await
-    .expect("the example relying party discovers the provider");
-    tokio::spawn(async move { axum::serve(rp_listener, rp).await });
-
+/// Runs `scenario` in a fresh headless Chromium (own profile, own chromedriver). The scenario
+/// runs in its own task so that a failed assertion still closes the browser session (killing
+/// chromedriver alone would leave Chromium behind); its panic is then re-raised here.
+pub(crate) async fn in_chromium<Fut>(scenario: impl FnOnce(Client) -> Fut)
+where
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let driver = ChromeDriver::start().await;
     let profile = tempfile::tempdir().unwrap();
     let mut chrome_options = json!({
@@ -137,16 +131,37 @@ async fn chromium_signs_in_to_the_example_relying_party_and_signs_out() {
         .connect(&driver.url)
         .await
         .expect("chromedriver opens a Chromium session");
-
-    // The scenario runs in its own task so that a failed assertion still closes the browser
-    // session below (chromedriver alone being killed would leave Chromium behind).
-    let scenario = tokio::spawn(sign_in_and_out(browser.clone(), app.issuer.clone(), rp_base, password, demo.id));
-    let outcome = scenario.await;
+    let outcome = tokio::spawn(scenario(browser.clone())).await;
     let _ = browser.close().await;
     drop(driver);
     if let Err(err) = outcome {
         std::panic::resume_unwind(err.into_panic());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_signs_in_to_the_example_relying_party_and_signs_out() {
+    if !chromium_available("chromium_signs_in_to_the_example_relying_party_and_signs_out") {
+        return;
+    }
+    let started = Instant::now();
+
+    let app = TestApp::spawn().await;
+    let rp_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let rp_base = format!("http://{}", rp_listener.local_addr().unwrap());
+    let password = idp::admin::seed_demo(&app.services, &rp_base).await.unwrap();
+    let demo = app.services.store.user_by_login(idp::admin::DEMO_LOGIN).await.unwrap().unwrap();
+    let rp = demo_rp::router(demo_rp::Config {
+        issuer: app.issuer.clone(),
+        base_url: rp_base.clone(),
+        ..demo_rp::Config::default()
+    })
+    .await
+    .expect("the example relying party discovers the provider");
+    tokio::spawn(async move { axum::serve(rp_listener, rp).await });
+
+    let issuer = app.issuer.clone();
+    in_chromium(|browser| sign_in_and_out(browser, issuer, rp_base, password, demo.id)).await;
     eprintln!("chromium test took {:?}", started.elapsed());
 }
 

@@ -3,26 +3,22 @@
 //! client's redirect URI on another origin, which the page's CSP `form-action` must allow.
 //! Skipped like the other Chromium tests when chromedriver is missing outside CI.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::State;
 use axum::response::Html;
 use axum::routing::post;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use idp::admin::ClientSpec;
 use idp_tests::browser::query;
 use idp_tests::{PASSWORD, TestApp};
-use serde_json::json;
 
-use crate::chromium::{CHROMEDRIVER, CHROMIUM, ChromeDriver, body_text, is_on, wait_for_url};
+use crate::chromium::{body_text, chromium_available, in_chromium, is_on, wait_for_url};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_posts_the_form_post_response_to_the_client_by_script() {
-    if !Path::new(CHROMEDRIVER).exists() {
-        assert!(std::env::var_os("CI").is_none(), "{CHROMEDRIVER} is missing: CI must install chromium-driver");
-        eprintln!("SKIPPED chromium form_post test: {CHROMEDRIVER} is missing");
+    if !chromium_available(module_path!()) {
         return;
     }
     let app = TestApp::spawn().await;
@@ -50,33 +46,8 @@ async fn chromium_posts_the_form_post_response_to_the_client_by_script() {
     })
     .await;
 
-    let driver = ChromeDriver::start().await;
-    let profile = tempfile::tempdir().unwrap();
-    let mut chrome_options = json!({
-        "args": [
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--disable-background-networking", "--no-first-run",
-            format!("--user-data-dir={}", profile.path().display()),
-        ],
-    });
-    if Path::new(CHROMIUM).exists() {
-        chrome_options["binary"] = json!(CHROMIUM);
-    }
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert("goog:chromeOptions".into(), chrome_options);
-    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&driver.url)
-        .await
-        .expect("chromedriver opens a Chromium session");
-
-    let scenario = tokio::spawn(sign_in(browser.clone(), app.issuer.clone(), rp_base, posted));
-    let outcome = scenario.await;
-    let _ = browser.close().await;
-    drop(driver);
-    if let Err(err) = outcome {
-        std::panic::resume_unwind(err.into_panic());
-    }
+    let issuer = app.issuer.clone();
+    in_chromium(|browser| sign_in(browser, issuer, rp_base, posted)).await;
 }
 
 async fn sign_in(browser: Client, issuer: String, rp_base: String, posted: Arc<Mutex<Vec<String>>>) {

@@ -4,7 +4,6 @@
 //! the `post_logout_redirect_uri`. Skipped like the other Chromium test when chromedriver is
 //! missing outside CI.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,20 +11,17 @@ use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::response::Html;
 use axum::routing::get;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use idp::admin::ClientSpec;
 use idp::domain::client::ClientSettings;
 use idp_tests::browser::query;
 use idp_tests::{PASSWORD, TestApp};
-use serde_json::json;
 
-use crate::chromium::{CHROMEDRIVER, CHROMIUM, ChromeDriver, PATIENCE, body_text, is_on, wait_for_url};
+use crate::chromium::{PATIENCE, body_text, chromium_available, in_chromium, is_on, wait_for_url};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_loads_the_front_channel_logout_iframe_and_returns_to_the_client() {
-    if !Path::new(CHROMEDRIVER).exists() {
-        assert!(std::env::var_os("CI").is_none(), "{CHROMEDRIVER} is missing: CI must install chromium-driver");
-        eprintln!("SKIPPED chromium front-channel test: {CHROMEDRIVER} is missing");
+    if !chromium_available(module_path!()) {
         return;
     }
     let app = TestApp::spawn().await;
@@ -61,33 +57,8 @@ async fn chromium_loads_the_front_channel_logout_iframe_and_returns_to_the_clien
     })
     .await;
 
-    let driver = ChromeDriver::start().await;
-    let profile = tempfile::tempdir().unwrap();
-    let mut chrome_options = json!({
-        "args": [
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--disable-background-networking", "--no-first-run",
-            format!("--user-data-dir={}", profile.path().display()),
-        ],
-    });
-    if Path::new(CHROMIUM).exists() {
-        chrome_options["binary"] = json!(CHROMIUM);
-    }
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert("goog:chromeOptions".into(), chrome_options);
-    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&driver.url)
-        .await
-        .expect("chromedriver opens a Chromium session");
-
-    let scenario = tokio::spawn(sign_in_and_out(browser.clone(), app.issuer.clone(), rp_base, hits));
-    let outcome = scenario.await;
-    let _ = browser.close().await;
-    drop(driver);
-    if let Err(err) = outcome {
-        std::panic::resume_unwind(err.into_panic());
-    }
+    let issuer = app.issuer.clone();
+    in_chromium(|browser| sign_in_and_out(browser, issuer, rp_base, hits)).await;
 }
 
 async fn sign_in_and_out(browser: Client, issuer: String, rp_base: String, hits: Arc<Mutex<Vec<String>>>) {

@@ -48,21 +48,10 @@ async fn account_session(state: &AppState, browser: &Browser) -> Result<Option<(
     Ok(space::session(&state.services, cookie).await?.map(|s| (cookie.to_owned(), s)))
 }
 
-/// UTC, ISO 8601 to the minute: readable in both languages.
+/// UTC to the minute, readable in both languages: `2026-11-18 11:06 UTC`.
 fn format_time(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    // Civil-from-days (H. Hinnant's algorithm), proleptic Gregorian calendar.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", secs / 3600, (secs % 3600) / 60)
+    let iso = crate::clock::rfc3339(unix);
+    format!("{} {} UTC", &iso[..10], &iso[11..16])
 }
 
 pub async fn account_get(
