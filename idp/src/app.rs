@@ -69,6 +69,10 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         store.server_secret("csrf_key", &crate::crypto::random_token(32), now).await.context("loading the CSRF key")?;
     let parallelism = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
     let passwords = PasswordHasher::new(config.argon2, parallelism).context("argon2 parameters")?;
+    let refresh_key = store
+        .server_secret("refresh_successor_key", &crate::crypto::random_token(32), now)
+        .await
+        .context("loading the refresh token key")?;
     let services = Services {
         store,
         ephemeral,
@@ -79,6 +83,7 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         issuer: config.issuer.clone(),
         lifetimes: config.lifetimes,
         csrf_key: csrf_key.into_bytes(),
+        refresh_key: refresh_key.into_bytes(),
     };
     services
         .store

@@ -26,6 +26,9 @@ pub struct Services {
     pub lifetimes: Lifetimes,
     /// Key of the CSRF token MACs; a server secret kept in the store so every node agrees.
     pub csrf_key: Vec<u8>,
+    /// Key of the MAC that derives a refresh token's successor (docs/decisions/0008); a server
+    /// secret of its own, so the two uses never share a key.
+    pub refresh_key: Vec<u8>,
 }
 
 impl Services {

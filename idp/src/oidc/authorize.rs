@@ -131,6 +131,10 @@ pub fn code_key(code_digest: &str) -> String {
 
 /// Adds parameters to a redirect URI, keeping its own query (RFC 6749 §3.1.2).
 pub fn redirect_with(uri: &str, pairs: &[(&str, Option<&str>)]) -> String {
+    if pairs.iter().all(|(_, v)| v.is_none()) {
+        // Nothing to add: the URI exactly as registered (no stray "?").
+        return uri.to_owned();
+    }
     match Url::parse(uri) {
         Ok(mut url) => {
             {
@@ -545,6 +549,11 @@ mod tests {
     fn redirects_keep_the_registered_query_and_encode_values() {
         let url = redirect_with("https://rp.example/cb?x=1", &[("code", Some("a b")), ("state", None)]);
         assert_eq!(url, "https://rp.example/cb?x=1&code=a+b");
+    }
+
+    #[test]
+    fn a_redirect_with_nothing_to_add_is_the_uri_as_registered() {
+        assert_eq!(redirect_with("https://rp.example/bye", &[("state", None)]), "https://rp.example/bye");
     }
 
     #[test]

@@ -114,8 +114,5 @@ pub async fn confirmed(s: &Services, logout_id: &str) -> Result<Option<LogoutReq
 /// Where to send the user after signing out, if the client asked and may.
 /// Without a state the registered URI is used exactly as registered (no stray `?`).
 pub fn redirect_after(request: &LogoutRequest) -> Option<String> {
-    request.post_logout_redirect_uri.as_ref().map(|uri| match request.state.as_deref() {
-        Some(state) => redirect_with(uri, &[("state", Some(state))]),
-        None => uri.clone(),
-    })
+    request.post_logout_redirect_uri.as_ref().map(|uri| redirect_with(uri, &[("state", request.state.as_deref())]))
 }

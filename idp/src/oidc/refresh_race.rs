@@ -21,7 +21,7 @@ use crate::store::RefreshToken;
 /// server's MAC key (shared by every node), domain-separated from the CSRF tokens made with it
 /// (`csrf|…`). Without the key, a stolen token does not reveal its successor.
 pub fn successor_of(s: &Services, presented: &str) -> String {
-    b64url(&hmac_sha256(&s.csrf_key, format!("refresh-successor|{presented}").as_bytes()))
+    b64url(&hmac_sha256(&s.refresh_key, format!("refresh-successor|{presented}").as_bytes()))
 }
 
 /// `old` was already rotated. Ok when this is a tolerated race; otherwise revokes the grant and
