@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use url::Url;
 
+use crate::domain::user_type::{UserType, UserTypes};
+
 use crate::master_key::MasterKey;
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +52,8 @@ pub struct RawConfig {
     pub max_body_bytes: usize,
     /// Base64 of 32 bytes: encrypts the signing keys at rest (`crate::master_key`).
     pub master_key: Option<String>,
+    /// `[[user_types]]` tables (issue #4); one `usager` type when none is declared.
+    pub user_types: Vec<UserType>,
 }
 
 impl Default for RawConfig {
@@ -79,6 +83,7 @@ impl Default for RawConfig {
             refresh_race_window: 10,
             allow_insecure_redirect_uris: false,
             max_body_bytes: 64 * 1024,
+            user_types: vec![UserType::default_usager()],
             master_key: None,
         }
     }
@@ -103,6 +108,7 @@ pub struct Config {
     pub lifetimes: Lifetimes,
     pub allow_insecure_redirect_uris: bool,
     pub max_body_bytes: usize,
+    pub user_types: UserTypes,
     /// Cookies get `Secure` and the `__Host-` prefix when the issuer is https.
     pub secure_cookies: bool,
     /// Encrypts the signing keys at rest; when `None`, the embedded setup keeps one in
@@ -232,6 +238,7 @@ impl Config {
             },
             allow_insecure_redirect_uris: raw.allow_insecure_redirect_uris,
             max_body_bytes: raw.max_body_bytes,
+            user_types: UserTypes::new(raw.user_types).map_err(|e| invalid(e.to_string()))?,
             master_key,
         })
     }
@@ -303,6 +310,24 @@ mod tests {
         let documented = Config::from_sources(include_str!("../../deploy/idp.example.toml"), &[]).unwrap();
         let defaults = Config::from_sources("", &[]).unwrap();
         assert_eq!(format!("{documented:?}"), format!("{defaults:?}"));
+    }
+
+    #[test]
+    fn user_types_are_declared_as_tables() {
+        let c = Config::from_sources(
+            "[[user_types]]\nid = \"elu\"\nlabel = { fr = \"Je suis un élu\", en = \"I am an elected official\" }\n\
+             secret_question = true\ncaptcha = \"arithmetic\"\n[user_types.lockout]\nmax_failures = 5\n",
+            &[],
+        )
+        .unwrap();
+        let elu = c.user_types.get("elu").unwrap();
+        assert!(elu.secret_question);
+        assert_eq!(elu.lockout.max_failures, 5);
+        assert_eq!(elu.lockout.lock_minutes, 20, "unset rules keep their defaults");
+        assert!(
+            Config::from_sources("[[user_types]]\nid = \"x\"\nlabel = { fr = \"x\", en = \"x\" }\ncolour = 1\n", &[])
+                .is_err()
+        );
     }
 
     #[test]

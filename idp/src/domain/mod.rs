@@ -6,6 +6,7 @@ pub mod lang;
 pub mod scope;
 pub mod secret;
 pub mod user;
+pub mod user_type;
 
 pub use client::{AuthMethod, Client, GrantType, RedirectUri, SigningAlg};
 pub use lang::Lang;

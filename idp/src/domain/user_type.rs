@@ -1,0 +1,243 @@
+//! User types (issue #4): "je suis un usager / un élu / un agent …". Declared in the settings;
+//! every user has one; each carries the rules that apply to its people: password policy,
+//! lockout, secret question, captcha, terms, theme. Recovery (issue #5) builds on them.
+//! Pure data here; the engines that apply the rules live in `account/`.
+
+use serde::{Deserialize, Serialize};
+
+use super::Lang;
+
+/// A text in French (the reference) and English.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Localized {
+    pub fr: String,
+    pub en: String,
+}
+
+impl Localized {
+    pub fn new(fr: &str, en: &str) -> Self {
+        Self { fr: fr.to_owned(), en: en.to_owned() }
+    }
+
+    pub fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Fr => &self.fr,
+            Lang::En if self.en.is_empty() => &self.fr,
+            Lang::En => &self.en,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserType {
+    /// Stable identifier, stored on every user (`users.user_type`).
+    pub id: String,
+    pub label: Localized,
+    #[serde(default)]
+    pub description: Localized,
+    #[serde(default)]
+    pub password_policy: PasswordPolicy,
+    #[serde(default)]
+    pub lockout: LockoutRule,
+    /// A secret question must be set at first login (and is asked during recovery).
+    #[serde(default)]
+    pub secret_question: bool,
+    #[serde(default)]
+    pub captcha: CaptchaKind,
+    /// Terms the user must accept at first login ("Je reconnais avoir pris connaissance du
+    /// règlement intérieur"); none when absent.
+    #[serde(default)]
+    pub terms: Option<Localized>,
+    /// Theme of this type's pages when the client does not choose one.
+    #[serde(default)]
+    pub theme: Option<String>,
+}
+
+/// Password rules (issue #4), one contract for the server and the page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordPolicy {
+    pub min_length: u32,
+    pub max_length: u32,
+    pub min_lowercase: u32,
+    pub min_uppercase: u32,
+    pub min_digits: u32,
+    pub min_symbols: u32,
+    /// Must not contain the login, given name, family name or e-mail local part (case- and
+    /// accent-insensitive).
+    pub forbid_personal_data: bool,
+    /// Must differ from the last N passwords (0: no history).
+    pub history: u32,
+    /// Expires after D days (none: never), with a warning e-mail W days before.
+    pub max_age_days: Option<u32>,
+    pub expiry_warning_days: u32,
+    /// Minimum zxcvbn score, 0 (anything) to 4 (very strong).
+    pub min_strength: u8,
+    /// Refuse passwords from the common/breached list shipped with the binary.
+    pub refuse_common: bool,
+}
+
+impl Default for PasswordPolicy {
+    /// Mes démarches en Nouvelle-Aquitaine: 8 characters, a lower-case letter, an upper-case
+    /// letter and a digit; plus the safety rules every seed portal has.
+    fn default() -> Self {
+        Self {
+            min_length: 8,
+            max_length: 128,
+            min_lowercase: 1,
+            min_uppercase: 1,
+            min_digits: 1,
+            min_symbols: 0,
+            forbid_personal_data: true,
+            history: 3,
+            max_age_days: None,
+            expiry_warning_days: 14,
+            min_strength: 2,
+            refuse_common: true,
+        }
+    }
+}
+
+/// Lock after `max_failures` consecutive failures for `lock_minutes` (Bonus Eco: 3 and about 20).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LockoutRule {
+    pub max_failures: u32,
+    pub lock_minutes: u32,
+}
+
+impl Default for LockoutRule {
+    fn default() -> Self {
+        Self { max_failures: 3, lock_minutes: 20 }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptchaKind {
+    #[default]
+    None,
+    /// "Veuillez résoudre l'opération suivante : 9 + 0 = ?"
+    Arithmetic,
+    /// Distorted characters, with the arithmetic one as the accessible alternative.
+    Image,
+}
+
+pub const DEFAULT_USER_TYPE: &str = "usager";
+
+impl UserType {
+    /// The type every installation has unless its settings declare others.
+    pub fn default_usager() -> Self {
+        Self {
+            id: DEFAULT_USER_TYPE.into(),
+            label: Localized::new("Je suis un usager", "I am a user"),
+            description: Localized::new(
+                "Citoyen, demandeur d'aide, partenaire ou prestataire",
+                "Citizen, applicant, partner or contractor",
+            ),
+            password_policy: PasswordPolicy::default(),
+            lockout: LockoutRule::default(),
+            secret_question: false,
+            captcha: CaptchaKind::None,
+            terms: None,
+            theme: None,
+        }
+    }
+}
+
+/// The declared types, validated: at least one, ids unique and URL-safe.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserTypes(Vec<UserType>);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum UserTypeError {
+    #[error("at least one user type must be declared")]
+    Empty,
+    #[error("user type id {0:?} must be 1 to 64 characters among letters, digits, '-' and '_'")]
+    BadId(String),
+    #[error("user type {0:?} is declared twice")]
+    Duplicate(String),
+    #[error("user type {0:?}: {1}")]
+    BadPolicy(String, String),
+}
+
+impl UserTypes {
+    pub fn new(types: Vec<UserType>) -> Result<Self, UserTypeError> {
+        if types.is_empty() {
+            return Err(UserTypeError::Empty);
+        }
+        for (i, t) in types.iter().enumerate() {
+            let ok_id = !t.id.is_empty()
+                && t.id.len() <= 64
+                && t.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !ok_id {
+                return Err(UserTypeError::BadId(t.id.clone()));
+            }
+            if types[..i].iter().any(|o| o.id == t.id) {
+                return Err(UserTypeError::Duplicate(t.id.clone()));
+            }
+            let p = &t.password_policy;
+            let required = p.min_lowercase + p.min_uppercase + p.min_digits + p.min_symbols;
+            if p.min_length < 1 || p.max_length < p.min_length || required > p.max_length || p.min_strength > 4 {
+                return Err(UserTypeError::BadPolicy(t.id.clone(), "inconsistent lengths, counts or strength".into()));
+            }
+        }
+        Ok(Self(types))
+    }
+
+    pub fn get(&self, id: &str) -> Option<&UserType> {
+        self.0.iter().find(|t| t.id == id)
+    }
+
+    /// The first declared type is the default for users created without one.
+    pub fn default_type(&self) -> &UserType {
+        &self.0[0]
+    }
+
+    pub fn all(&self) -> &[UserType] {
+        &self.0
+    }
+}
+
+impl Default for UserTypes {
+    fn default() -> Self {
+        Self(vec![UserType::default_usager()])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_is_one_usager_type_with_the_seed_rules() {
+        let types = UserTypes::default();
+        let t = types.default_type();
+        assert_eq!(t.id, "usager");
+        assert_eq!(t.password_policy.min_length, 8);
+        assert_eq!(t.lockout, LockoutRule { max_failures: 3, lock_minutes: 20 });
+    }
+
+    #[test]
+    fn ids_must_be_unique_and_url_safe() {
+        let t = UserType::default_usager();
+        assert_eq!(UserTypes::new(vec![t.clone(), t.clone()]), Err(UserTypeError::Duplicate("usager".into())));
+        assert!(matches!(UserTypes::new(vec![UserType { id: "un élu".into(), ..t }]), Err(UserTypeError::BadId(_))));
+        assert_eq!(UserTypes::new(vec![]), Err(UserTypeError::Empty));
+    }
+
+    #[test]
+    fn an_impossible_policy_is_refused() {
+        let mut t = UserType::default_usager();
+        t.password_policy.max_length = 4;
+        assert!(matches!(UserTypes::new(vec![t]), Err(UserTypeError::BadPolicy(..))));
+    }
+
+    #[test]
+    fn english_falls_back_to_french() {
+        assert_eq!(Localized::new("Bonjour", "").get(Lang::En), "Bonjour");
+        assert_eq!(Localized::new("Bonjour", "Hello").get(Lang::En), "Hello");
+    }
+}
