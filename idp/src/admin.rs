@@ -162,6 +162,14 @@ pub async fn add_user(s: &Services, spec: &UserSpec, password: &Secret) -> Resul
     if password.expose().chars().count() < 8 {
         return Err(AdminError::Invalid("the password must be at least 8 characters".into()));
     }
+    // Every user has one of the declared types (issue #4); none given: the default one.
+    let user_type = if spec.user_type.is_empty() {
+        s.user_types.default_type()
+    } else {
+        s.user_types
+            .get(&spec.user_type)
+            .ok_or_else(|| AdminError::Invalid(format!("unknown user type {:?}", spec.user_type)))?
+    };
     let user = NewUser {
         login,
         email,
@@ -169,13 +177,18 @@ pub async fn add_user(s: &Services, spec: &UserSpec, password: &Secret) -> Resul
         family_name: spec.family_name.trim().to_owned(),
         phone_number: spec.phone_number.clone(),
         address: spec.address.clone(),
-        user_type: if spec.user_type.is_empty() { "usager".into() } else { spec.user_type.clone() },
+        user_type: user_type.id.clone(),
         password_hash: s.passwords.hash(password).await?,
     };
-    s.store.create_user(user, s.now()).await.map_err(|e| match e {
+    let now = s.now();
+    let user = s.store.create_user(user, now).await.map_err(|e| match e {
         StoreError::Conflict(_) => AdminError::Duplicate(format!("login {:?}", spec.login)),
         other => other.into(),
-    })
+    })?;
+    // The first history entry and the password's age (issue #4).
+    let keep = user_type.password_policy.history;
+    s.store.change_password(&user.id, &user.password_hash, keep, now).await?;
+    Ok(user)
 }
 
 /// A random password for `user add` without `--password-stdin`: 20 characters from an

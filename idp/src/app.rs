@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::ephemeral::Ephemeral;
 use crate::ephemeral::memory::MemoryEphemeral;
 use crate::ephemeral::redis::RedisEphemeral;
+use crate::mail::render::MailRenderer;
 use crate::mail::{Mailer, OutboxMailer, SmtpMailer};
 use crate::master_key::MasterKey;
 use crate::oidc::keys::{self, Keys};
@@ -73,6 +74,8 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         .server_secret("refresh_successor_key", &crate::crypto::random_token(32), now)
         .await
         .context("loading the refresh token key")?;
+    let mail_renderer = MailRenderer::load(&config.themes_dir, &config.default_theme)
+        .with_context(|| format!("loading the mail templates from {}", config.themes_dir.display()))?;
     let services = Services {
         store,
         ephemeral,
@@ -84,6 +87,10 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         lifetimes: config.lifetimes,
         csrf_key: csrf_key.into_bytes(),
         refresh_key: refresh_key.into_bytes(),
+        user_types: config.user_types.clone(),
+        mail_renderer,
+        login_throttle: config.login_throttle,
+        secret_questions: config.secret_questions.clone(),
     };
     services
         .store

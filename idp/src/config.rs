@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use url::Url;
 
-use crate::domain::user_type::{UserType, UserTypes};
+use crate::domain::user_type::{Localized, UserType, UserTypes};
 
 use crate::master_key::MasterKey;
 
@@ -54,6 +54,13 @@ pub struct RawConfig {
     pub master_key: Option<String>,
     /// `[[user_types]]` tables (issue #4); one `usager` type when none is declared.
     pub user_types: Vec<UserType>,
+    /// The secret questions offered at first login and in /account (issue #4); users may also
+    /// write their own. Empty: only their own.
+    pub secret_questions: Vec<Localized>,
+    /// Failed sign-ins allowed from one address (IPv6: one /64) per `login_ip_window` seconds
+    /// before that address is refused until the window ends; 0 switches the limit off.
+    pub login_ip_max_failures: u32,
+    pub login_ip_window: i64,
 }
 
 impl Default for RawConfig {
@@ -84,7 +91,10 @@ impl Default for RawConfig {
             allow_insecure_redirect_uris: false,
             max_body_bytes: 64 * 1024,
             user_types: vec![UserType::default_usager()],
+            secret_questions: crate::account::secret_question::default_questions(),
             master_key: None,
+            login_ip_max_failures: 50,
+            login_ip_window: 900,
         }
     }
 }
@@ -109,11 +119,22 @@ pub struct Config {
     pub allow_insecure_redirect_uris: bool,
     pub max_body_bytes: usize,
     pub user_types: UserTypes,
+    pub secret_questions: Vec<Localized>,
     /// Cookies get `Secure` and the `__Host-` prefix when the issuer is https.
     pub secure_cookies: bool,
     /// Encrypts the signing keys at rest; when `None`, the embedded setup keeps one in
     /// `<data_dir>/master.key` (see `app::master_key`).
     pub master_key: Option<MasterKey>,
+    pub login_throttle: LoginThrottle,
+}
+
+/// Per-address limit on failed sign-ins (issue #4; `account::lockout`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoginThrottle {
+    /// 0: no limit.
+    pub ip_max_failures: u32,
+    /// Seconds.
+    pub ip_window: i64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,6 +218,9 @@ impl Config {
                 return Err(invalid(format!("{name} must be a positive number of seconds")));
             }
         }
+        if raw.login_ip_window <= 0 {
+            return Err(invalid("login_ip_window must be a positive number of seconds".into()));
+        }
         if !(0..=60).contains(&raw.refresh_race_window) {
             // Longer would let a stolen refresh token ride along unnoticed (decision 0008).
             return Err(invalid("refresh_race_window must be between 0 and 60 seconds".into()));
@@ -239,7 +263,13 @@ impl Config {
             allow_insecure_redirect_uris: raw.allow_insecure_redirect_uris,
             max_body_bytes: raw.max_body_bytes,
             user_types: UserTypes::new(raw.user_types).map_err(|e| invalid(e.to_string()))?,
+            secret_questions: crate::account::secret_question::validate_questions(raw.secret_questions)
+                .map_err(invalid)?,
             master_key,
+            login_throttle: LoginThrottle {
+                ip_max_failures: raw.login_ip_max_failures,
+                ip_window: raw.login_ip_window,
+            },
         })
     }
 
@@ -310,6 +340,22 @@ mod tests {
         let documented = Config::from_sources(include_str!("../../deploy/idp.example.toml"), &[]).unwrap();
         let defaults = Config::from_sources("", &[]).unwrap();
         assert_eq!(format!("{documented:?}"), format!("{defaults:?}"));
+    }
+
+    #[test]
+    fn the_seed_portals_example_parses_with_their_rules() {
+        let c = Config::from_sources(include_str!("../../deploy/seed-portals.example.toml"), &[]).unwrap();
+        let ids: Vec<&str> = c.user_types.all().iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["usager", "elu", "agent", "sesame", "bonus_eco", "segur_operateur"]);
+        let usager = &c.user_types.get("usager").unwrap().password_policy;
+        assert_eq!((usager.min_length, usager.min_lowercase, usager.min_uppercase, usager.min_digits), (8, 1, 1, 1));
+        let sesame = &c.user_types.get("sesame").unwrap().password_policy;
+        assert!(sesame.forbid_personal_data);
+        assert_eq!(sesame.history, 3);
+        let bonus = c.user_types.get("bonus_eco").unwrap();
+        assert_eq!(bonus.password_policy.max_age_days, Some(90));
+        assert!(bonus.secret_question && bonus.terms.is_some());
+        assert!(c.user_types.get("segur_operateur").unwrap().secret_question);
     }
 
     #[test]

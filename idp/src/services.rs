@@ -29,6 +29,14 @@ pub struct Services {
     /// Key of the MAC that derives a refresh token's successor (docs/decisions/0008); a server
     /// secret of its own, so the two uses never share a key.
     pub refresh_key: Vec<u8>,
+    /// The declared user types and their rules (issue #4).
+    pub user_types: crate::domain::user_type::UserTypes,
+    /// Renders the themed FR/EN mails (`mail::render`).
+    pub mail_renderer: crate::mail::render::MailRenderer,
+    /// Per-address limit on failed sign-ins (`account::lockout`).
+    pub login_throttle: crate::config::LoginThrottle,
+    /// The secret questions offered to choose from (`account::secret_question`).
+    pub secret_questions: Vec<crate::domain::user_type::Localized>,
 }
 
 impl Services {

@@ -18,6 +18,7 @@ pub struct PasswordHasher {
     argon: Argon2<'static>,
     permits: Arc<Semaphore>,
     dummy_hash: String,
+    params: Argon2Params,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -36,7 +37,7 @@ impl PasswordHasher {
             .hash_password(crate::crypto::random_token(16).as_bytes())
             .map_err(|e| InfraError::Hashing(e.to_string()))?
             .to_string();
-        Ok(Self { argon, permits: Arc::new(Semaphore::new(parallelism.max(1))), dummy_hash })
+        Ok(Self { argon, permits: Arc::new(Semaphore::new(parallelism.max(1))), dummy_hash, params })
     }
 
     pub async fn hash(&self, password: &Secret) -> Result<String, InfraError> {
@@ -63,6 +64,20 @@ impl PasswordHasher {
         Ok(known && matched)
     }
 
+    /// True when `hash` was not made with the configured recipe (another algorithm, version or
+    /// cost): after a successful login the password is hashed again (issue #4).
+    pub fn needs_rehash(&self, hash: &str) -> bool {
+        let Ok(parsed) = argon2::PasswordHash::new(hash) else {
+            return true;
+        };
+        let same_recipe = parsed.algorithm.as_str() == "argon2id"
+            && parsed.version.is_some_and(|v| v == Version::V0x13 as u32)
+            && Params::try_from(&parsed).is_ok_and(|p| {
+                (p.m_cost(), p.t_cost(), p.p_cost()) == (self.params.m_cost, self.params.t_cost, self.params.p_cost)
+            });
+        !same_recipe
+    }
+
     async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, InfraError> {
         let _permit = self.permits.acquire().await.map_err(|e| InfraError::Hashing(e.to_string()))?;
         tokio::task::spawn_blocking(f).await.map_err(|e| InfraError::Hashing(e.to_string()))
@@ -84,6 +99,15 @@ mod tests {
         assert!(hash.starts_with("$argon2id$"));
         assert!(h.verify(&Secret::new("correct horse"), Some(&hash)).await.unwrap());
         assert!(!h.verify(&Secret::new("wrong horse"), Some(&hash)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_hash_with_other_costs_needs_a_rehash() {
+        let old = PasswordHasher::new(Argon2Params { m_cost: 512, t_cost: 1, p_cost: 1 }, 1).unwrap();
+        let hash = old.hash(&Secret::new("correct horse")).await.unwrap();
+        assert!(hasher().needs_rehash(&hash));
+        assert!(!old.needs_rehash(&hash));
+        assert!(hasher().needs_rehash("$2b$12$not-argon2"));
     }
 
     #[tokio::test]

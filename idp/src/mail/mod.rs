@@ -1,8 +1,10 @@
 //! Outgoing mail behind one trait. The embedded default writes `.eml` files to an outbox folder
 //! (and logs each message); production sends through SMTP (`smtp_url`, e.g.
 //! `smtps://user:pass@mail.example:465` or `smtp://mail.example:587?tls=required`).
-//! The durable queue with retries and the themed FR/EN templates come with issues #4 and #5;
-//! no flow of the walking skeleton sends mail yet.
+//! Themed FR/EN mails are rendered by `render`. The durable queue with retries comes with issue
+//! #5; until then a flow sends directly and logs a failure.
+
+pub mod render;
 
 use std::path::{Path, PathBuf};
 

@@ -5,6 +5,8 @@
 
 pub mod db;
 pub mod logout_queue;
+pub mod password_history;
+pub mod secret_question;
 pub mod sql;
 
 use async_trait::async_trait;
@@ -152,5 +154,53 @@ pub trait LogoutQueue {
     async fn pending_logouts(&self) -> Result<Vec<LogoutDelivery>, StoreError>;
 }
 
-pub trait Store: UserStore + ClientStore + GrantStore + KeyStore + LogoutQueue + Send + Sync {}
-impl<T: UserStore + ClientStore + GrantStore + KeyStore + LogoutQueue + Send + Sync> Store for T {}
+/// A user's secret question (issue #4); the answer as an argon2id hash only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredSecretQuestion {
+    pub user_id: String,
+    pub question: String,
+    pub answer_hash: String,
+    pub updated_at: i64,
+}
+
+impl std::fmt::Debug for StoredSecretQuestion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSecretQuestion").field("user_id", &self.user_id).finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+pub trait SecretQuestionStore {
+    /// Sets or replaces the question of `user_id`.
+    async fn set_secret_question(
+        &self,
+        user_id: &str,
+        question: &str,
+        answer_hash: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    async fn secret_question(&self, user_id: &str) -> Result<Option<StoredSecretQuestion>, StoreError>;
+}
+
+/// Password history and age (issue #4): hashes only, newest first.
+#[async_trait]
+pub trait PasswordStore {
+    /// The last `limit` password hashes of `user_id`, newest first.
+    async fn password_history(&self, user_id: &str, limit: u32) -> Result<Vec<String>, StoreError>;
+    /// One transaction: the new hash, its history entry (keeping the newest `keep`) and
+    /// `password_changed_at`. False if there is no such user. Ending the user's sessions is the
+    /// caller's (ephemeral store). A transparent rehash is not a change: `set_password_hash`.
+    async fn change_password(&self, user_id: &str, hash: &str, keep: u32, now: i64) -> Result<bool, StoreError>;
+    /// When the password was last changed (accounts older than the history: last update).
+    async fn password_changed_at(&self, user_id: &str) -> Result<Option<i64>, StoreError>;
+}
+
+pub trait Store:
+    UserStore + ClientStore + GrantStore + KeyStore + LogoutQueue + SecretQuestionStore + PasswordStore + Send + Sync
+{
+}
+impl<
+    T: UserStore + ClientStore + GrantStore + KeyStore + LogoutQueue + SecretQuestionStore + PasswordStore + Send + Sync,
+> Store for T
+{
+}

@@ -160,6 +160,11 @@ impl Themes {
         self.theme(theme).catalogs.get(&lang).and_then(|c| c.get(key)).cloned().unwrap_or_else(|| key.to_owned())
     }
 
+    /// The merged catalog of `theme` in `lang` (the mails' `t`, as the pages have it).
+    pub fn catalog(&self, theme: &str, lang: Lang) -> Option<&BTreeMap<String, String>> {
+        self.theme(theme).catalogs.get(&lang)
+    }
+
     /// A static file of `theme`, or of the default theme when the theme does not override it.
     pub fn static_file(&self, theme: &str, file: &str) -> Option<&StaticFile> {
         self.themes.get(theme).and_then(|t| t.statics.get(file)).or_else(|| self.theme(DEFAULT_THEME).statics.get(file))

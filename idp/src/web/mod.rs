@@ -66,6 +66,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/account/callback", get(account::account_callback_get))
         .route("/account/sessions/revoke", post(account::account_session_revoke_post))
         .route("/account/logout", post(account::account_logout_post))
+        .route("/password-policy", get(handlers::password_policy::password_policy_get))
+        .route("/captcha/{file}", get(handlers::captcha::captcha_image_get))
         .route("/static/{theme}/{file}", get(static_files::static_get))
         .route("/health", get(|| async { "ok" }))
         .fallback(handlers::not_found)

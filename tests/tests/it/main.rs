@@ -5,6 +5,7 @@
 
 mod account;
 mod authorize;
+mod captcha_and_secret;
 mod chromium;
 mod chromium_form_post;
 mod chromium_frontchannel;
@@ -15,6 +16,7 @@ mod example_rp;
 mod flow;
 mod grants;
 mod keys;
+mod lockout;
 mod logout;
 mod oidcc_backchannel;
 mod oidcc_basic;
@@ -22,6 +24,7 @@ mod oidcc_config;
 mod oidcc_frontchannel;
 mod oidcc_rp_logout;
 mod pages;
+mod password_policy;
 mod request_details;
 mod subjects;
 mod support_protocol;

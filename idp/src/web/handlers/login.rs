@@ -90,8 +90,9 @@ pub async fn login_post(
     if login.trim().is_empty() || password.is_empty() {
         return Ok(render(&state, &browser, &view, &request, &client, login, Some("login_required_field")));
     }
-    let user = match login::authenticate(&state.services, login, &Secret::new(password)).await? {
-        LoginOutcome::Success(user) => user,
+    let user = match login::authenticate(&state.services, login, &Secret::new(password), &browser.ip).await? {
+        // The forced change of an expired password is wired by a later step (issue #4).
+        LoginOutcome::Success { user, .. } => user,
         LoginOutcome::Failed => {
             tracing::info!(client_id = %client.id, "sign-in failed");
             return Ok(render(&state, &browser, &view, &request, &client, login, Some("login_failed")));

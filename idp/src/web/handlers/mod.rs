@@ -2,11 +2,13 @@
 
 pub mod account;
 pub mod authorize;
+pub mod captcha;
 pub mod consent;
 pub mod discovery;
 pub mod introspect;
 pub mod login;
 pub mod logout;
+pub mod password_policy;
 pub mod revoke;
 pub mod select_account;
 pub mod static_files;

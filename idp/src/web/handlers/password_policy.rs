@@ -1,0 +1,111 @@
+//! `GET /password-policy?user_type=<id>`: the effective password policy of a user type as JSON,
+//! with the French and English text of each rule and of the strength levels, for the page's
+//! live checklist and meter (themes/default/static/password.js). The server stays the
+//! authority: `account::policy::check` runs again in every flow that sets a password.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::account::policy;
+use crate::domain::Lang;
+use crate::domain::user_type::{Localized, PasswordPolicy};
+use crate::theme::Themes;
+use crate::web::AppState;
+
+#[derive(Deserialize)]
+pub struct PolicyQuery {
+    user_type: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RuleJson {
+    rule: &'static str,
+    value: Option<u32>,
+    label: Localized,
+}
+
+#[derive(Serialize)]
+struct PolicyJson<'a> {
+    user_type: &'a str,
+    min_length: u32,
+    max_length: u32,
+    min_lowercase: u32,
+    min_uppercase: u32,
+    min_digits: u32,
+    min_symbols: u32,
+    min_strength: u8,
+    rules: Vec<RuleJson>,
+    /// Five labels, score 0 to 4: "Très faible" … "Excellente".
+    strength_labels: Localized5,
+    /// The shipped common-password list, lower case, for the page's estimate.
+    common: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Localized5 {
+    fr: Vec<String>,
+    en: Vec<String>,
+}
+
+pub async fn password_policy_get(State(state): State<AppState>, Query(q): Query<PolicyQuery>) -> Response {
+    let types = &state.services.user_types;
+    let user_type = match q.user_type.as_deref() {
+        None | Some("") => types.default_type(),
+        Some(id) => match types.get(id) {
+            Some(t) => t,
+            None => {
+                return (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": "unknown_user_type" })))
+                    .into_response();
+            }
+        },
+    };
+    let theme = user_type.theme.as_deref().unwrap_or(&state.default_theme);
+    let themes = &state.themes;
+    let text = |lang: Lang| move |key: &str| themes.text(theme, lang, key);
+    let p = &user_type.password_policy;
+    let rules = policy::rules(p)
+        .into_iter()
+        .map(|r| {
+            let label = Localized {
+                fr: policy::label(text(Lang::Fr), r.key, r.value),
+                en: policy::label(text(Lang::En), r.key, r.value),
+            };
+            RuleJson { rule: r.key, value: r.value, label }
+        })
+        .collect();
+    let levels = |lang| (0..5).map(|i| text(lang)(&format!("password_strength_{i}"))).collect();
+    let body = PolicyJson {
+        user_type: &user_type.id,
+        min_length: p.min_length,
+        max_length: p.max_length,
+        min_lowercase: p.min_lowercase,
+        min_uppercase: p.min_uppercase,
+        min_digits: p.min_digits,
+        min_symbols: p.min_symbols,
+        min_strength: p.min_strength,
+        rules,
+        strength_labels: Localized5 { fr: levels(Lang::Fr), en: levels(Lang::En) },
+        common: policy::common_passwords().collect(),
+    };
+    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(body)).into_response()
+}
+
+/// One rule of `password_fields.html`, in the page's language.
+#[derive(Serialize)]
+pub struct PageRule {
+    pub rule: &'static str,
+    pub value: Option<u32>,
+    pub label: String,
+}
+
+/// The `password_rules` of `password_fields.html`: what a page that sets a password lists.
+pub fn page_rules(themes: &Themes, theme: &str, lang: Lang, p: &PasswordPolicy) -> Vec<PageRule> {
+    let text = |key: &str| themes.text(theme, lang, key);
+    policy::rules(p)
+        .into_iter()
+        .map(|r| PageRule { rule: r.key, value: r.value, label: policy::label(text, r.key, r.value) })
+        .collect()
+}
