@@ -74,3 +74,43 @@ pub fn respond(
     response.headers_mut().extend(with_cookies(cookies));
     Ok(response.into_response())
 }
+
+/// A page about a pending authorization request shown to the signed-in user (consent,
+/// account choice): the request, its client, the user's name, the view and a CSRF token.
+pub struct SignedInRequest {
+    pub request: crate::oidc::authorize::AuthRequest,
+    pub client: crate::domain::Client,
+    pub user_name: String,
+    pub view: View,
+    pub csrf: String,
+    /// Set-Cookie for a CSRF cookie made now, if the browser had none.
+    pub set_cookie: Option<String>,
+}
+
+/// Loads the request named by `?request_id=`; `Err` holds the answer when there is no page to
+/// show: the request expired (themed error) or nobody is signed in (back to the login page).
+pub async fn signed_in_request(
+    state: &AppState,
+    browser: &Browser,
+    query: Option<&str>,
+) -> Result<Result<SignedInRequest, Response>, AppError> {
+    let params = super::parse_params(query.unwrap_or_default())?;
+    let request_id = super::field(&params, "request_id")?.unwrap_or_default();
+    let Some((request, client)) = authorize::pending(&state.services, request_id).await? else {
+        return Err(AppError::expired());
+    };
+    let Some(session) = current_session(state, browser).await? else {
+        return Ok(Err(see_other(&format!("/login?request_id={}", request.id))));
+    };
+    let user = state.services.store.user_by_id(&session.user_id).await.map_err(crate::services::InfraError::from)?;
+    let view = View::new(state, browser, Some(&client), request.ui_locales.as_deref());
+    let (cookie, set_cookie) = state.csrf_cookie(browser);
+    Ok(Ok(SignedInRequest {
+        csrf: state.csrf_token(&cookie),
+        user_name: user.map(|u| u.display_name()).unwrap_or_default(),
+        request,
+        client,
+        view,
+        set_cookie,
+    }))
+}

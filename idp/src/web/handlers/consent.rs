@@ -6,13 +6,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::authorize::{current_session, respond};
-use super::{CheckedForm, field, parse_params, see_other};
+use super::authorize::{SignedInRequest, current_session, respond, signed_in_request};
+use super::{CheckedForm, field};
 use crate::oidc::authorize;
 use crate::web::AppState;
 use crate::web::browser::Browser;
 use crate::web::error::AppError;
-use crate::web::pages::{View, origin_of, with_cookies};
+use crate::web::pages::{origin_of, with_cookies};
 
 #[derive(Serialize)]
 struct ScopeLine {
@@ -34,22 +34,16 @@ pub async fn consent_get(
     browser: Browser,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
-    let params = parse_params(query.as_deref().unwrap_or_default())?;
-    let request_id = field(&params, "request_id")?.unwrap_or_default();
-    let Some((request, client)) = authorize::pending(&state.services, request_id).await? else {
-        return Err(AppError::expired());
+    let page = match signed_in_request(&state, &browser, query.as_deref()).await? {
+        Ok(page) => page,
+        Err(sign_in) => return Ok(sign_in),
     };
-    let Some(session) = current_session(&state, &browser).await? else {
-        return Ok(see_other(&format!("/login?request_id={}", request.id)));
-    };
-    let user = state.services.store.user_by_id(&session.user_id).await.map_err(crate::services::InfraError::from)?;
-    let view = View::new(&state, &browser, Some(&client), request.ui_locales.as_deref());
-    let (cookie, set) = state.csrf_cookie(&browser);
+    let SignedInRequest { request, client, user_name, view, csrf, set_cookie: set } = page;
     let page = ConsentPage {
-        csrf: state.csrf_token(&cookie),
+        csrf,
         request_id: &request.id,
         client_name: &client.name,
-        user_name: user.map(|u| u.display_name()).unwrap_or_default(),
+        user_name,
         scopes: request
             .consent_scopes()
             .iter()
