@@ -83,6 +83,19 @@ pub(crate) async fn body_text(browser: &Client) -> String {
     }
 }
 
+/// Fills the provider's login form and submits it.
+pub(crate) async fn submit_login_form(browser: &Client, login: &str, password: &str) {
+    browser.find(Locator::Css("input[name='login']")).await.unwrap().send_keys(login).await.unwrap();
+    browser.find(Locator::Css("input[name='password']")).await.unwrap().send_keys(password).await.unwrap();
+    browser
+        .find(Locator::XPath("//form[.//input[@name='password']]//button[@type='submit']"))
+        .await
+        .expect("the login form has a submit button")
+        .click()
+        .await
+        .unwrap();
+}
+
 pub(crate) fn is_on(url: &url::Url, base: &str, path: &str) -> bool {
     url.as_str().starts_with(base) && url.path() == path
 }
@@ -181,15 +194,7 @@ async fn sign_in_and_out(browser: Client, issuer: String, rp_base: String, passw
     if std::fs::write(&shot, screenshot).is_ok() {
         eprintln!("screenshot of the login page: {}", shot.display());
     }
-    browser.find(Locator::Css("input[name='login']")).await.unwrap().send_keys(idp::admin::DEMO_LOGIN).await.unwrap();
-    browser.find(Locator::Css("input[name='password']")).await.unwrap().send_keys(password.expose()).await.unwrap();
-    browser
-        .find(Locator::XPath("//form[.//input[@name='password']]//button[@type='submit']"))
-        .await
-        .expect("the login form has a submit button")
-        .click()
-        .await
-        .unwrap();
+    submit_login_form(&browser, idp::admin::DEMO_LOGIN, password.expose()).await;
 
     // The demo client is not first-party: the consent page comes first.
     let url = wait_for_url(&browser, "the consent page or the relying party", |u| {

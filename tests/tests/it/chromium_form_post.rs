@@ -9,12 +9,12 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Html;
 use axum::routing::post;
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use idp::admin::ClientSpec;
 use idp_tests::browser::query;
 use idp_tests::{PASSWORD, TestApp};
 
-use crate::chromium::{body_text, chromium_available, in_chromium, is_on, wait_for_url};
+use crate::chromium::{body_text, chromium_available, in_chromium, is_on, submit_login_form, wait_for_url};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_posts_the_form_post_response_to_the_client_by_script() {
@@ -59,15 +59,7 @@ async fn sign_in(browser: Client, issuer: String, rp_base: String, posted: Arc<M
     );
     browser.goto(&authorize).await.unwrap();
     wait_for_url(&browser, "the login page", |u| is_on(u, &issuer, "/login")).await;
-    browser.find(Locator::Css("input[name='login']")).await.unwrap().send_keys("alice.martin").await.unwrap();
-    browser.find(Locator::Css("input[name='password']")).await.unwrap().send_keys(PASSWORD).await.unwrap();
-    browser
-        .find(Locator::XPath("//form[.//input[@name='password']]//button[@type='submit']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_login_form(&browser, "alice.martin", PASSWORD).await;
 
     // No click here: the script posts the form by itself.
     wait_for_url(&browser, "the client's callback", |u| is_on(u, &rp_base, "/callback")).await;

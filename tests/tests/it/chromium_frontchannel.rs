@@ -17,7 +17,7 @@ use idp::domain::client::ClientSettings;
 use idp_tests::browser::query;
 use idp_tests::{PASSWORD, TestApp};
 
-use crate::chromium::{PATIENCE, body_text, chromium_available, in_chromium, is_on, wait_for_url};
+use crate::chromium::{PATIENCE, body_text, chromium_available, in_chromium, is_on, submit_login_form, wait_for_url};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_loads_the_front_channel_logout_iframe_and_returns_to_the_client() {
@@ -70,15 +70,7 @@ async fn sign_in_and_out(browser: Client, issuer: String, rp_base: String, hits:
     );
     browser.goto(&authorize).await.unwrap();
     wait_for_url(&browser, "the login page", |u| is_on(u, &issuer, "/login")).await;
-    browser.find(Locator::Css("input[name='login']")).await.unwrap().send_keys("alice.martin").await.unwrap();
-    browser.find(Locator::Css("input[name='password']")).await.unwrap().send_keys(PASSWORD).await.unwrap();
-    browser
-        .find(Locator::XPath("//form[.//input[@name='password']]//button[@type='submit']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_login_form(&browser, "alice.martin", PASSWORD).await;
     wait_for_url(&browser, "the client's callback", |u| is_on(u, &rp_base, "/callback")).await;
 
     // RP-initiated logout without a hint: the user confirms on the provider's page.
