@@ -3,9 +3,11 @@
 
 use crate::crypto;
 use crate::domain::client::{ClientFieldError, ClientSettings, parse_client_id};
-use crate::domain::{AuthMethod, Client, Email, GrantType, Login, NewUser, RedirectUri, Secret, SigningAlg, User};
+use crate::domain::{
+    AccountStart, AuthMethod, Client, Email, GrantType, Login, NewUser, RedirectUri, Secret, SigningAlg, User,
+};
 use crate::services::{InfraError, Services};
-use crate::store::StoreError;
+use crate::store::{PasswordChange, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -179,6 +181,7 @@ pub async fn add_user(s: &Services, spec: &UserSpec, password: &Secret) -> Resul
         address: spec.address.clone(),
         user_type: user_type.id.clone(),
         password_hash: s.passwords.hash(password).await?,
+        start: AccountStart::Ready,
     };
     let now = s.now();
     let user = s.store.create_user(user, now).await.map_err(|e| match e {
@@ -187,7 +190,9 @@ pub async fn add_user(s: &Services, spec: &UserSpec, password: &Secret) -> Resul
     })?;
     // The first history entry and the password's age (issue #4).
     let keep = user_type.password_policy.history;
-    s.store.change_password(&user.id, &user.password_hash, keep, now).await?;
+    let change =
+        PasswordChange { user_id: &user.id, hash: &user.password_hash, keep, now, keep_sid: None, redeem_token: None };
+    s.store.change_password(&change).await?;
     Ok(user)
 }
 

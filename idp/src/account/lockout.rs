@@ -21,9 +21,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::LoginThrottle;
+use crate::domain::User;
 use crate::domain::user_type::LockoutRule;
-use crate::domain::{Lang, User};
 use crate::ephemeral;
+use crate::mail::notify;
 use crate::mail::render::{self, AccountLocked};
 use crate::services::{InfraError, Services};
 
@@ -187,27 +188,15 @@ async fn count_address_failure(s: &Services, source: &str) -> Result<(), InfraEr
     Ok(())
 }
 
-/// The lock e-mail: "locked until HH:MM; not you? reset your password". The durable queue with
-/// retries is issue #5: until then a failed send is logged and the sign-in answer is unchanged.
+/// The lock e-mail: "locked until HH:MM; not you? reset your password".
 async fn send_lock_mail(s: &Services, user: &User, locked_until: i64) {
-    let lang = user.locale.as_deref().and_then(Lang::from_tag).unwrap_or_default();
-    let theme = s.user_types.get(&user.user_type).and_then(|t| t.theme.as_deref());
     let context = AccountLocked {
         name: user.display_name(),
         until: render::paris_time(locked_until),
         // Issue #5 builds the recovery pages behind this link.
         reset_url: s.endpoint("/recovery/password"),
     };
-    let mail = match s.mail_renderer.account_locked(theme, lang, &user.email, &context) {
-        Ok(mail) => mail,
-        Err(err) => {
-            tracing::error!(user_id = %user.id, error = %err, "cannot render the account-locked e-mail");
-            return;
-        }
-    };
-    if let Err(err) = s.mailer.send(&mail).await {
-        tracing::error!(user_id = %user.id, error = %err, "cannot send the account-locked e-mail");
-    }
+    notify::send(s, user, "account_locked", &context).await;
 }
 
 /// Lifts a lock and forgets the failures, e.g. after a successful password recovery (issue #5).

@@ -1,14 +1,20 @@
 //! Sign-in with identifier and password: one generic failure whatever went wrong (unknown
-//! identifier, wrong password, disabled account), with the same work done in every case.
+//! identifier, wrong password, locked or disabled account, expired provisional password), with
+//! the same work done in every case. Every attempt is audited.
 
-use super::lockout;
+use serde_json::json;
+
+use super::session::ClientInfo;
+use super::{audit, lockout};
 use crate::domain::{Login, Secret, User};
 use crate::services::{InfraError, Services};
 
 #[derive(Debug)]
 pub enum LoginOutcome {
-    /// `password_expired`: older than the user type's `max_age_days`; the caller sends the
-    /// user to the forced change (issue #4).
+    /// The credentials are right. `password_expired`: older than the user type's
+    /// `max_age_days`; with `user.must_change_password` (provisional password) and the other
+    /// first-login steps, the caller decides what comes before the session
+    /// (`account::first_login`).
     Success {
         user: Box<User>,
         password_expired: bool,
@@ -16,23 +22,50 @@ pub enum LoginOutcome {
     Failed,
 }
 
-/// `ip`: the client's address, for the per-address limit (empty when unknown).
-pub async fn authenticate(s: &Services, login: &str, password: &Secret, ip: &str) -> Result<LoginOutcome, InfraError> {
+/// `client_id`: the relying party the sign-in is for (audit only).
+pub async fn authenticate(
+    s: &Services,
+    login: &str,
+    password: &Secret,
+    info: &ClientInfo,
+    client_id: &str,
+) -> Result<LoginOutcome, InfraError> {
     let user = match Login::parse(login) {
         Ok(login) => s.store.user_by_login(login.as_str()).await?,
         Err(_) => None,
     };
     // Lockout and throttling (issue #4): a refused attempt verifies the dummy hash instead.
-    let attempt = lockout::begin(s, user.as_ref(), ip).await?;
-    let hash = user.as_ref().filter(|_| attempt.is_admitted()).map(|u| u.password_hash.as_str());
+    let attempt = lockout::begin(s, user.as_ref(), &info.ip).await?;
+    let admitted = attempt.is_admitted();
+    let hash = user.as_ref().filter(|_| admitted).map(|u| u.password_hash.as_str());
     let matched = s.passwords.verify(password, hash).await?;
-    let succeeded = matched && user.as_ref().is_some_and(|u| !u.disabled);
-    lockout::finish(s, attempt, user.as_ref(), succeeded).await?;
-    Ok(match user {
-        Some(user) if matched && !user.disabled => {
-            let password_expired = super::password_age::after_sign_in(s, &user, password).await?;
-            LoginOutcome::Success { user: Box::new(user), password_expired }
+    let now = s.now();
+    let refusal = match &user {
+        None => Some("unknown"),
+        Some(_) if !admitted => Some("locked"),
+        Some(_) if !matched => Some("password"),
+        Some(u) if u.disabled => Some("disabled"),
+        Some(u) if u.must_change_password && u.provisional_expires_at.is_some_and(|t| t <= now) => {
+            Some("provisional_expired")
         }
-        _ => LoginOutcome::Failed,
-    })
+        Some(_) => None,
+    };
+    // The lockout counts wrong passwords only: a right but expired provisional password, or a
+    // disabled account, is refused without locking the account.
+    lockout::finish(s, attempt, user.as_ref(), matched && user.as_ref().is_some_and(|u| !u.disabled)).await?;
+    match (refusal, user) {
+        (Some(reason), user) => {
+            // An unknown identifier is recorded without it: it may be a password typed in the
+            // wrong field.
+            let detail = json!({ "client_id": client_id, "reason": reason });
+            audit::record(s, user.as_ref().map(|u| u.id.as_str()), audit::SIGN_IN_FAILED, info, detail).await?;
+            Ok(LoginOutcome::Failed)
+        }
+        (None, Some(user)) => {
+            audit::record(s, Some(&user.id), audit::SIGN_IN, info, json!({ "client_id": client_id })).await?;
+            let password_expired = super::password_age::after_sign_in(s, &user, password).await?;
+            Ok(LoginOutcome::Success { user: Box::new(user), password_expired })
+        }
+        (None, None) => Ok(LoginOutcome::Failed),
+    }
 }

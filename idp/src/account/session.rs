@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::crypto;
-use crate::domain::Secret;
+use crate::domain::{Secret, User};
 use crate::ephemeral::{self, ttl_until};
 use crate::oidc::frontchannel::LogoutFrame;
 use crate::oidc::{backchannel, frontchannel};
@@ -25,6 +25,17 @@ pub struct BrowserSession {
     pub ip: String,
     /// Clients that received tokens in this session (for logout propagation).
     pub clients: Vec<String>,
+    /// When the user last proved a credential in this session: `auth_time`, or later if they
+    /// changed their password from it (`confirm`). A session is dead once this is before the
+    /// user's `sessions_not_before` (password change, provisional password, issue #4).
+    #[serde(default)]
+    pub confirmed_at: i64,
+}
+
+impl BrowserSession {
+    fn is_valid_for(&self, user: &User) -> bool {
+        !user.disabled && self.confirmed_at.max(self.auth_time) >= user.sessions_not_before
+    }
 }
 
 fn key(sid: &str) -> String {
@@ -61,6 +72,7 @@ pub async fn create(
         user_agent: info.user_agent.chars().take(200).collect(),
         ip: info.ip.chars().take(64).collect(),
         clients: Vec::new(),
+        confirmed_at: now,
     };
     save(s, &session).await?;
     s.ephemeral.set_add(&user_key(user_id), &session.sid, Duration::from_secs(s.lifetimes.session as u64)).await?;
@@ -73,12 +85,31 @@ async fn save(s: &Services, session: &BrowserSession) -> Result<(), InfraError> 
     Ok(())
 }
 
-/// The live session for a cookie secret, if any.
+/// The live session for a cookie secret, if any: unexpired, and still valid for its user (not
+/// disabled, no password change since); an invalid one is ended on the way.
 pub async fn from_cookie(s: &Services, secret: &str) -> Result<Option<BrowserSession>, InfraError> {
     if secret.len() != 43 {
         return Ok(None);
     }
-    by_sid(s, &crypto::digest(secret)).await
+    let Some(session) = by_sid(s, &crypto::digest(secret)).await? else {
+        return Ok(None);
+    };
+    match s.store.user_by_id(&session.user_id).await? {
+        Some(user) if session.is_valid_for(&user) => Ok(Some(session)),
+        _ => {
+            end(s, &session).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// The session of the browser that just changed the password stays valid: it is confirmed now.
+pub async fn confirm(s: &Services, session: &BrowserSession) -> Result<(), InfraError> {
+    let Some(mut current) = by_sid(s, &session.sid).await? else {
+        return Ok(());
+    };
+    current.confirmed_at = s.now();
+    save(s, &current).await
 }
 
 pub async fn by_sid(s: &Services, sid: &str) -> Result<Option<BrowserSession>, InfraError> {
@@ -111,12 +142,19 @@ pub async fn end(s: &Services, session: &BrowserSession) -> Result<Vec<LogoutFra
     frontchannel::frames(s, &ended).await
 }
 
-/// The user's live sessions, newest first; forgets the ones that expired.
+/// The user's live sessions, newest first; forgets the ones that expired and ends the ones a
+/// password change invalidated.
 pub async fn list_for_user(s: &Services, user_id: &str) -> Result<Vec<BrowserSession>, InfraError> {
+    let user = s.store.user_by_id(user_id).await?;
     let mut live = Vec::new();
     for sid in s.ephemeral.set_members(&user_key(user_id)).await? {
         match by_sid(s, &sid).await? {
-            Some(session) if session.user_id == user_id => live.push(session),
+            Some(session) if session.user_id == user_id => match &user {
+                Some(u) if session.is_valid_for(u) => live.push(session),
+                _ => {
+                    end(s, &session).await?;
+                }
+            },
             _ => s.ephemeral.set_remove(&user_key(user_id), &sid).await?,
         }
     }

@@ -12,4 +12,4 @@ pub use client::{AuthMethod, Client, GrantType, RedirectUri, SigningAlg};
 pub use lang::Lang;
 pub use scope::Scopes;
 pub use secret::Secret;
-pub use user::{Email, Login, NewUser, User};
+pub use user::{AccountStart, Email, Login, NewUser, UNUSABLE_PASSWORD_HASH, User};

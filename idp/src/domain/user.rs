@@ -19,6 +19,16 @@ pub struct User {
     pub disabled: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The next sign-in goes through the forced change (provisional password, admin reset).
+    pub must_change_password: bool,
+    /// A provisional password stops working at this instant.
+    pub provisional_expires_at: Option<i64>,
+    /// When the user type's terms were accepted.
+    pub terms_accepted_at: Option<i64>,
+    /// When the first-login steps were completed; `None`: the first login is still to come.
+    pub activated_at: Option<i64>,
+    /// Browser sessions authenticated before this instant are no longer valid.
+    pub sessions_not_before: i64,
 }
 
 impl User {
@@ -38,7 +48,25 @@ pub struct NewUser {
     pub address: Option<String>,
     pub user_type: String,
     pub password_hash: String,
+    /// How the account starts (issue #4).
+    pub start: AccountStart,
 }
+
+/// How a new account starts: ready to use (the password is final), with a provisional password
+/// that must be changed at the first sign-in and stops working at `expires_at`, or waiting for
+/// its owner to follow an activation link (the password hash is then unusable).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AccountStart {
+    #[default]
+    Ready,
+    Provisional {
+        expires_at: i64,
+    },
+    AwaitingActivation,
+}
+
+/// A stored hash no password ever matches (argon2 cannot parse it): accounts awaiting activation.
+pub const UNUSABLE_PASSWORD_HASH: &str = "!unusable";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UserFieldError {

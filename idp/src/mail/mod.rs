@@ -4,6 +4,7 @@
 //! Themed FR/EN mails are rendered by `render`. The durable queue with retries comes with issue
 //! #5; until then a flow sends directly and logs a failure.
 
+pub mod notify;
 pub mod render;
 
 use std::path::{Path, PathBuf};

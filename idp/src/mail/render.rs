@@ -13,7 +13,7 @@ use crate::domain::Lang;
 use crate::theme::{DEFAULT_THEME, ThemeError, Themes};
 
 /// Every mail the server sends; each must exist in the default theme, in both formats.
-pub const MAILS: [&str; 1] = ["account_locked"];
+pub const MAILS: &[&str] = &["account_locked", "password_changed"];
 
 pub struct MailRenderer {
     themes: Arc<Themes>,
@@ -53,7 +53,7 @@ impl MailRenderer {
     pub fn load(dir: &Path, default_theme: &str) -> Result<Self, ThemeError> {
         let themes = Arc::new(Themes::load(dir)?);
         let base = read_mail_dir(&dir.join(DEFAULT_THEME).join("mail")).map_err(|m| load_err(DEFAULT_THEME, m))?;
-        for name in MAILS {
+        for name in MAILS.iter() {
             for ext in ["html", "txt"] {
                 if !base.contains_key(&format!("{name}.{ext}")) {
                     return Err(load_err(DEFAULT_THEME, format!("missing mail template mail/{name}.{ext}")));
@@ -103,16 +103,6 @@ impl MailRenderer {
         let subject = self.themes.text(theme, lang, &format!("mail_{name}_subject"));
         Ok(OutgoingMail { to: to.to_owned(), subject, text, html })
     }
-
-    pub fn account_locked(
-        &self,
-        theme: Option<&str>,
-        lang: Lang,
-        to: &str,
-        context: &AccountLocked,
-    ) -> Result<OutgoingMail, ThemeError> {
-        self.render(theme, lang, "account_locked", to, context)
-    }
 }
 
 /// Context of `account_locked`.
@@ -124,14 +114,24 @@ pub struct AccountLocked {
     pub reset_url: String,
 }
 
-/// `HH:MM` in Paris time (CET, CEST from the last Sunday of March to the last Sunday of
-/// October, at 01:00 UTC both ways): the portals serve France, and the mail says so.
-pub fn paris_time(t: i64) -> String {
+/// Paris local time of `t` (CET, CEST from the last Sunday of March to the last Sunday of
+/// October, at 01:00 UTC both ways): the portals serve France, and the mails say so.
+fn paris_local(t: i64) -> i64 {
     let year = year_of(t);
     let summer = (last_sunday_01utc(year, 3)..last_sunday_01utc(year, 10)).contains(&t);
-    let local = t + if summer { 7200 } else { 3600 };
-    let secs = local.rem_euclid(86_400);
+    t + if summer { 7200 } else { 3600 }
+}
+
+/// `HH:MM`, Paris time.
+pub fn paris_time(t: i64) -> String {
+    let secs = paris_local(t).rem_euclid(86_400);
     format!("{:02}:{:02}", secs / 3600, secs % 3600 / 60)
+}
+
+/// `DD/MM/YYYY HH:MM`, Paris time.
+pub fn paris_date_time(t: i64) -> String {
+    let iso = crate::clock::rfc3339(paris_local(t));
+    format!("{}/{}/{} {}", &iso[8..10], &iso[5..7], &iso[..4], &iso[11..16])
 }
 
 /// Days since 1970-01-01 of a civil date (H. Hinnant's `days_from_civil`).
@@ -175,6 +175,7 @@ mod tests {
         assert_eq!(paris_time(1_774_746_000), "03:00");
         // 2026-10-25T01:00:00Z: back to winter time.
         assert_eq!(paris_time(1_792_890_000), "02:00");
+        assert_eq!(paris_date_time(1_784_116_800), "15/07/2026 14:00");
     }
 
     #[test]
@@ -185,11 +186,11 @@ mod tests {
             until: "12:34".into(),
             reset_url: "https://idp.example/recovery/password".into(),
         };
-        let fr = r.account_locked(None, Lang::Fr, "alice@example.org", &ctx).unwrap();
+        let fr = r.render(None, Lang::Fr, "account_locked", "alice@example.org", &ctx).unwrap();
         assert!(fr.subject.contains("verrouillé"), "{}", fr.subject);
         assert!(fr.text.contains("jusqu'à 12:34") && fr.text.contains("https://idp.example/recovery/password"));
         assert!(fr.html.contains("12:34") && fr.html.contains("Alice &lt;Martin&gt;"));
-        let en = r.account_locked(Some("region"), Lang::En, "alice@example.org", &ctx).unwrap();
+        let en = r.render(Some("region"), Lang::En, "account_locked", "alice@example.org", &ctx).unwrap();
         assert!(en.subject.contains("locked"), "{}", en.subject);
         assert!(en.text.contains("until 12:34"), "{}", en.text);
     }

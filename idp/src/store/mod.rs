@@ -3,6 +3,8 @@
 //! embedded default) or PostgreSQL (production, several nodes). A store method is one unit of
 //! work that owns its transaction; only this module writes SQL.
 
+pub mod account_state;
+pub mod audit;
 pub mod db;
 pub mod logout_queue;
 pub mod password_history;
@@ -182,25 +184,148 @@ pub trait SecretQuestionStore {
     async fn secret_question(&self, user_id: &str) -> Result<Option<StoredSecretQuestion>, StoreError>;
 }
 
+/// A password change (issue #4): the new hash, its history entry (keeping the newest `keep`),
+/// `password_changed_at`, the end of `must_change_password` and of a provisional expiry,
+/// `sessions_not_before = now` (every browser session authenticated before dies) and the
+/// deletion of the user's refresh tokens except those of session `keep_sid`, all in one
+/// transaction. With `redeem_token`, that one-time token (digest, purpose) is consumed in the
+/// same transaction, and nothing is written unless it was still there and unexpired.
+#[derive(Clone, Debug)]
+pub struct PasswordChange<'a> {
+    pub user_id: &'a str,
+    pub hash: &'a str,
+    pub keep: u32,
+    pub now: i64,
+    pub keep_sid: Option<&'a str>,
+    pub redeem_token: Option<(&'a str, &'a str)>,
+}
+
 /// Password history and age (issue #4): hashes only, newest first.
 #[async_trait]
 pub trait PasswordStore {
     /// The last `limit` password hashes of `user_id`, newest first.
     async fn password_history(&self, user_id: &str, limit: u32) -> Result<Vec<String>, StoreError>;
-    /// One transaction: the new hash, its history entry (keeping the newest `keep`) and
-    /// `password_changed_at`. False if there is no such user. Ending the user's sessions is the
-    /// caller's (ephemeral store). A transparent rehash is not a change: `set_password_hash`.
-    async fn change_password(&self, user_id: &str, hash: &str, keep: u32, now: i64) -> Result<bool, StoreError>;
+    /// See `PasswordChange`. False (nothing written) if there is no such user or the token to
+    /// redeem is gone. Ending the sessions in the ephemeral store (logout propagation) is the
+    /// caller's, after the commit; they are already invalid by then. A transparent rehash is
+    /// not a change: `set_password_hash`.
+    async fn change_password(&self, change: &PasswordChange<'_>) -> Result<bool, StoreError>;
     /// When the password was last changed (accounts older than the history: last update).
     async fn password_changed_at(&self, user_id: &str) -> Result<Option<i64>, StoreError>;
 }
 
+/// A one-time secret sent to a user (activation link; recovery codes and links, issue #5),
+/// stored by digest.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserToken {
+    pub digest: String,
+    pub user_id: String,
+    pub purpose: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub attempts: i64,
+}
+
+impl std::fmt::Debug for UserToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserToken")
+            .field("user_id", &self.user_id)
+            .field("purpose", &self.purpose)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Account lifecycle state (issue #4): activation, terms, provisional passwords, expiry warnings,
+/// one-time tokens.
+#[async_trait]
+pub trait AccountStore {
+    /// Records that the user type's terms were accepted.
+    async fn accept_terms(&self, user_id: &str, now: i64) -> Result<(), StoreError>;
+    /// The first-login steps are complete (sets `activated_at` once).
+    async fn mark_activated(&self, user_id: &str, now: i64) -> Result<(), StoreError>;
+    /// A new provisional password (administrator reset, recovery by provisional password): the
+    /// hash, `must_change_password`, its expiry, and the end of every session, in one
+    /// transaction. Not a history entry. False if there is no such user.
+    async fn set_provisional_password(
+        &self,
+        user_id: &str,
+        hash: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Users of `user_type` whose password was changed before `changed_before` and who were not
+    /// warned since (`expiry_warned_at` NULL or older than the change), not disabled, at most
+    /// `limit`.
+    async fn users_due_expiry_warning(
+        &self,
+        user_type: &str,
+        changed_before: i64,
+        limit: i64,
+    ) -> Result<Vec<User>, StoreError>;
+    async fn mark_expiry_warned(&self, user_id: &str, now: i64) -> Result<(), StoreError>;
+    /// Stores a one-time token; the user's other tokens of the same purpose are deleted in the
+    /// same transaction (only the latest link or code works).
+    async fn insert_user_token(&self, token: &UserToken) -> Result<(), StoreError>;
+    /// The token with this digest and purpose if it is unexpired at `now`.
+    async fn user_token(&self, digest: &str, purpose: &str, now: i64) -> Result<Option<UserToken>, StoreError>;
+    /// Consumes the token (single use): true if it was there and unexpired.
+    async fn take_user_token(&self, digest: &str, purpose: &str, now: i64) -> Result<bool, StoreError>;
+    /// Counts a wrong guess against the user's live token of `purpose`; at `max_attempts` the
+    /// token is deleted. Returns the attempts left (0: dead or none).
+    async fn fail_user_token(&self, user_id: &str, purpose: &str, max_attempts: i64) -> Result<i64, StoreError>;
+}
+
+/// One line of the audit trail: who, what, when, from where; never a secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub user_id: Option<String>,
+    pub kind: String,
+    pub at: i64,
+    pub ip: String,
+    pub user_agent: String,
+    /// A small JSON object (client id, reason…).
+    pub detail: String,
+}
+
+#[async_trait]
+pub trait AuditStore {
+    async fn record_event(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// The user's newest events first, at most `limit`, whose kind starts with `kind_prefix`
+    /// (`"sign_in"`: sign-ins and failed sign-ins; `""`: every event).
+    async fn events_for_user(
+        &self,
+        user_id: &str,
+        kind_prefix: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
+}
+
 pub trait Store:
-    UserStore + ClientStore + GrantStore + KeyStore + LogoutQueue + SecretQuestionStore + PasswordStore + Send + Sync
+    UserStore
+    + ClientStore
+    + GrantStore
+    + KeyStore
+    + LogoutQueue
+    + SecretQuestionStore
+    + PasswordStore
+    + AccountStore
+    + AuditStore
+    + Send
+    + Sync
 {
 }
 impl<
-    T: UserStore + ClientStore + GrantStore + KeyStore + LogoutQueue + SecretQuestionStore + PasswordStore + Send + Sync,
+    T: UserStore
+        + ClientStore
+        + GrantStore
+        + KeyStore
+        + LogoutQueue
+        + SecretQuestionStore
+        + PasswordStore
+        + AccountStore
+        + AuditStore
+        + Send
+        + Sync,
 > Store for T
 {
 }

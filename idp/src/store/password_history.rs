@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::db::q;
 use super::sql::SqlStore;
-use super::{PasswordStore, StoreError};
+use super::{PasswordChange, PasswordStore, StoreError};
 
 #[derive(sqlx::FromRow)]
 struct HashRow {
@@ -31,14 +31,30 @@ impl PasswordStore for SqlStore {
         Ok(rows.into_iter().map(|r| r.hash).collect())
     }
 
-    async fn change_password(&self, user_id: &str, hash: &str, keep: u32, now: i64) -> Result<bool, StoreError> {
+    async fn change_password(&self, c: &PasswordChange<'_>) -> Result<bool, StoreError> {
         let mut tx = self.db().begin().await?;
+        if let Some((digest, purpose)) = c.redeem_token {
+            let taken = tx
+                .execute(
+                    q("DELETE FROM user_tokens WHERE digest = $1 AND purpose = $2 AND user_id = $3 AND expires_at > $4")
+                        .text(digest)
+                        .text(purpose)
+                        .text(c.user_id)
+                        .int(c.now),
+                )
+                .await?;
+            if taken == 0 {
+                return Ok(false);
+            }
+        }
         let updated = tx
             .execute(
-                q("UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3")
-                    .text(hash)
-                    .int(now)
-                    .text(user_id),
+                q("UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2, \
+                   must_change_password = FALSE, provisional_expires_at = NULL, sessions_not_before = $2 \
+                   WHERE id = $3")
+                .text(c.hash)
+                .int(c.now)
+                .text(c.user_id),
             )
             .await?;
         if updated == 0 {
@@ -46,17 +62,25 @@ impl PasswordStore for SqlStore {
         }
         tx.execute(
             q("INSERT INTO password_history (user_id, hash, created_at) VALUES ($1, $2, $3)")
-                .text(user_id)
-                .text(hash)
-                .int(now),
+                .text(c.user_id)
+                .text(c.hash)
+                .int(c.now),
         )
         .await?;
         // Only the newest `keep` entries are ever compared: the older ones go.
         tx.execute(
             q("DELETE FROM password_history WHERE user_id = $1 AND id NOT IN \
                (SELECT id FROM password_history WHERE user_id = $1 ORDER BY id DESC LIMIT $2)")
-            .text(user_id)
-            .int(i64::from(keep.max(1))),
+            .text(c.user_id)
+            .int(i64::from(c.keep.max(1))),
+        )
+        .await?;
+        // The other sessions' refresh tokens die with them (RFC 6749 §10.4: a changed
+        // credential should not leave long-lived grants behind).
+        tx.execute(
+            q("DELETE FROM refresh_tokens WHERE user_id = $1 AND (sid IS NULL OR sid <> $2)")
+                .text(c.user_id)
+                .text(c.keep_sid.unwrap_or_default()),
         )
         .await?;
         tx.commit().await?;

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use super::db::{Db, q};
 use super::{ClientStore, GrantStore, KeyStore, RefreshToken, StoreError, StoredKey, UserStore};
 use crate::crypto;
-use crate::domain::{Client, NewUser, RedirectUri, Scopes, User};
+use crate::domain::{AccountStart, Client, NewUser, RedirectUri, Scopes, User};
 
 /// The SQL store; cheap to clone (the pool is shared).
 #[derive(Clone, Debug)]
@@ -35,7 +35,7 @@ fn conflict(what: &'static str) -> impl Fn(StoreError) -> StoreError {
 }
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(crate) struct UserRow {
     id: String,
     login: String,
     email: String,
@@ -50,6 +50,11 @@ struct UserRow {
     disabled: bool,
     created_at: i64,
     updated_at: i64,
+    must_change_password: bool,
+    provisional_expires_at: Option<i64>,
+    terms_accepted_at: Option<i64>,
+    activated_at: Option<i64>,
+    sessions_not_before: i64,
 }
 
 impl From<UserRow> for User {
@@ -69,6 +74,11 @@ impl From<UserRow> for User {
             disabled: r.disabled,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            must_change_password: r.must_change_password,
+            provisional_expires_at: r.provisional_expires_at,
+            terms_accepted_at: r.terms_accepted_at,
+            activated_at: r.activated_at,
+            sessions_not_before: r.sessions_not_before,
         }
     }
 }
@@ -79,8 +89,9 @@ impl UserStore for SqlStore {
         let id = crypto::random_uuid();
         self.db
             .execute(
-                q("INSERT INTO users (id, login, email, email_verified, given_name, family_name, phone_number, address, locale, user_type, password_hash, disabled, created_at, updated_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, $11, $12, $12)")
+                q("INSERT INTO users (id, login, email, email_verified, given_name, family_name, phone_number, address, locale, user_type, password_hash, disabled, created_at, updated_at, \
+                   must_change_password, provisional_expires_at, activated_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, $11, $12, $12, $13, $14, $15)")
                 .text(&id)
                 .text(user.login.as_str())
                 .text(user.email.as_str())
@@ -92,7 +103,13 @@ impl UserStore for SqlStore {
                 .text(&user.user_type)
                 .text(&user.password_hash)
                 .bool(false)
-                .int(now),
+                .int(now)
+                .bool(!matches!(user.start, AccountStart::Ready))
+                .opt_int(match user.start {
+                    AccountStart::Provisional { expires_at } => Some(expires_at),
+                    _ => None,
+                })
+                .opt_int(matches!(user.start, AccountStart::Ready).then_some(now)),
             )
             .await
             .map_err(conflict("login"))?;
@@ -120,8 +137,21 @@ impl UserStore for SqlStore {
     }
 }
 
-const USERS_BY_ID: &str = "SELECT id, login, email, email_verified, given_name, family_name, phone_number, address, locale, user_type, password_hash, disabled, created_at, updated_at FROM users WHERE id = $1";
-const USERS_BY_LOGIN: &str = "SELECT id, login, email, email_verified, given_name, family_name, phone_number, address, locale, user_type, password_hash, disabled, created_at, updated_at FROM users WHERE login = $1";
+/// `SELECT <every user column> FROM users <rest>`, for `UserRow`.
+macro_rules! select_users {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, login, email, email_verified, given_name, family_name, phone_number, address, locale, \
+             user_type, password_hash, disabled, created_at, updated_at, must_change_password, \
+             provisional_expires_at, terms_accepted_at, activated_at, sessions_not_before FROM users ",
+            $rest
+        )
+    };
+}
+pub(crate) use select_users;
+
+const USERS_BY_ID: &str = select_users!("WHERE id = $1");
+const USERS_BY_LOGIN: &str = select_users!("WHERE login = $1");
 
 #[derive(sqlx::FromRow)]
 struct ClientRow {

@@ -13,7 +13,7 @@ use crate::domain::Lang;
 pub const DEFAULT_THEME: &str = "default";
 
 /// Every page the server renders; each must exist in the default theme.
-pub const PAGES: [&str; 8] = [
+pub const PAGES: &[&str] = &[
     "login.html",
     "consent.html",
     "error.html",
@@ -25,7 +25,7 @@ pub const PAGES: [&str; 8] = [
 ];
 
 /// Catalog keys the Rust code looks up itself (templates use their own).
-pub const REQUIRED_KEYS: [&str; 28] = [
+pub const REQUIRED_KEYS: &[&str] = &[
     "brand",
     "error_title",
     "error_unknown_client",
@@ -213,17 +213,37 @@ fn read_dir_files(dir: &Path) -> Result<BTreeMap<String, String>, String> {
     Ok(files)
 }
 
+/// `i18n/<lang>.toml`, plus every `i18n/<lang>/*.toml` (one file per feature, e.g.
+/// `i18n/fr/first_login.toml`), merged; a key defined twice for one language is an error.
 fn read_catalogs(dir: &Path) -> Result<HashMap<Lang, BTreeMap<String, String>>, String> {
     let mut catalogs = HashMap::new();
     for lang in Lang::ALL {
-        let path = dir.join(format!("{}.toml", lang.code()));
-        if !path.exists() {
-            continue;
+        let mut files = vec![dir.join(format!("{}.toml", lang.code()))];
+        if let Ok(entries) = std::fs::read_dir(dir.join(lang.code())) {
+            let mut parts: Vec<_> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect();
+            parts.sort();
+            files.extend(parts);
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let catalog: BTreeMap<String, String> =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        catalogs.insert(lang, catalog);
+        let mut catalog = BTreeMap::new();
+        let mut found = false;
+        for path in files.iter().filter(|p| p.exists()) {
+            found = true;
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let part: BTreeMap<String, String> =
+                toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            for (key, value) in part {
+                if catalog.insert(key.clone(), value).is_some() {
+                    return Err(format!("{}: the key {key} is defined twice", path.display()));
+                }
+            }
+        }
+        if found {
+            catalogs.insert(lang, catalog);
+        }
     }
     Ok(catalogs)
 }

@@ -60,6 +60,7 @@ fn new_user(login: &str) -> NewUser {
         address: None,
         user_type: "usager".into(),
         password_hash: "$argon2id$not-a-real-hash".into(),
+        start: idp::domain::AccountStart::Ready,
     }
 }
 

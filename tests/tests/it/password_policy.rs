@@ -5,11 +5,13 @@
 use idp::account::login::{self, LoginOutcome};
 use idp::account::password::PasswordHasher;
 use idp::account::policy;
+use idp::account::session::ClientInfo;
 use idp::admin::{self, UserSpec};
 use idp::config::Argon2Params;
 use idp::domain::Secret;
 use idp::domain::lang::Lang;
 use idp::domain::user_type::{PasswordPolicy, UserType};
+use idp::store::PasswordChange;
 use idp::theme::{PageFrame, Themes};
 use idp::web::handlers::password_policy::page_rules;
 use idp_tests::{Browser, PASSWORD, Setup, TestApp};
@@ -40,7 +42,15 @@ async fn policy_json(app: &TestApp, query: &str) -> (u16, Value) {
 }
 
 async fn sign_in(app: &TestApp, login: &str, password: &str) -> LoginOutcome {
-    login::authenticate(&app.services, login, &Secret::new(password), "127.0.0.1").await.unwrap()
+    login::authenticate(
+        &app.services,
+        login,
+        &Secret::new(password),
+        &ClientInfo { user_agent: "test".into(), ip: "127.0.0.1".into() },
+        "test-client",
+    )
+    .await
+    .unwrap()
 }
 
 fn rule<'a>(json: &'a Value, name: &str) -> Option<&'a Value> {
@@ -100,7 +110,7 @@ async fn the_last_three_passwords_are_refused_and_older_ones_forgotten() {
     let s = &app.services;
     for (i, password) in ["Deuxieme-mdp-2", "Troisieme-mdp-3"].into_iter().enumerate() {
         let hash = s.passwords.hash(&Secret::new(password)).await.unwrap();
-        assert!(s.store.change_password(&user.id, &hash, 3, s.now() + i as i64).await.unwrap());
+        assert!(s.store.change_password(&change(&user.id, &hash, s.now() + i as i64)).await.unwrap());
     }
     let history = s.store.password_history(&user.id, 3).await.unwrap();
     assert_eq!(history.len(), 3, "the first password is the first history entry");
@@ -108,14 +118,14 @@ async fn the_last_three_passwords_are_refused_and_older_ones_forgotten() {
     assert!(policy::is_in_history(&s.passwords, &Secret::new(PASSWORD), &history).await.unwrap());
 
     let hash = s.passwords.hash(&Secret::new("Quatrieme-mdp-4")).await.unwrap();
-    s.store.change_password(&user.id, &hash, 3, s.now() + 10).await.unwrap();
+    s.store.change_password(&change(&user.id, &hash, s.now() + 10)).await.unwrap();
     let history = s.store.password_history(&user.id, 3).await.unwrap();
     assert!(
         !policy::is_in_history(&s.passwords, &Secret::new(PASSWORD), &history).await.unwrap(),
         "the fourth-last password is allowed again"
     );
     assert!(matches!(sign_in(&app, "alice", "Quatrieme-mdp-4").await, LoginOutcome::Success { .. }));
-    assert!(!s.store.change_password("no-such-user", &hash, 3, s.now()).await.unwrap());
+    assert!(!s.store.change_password(&change("no-such-user", &hash, s.now())).await.unwrap());
 }
 
 #[tokio::test]
@@ -212,4 +222,9 @@ async fn the_page_script_is_served_by_the_provider() {
     assert_eq!(page.status.as_u16(), 200);
     assert!(page.header("content-type").unwrap_or_default().contains("javascript"));
     assert!(page.body.contains("crypto.getRandomValues"));
+}
+
+/// A password change keeping 3 history entries, no session kept, no token to redeem.
+fn change<'a>(user_id: &'a str, hash: &'a str, now: i64) -> PasswordChange<'a> {
+    PasswordChange { user_id, hash, keep: 3, now, keep_sid: None, redeem_token: None }
 }

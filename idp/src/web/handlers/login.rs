@@ -90,14 +90,17 @@ pub async fn login_post(
     if login.trim().is_empty() || password.is_empty() {
         return Ok(render(&state, &browser, &view, &request, &client, login, Some("login_required_field")));
     }
-    let user = match login::authenticate(&state.services, login, &Secret::new(password), &browser.ip).await? {
-        // The forced change of an expired password is wired by a later step (issue #4).
-        LoginOutcome::Success { user, .. } => user,
-        LoginOutcome::Failed => {
-            tracing::info!(client_id = %client.id, "sign-in failed");
-            return Ok(render(&state, &browser, &view, &request, &client, login, Some("login_failed")));
-        }
-    };
+    let user =
+        match login::authenticate(&state.services, login, &Secret::new(password), &browser.client_info(), &client.id)
+            .await?
+        {
+            // The forced change of an expired password is wired by a later step (issue #4).
+            LoginOutcome::Success { user, .. } => user,
+            LoginOutcome::Failed => {
+                tracing::info!(client_id = %client.id, "sign-in failed");
+                return Ok(render(&state, &browser, &view, &request, &client, login, Some("login_failed")));
+            }
+        };
     // A new session id at every sign-in (no session fixation); the old session ends.
     if let Some(old) = super::authorize::current_session(&state, &browser).await? {
         session::end(&state.services, &old).await?;

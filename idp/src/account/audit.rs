@@ -1,0 +1,48 @@
+//! The audit trail (issue #4; recovery events come with issue #5): who, what, when, from where,
+//! never a secret. One row per event in the store (`audit_events`), also logged. The kinds
+//! below are the whole vocabulary; /account shows a user the `sign_in*` ones.
+
+use serde_json::Value;
+
+use super::session::ClientInfo;
+use crate::services::{InfraError, Services};
+use crate::store::AuditEvent;
+
+/// A successful sign-in (detail: `client_id`).
+pub const SIGN_IN: &str = "sign_in";
+/// A refused sign-in of a known account (detail: `client_id`, `reason`: `password`, `locked`,
+/// `disabled`, `provisional_expired`). Unknown identifiers are recorded without a user.
+pub const SIGN_IN_FAILED: &str = "sign_in_failed";
+/// A password change (detail: `reason`: `first_login`, `expired`, `account`, `activation`,
+/// `recovery`).
+pub const PASSWORD_CHANGED: &str = "password_changed";
+pub const SECRET_QUESTION_SET: &str = "secret_question_set";
+pub const TERMS_ACCEPTED: &str = "terms_accepted";
+/// The first-login steps were completed.
+pub const ACTIVATED: &str = "activated";
+/// An activation link or provisional password was sent (detail: `method`).
+pub const ACTIVATION_SENT: &str = "activation_sent";
+pub const EXPIRY_WARNING_SENT: &str = "expiry_warning_sent";
+/// A session closed from /account, or ended by a password change (detail: `reason`).
+pub const SESSIONS_ENDED: &str = "sessions_ended";
+
+/// Records one event. `detail` must be a JSON object without secrets.
+pub async fn record(
+    s: &Services,
+    user_id: Option<&str>,
+    kind: &'static str,
+    info: &ClientInfo,
+    detail: Value,
+) -> Result<(), InfraError> {
+    tracing::info!(target: "audit", kind, user_id = user_id.unwrap_or("-"), ip = %info.ip, %detail, "audit event");
+    let event = AuditEvent {
+        user_id: user_id.map(str::to_owned),
+        kind: kind.to_owned(),
+        at: s.now(),
+        ip: info.ip.chars().take(64).collect(),
+        user_agent: info.user_agent.chars().take(200).collect(),
+        detail: detail.to_string(),
+    };
+    s.store.record_event(&event).await?;
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! The audit trail (issue #4) over the `db` seam: `SqlStore`'s implementation of `AuditStore`.
+
+use async_trait::async_trait;
+
+use super::db::q;
+use super::sql::SqlStore;
+use super::{AuditEvent, AuditStore, StoreError};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    user_id: Option<String>,
+    kind: String,
+    at: i64,
+    ip: String,
+    user_agent: String,
+    detail: String,
+}
+
+#[async_trait]
+impl AuditStore for SqlStore {
+    async fn record_event(&self, e: &AuditEvent) -> Result<(), StoreError> {
+        self.db()
+            .execute(
+                q("INSERT INTO audit_events (user_id, kind, at, ip, user_agent, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .opt_text(e.user_id.clone())
+                    .text(&e.kind)
+                    .int(e.at)
+                    .text(&e.ip)
+                    .text(&e.user_agent)
+                    .text(&e.detail),
+            )
+            .await
+            .map(|_| ())
+    }
+
+    async fn events_for_user(
+        &self,
+        user_id: &str,
+        kind_prefix: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        // The prefix is matched with substr (no LIKE wildcards to escape).
+        let rows = self
+            .db()
+            .all::<Row>(
+                q("SELECT user_id, kind, at, ip, user_agent, detail FROM audit_events \
+                   WHERE user_id = $1 AND substr(kind, 1, $2) = $3 ORDER BY at DESC, id DESC LIMIT $4")
+                .text(user_id)
+                .int(kind_prefix.chars().count() as i64)
+                .text(kind_prefix)
+                .int(limit),
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| AuditEvent {
+                user_id: r.user_id,
+                kind: r.kind,
+                at: r.at,
+                ip: r.ip,
+                user_agent: r.user_agent,
+                detail: r.detail,
+            })
+            .collect())
+    }
+}
