@@ -24,18 +24,20 @@ import tomllib
 ROOT = pathlib.Path(__file__).resolve().parent
 LANGS = ("fr", "en")
 
-REQUIRED_KEYS = """
-brand error_title error_unknown_client error_invalid_redirect_uri
-error_invalid_request error_request_expired error_csrf error_internal
-error_not_found error_bad_request error_method error_logout_redirect
-error_payload_too_large login_failed login_required_field
-account_session_closed scope_openid scope_profile scope_email scope_address
-scope_phone scope_offline_access page_title_login page_title_consent
-page_title_error page_title_logout page_title_logged_out page_title_account
-""".split()
+# The lists the server itself enforces at start-up, read from its source so that they cannot
+# drift: theme::PAGES (every page template) and theme::REQUIRED_KEYS (keys Rust looks up).
+THEME_RS = (ROOT.parent / "idp" / "src" / "theme" / "mod.rs").read_text(encoding="utf-8")
 
-PAGES = ["base.html", "login.html", "consent.html", "error.html",
-         "logout_confirm.html", "logged_out.html", "account.html"]
+
+def rust_list(name):
+    m = re.search(rf"pub const {name}: &\[&str\] = &\[(.*?)\];", THEME_RS, re.S)
+    if not m:
+        sys.exit(f"cannot find {name} in idp/src/theme/mod.rs")
+    return re.findall(r'"([^"]+)"', m.group(1))
+
+
+REQUIRED_KEYS = rust_list("REQUIRED_KEYS")
+PAGES = ["base.html"] + rust_list("PAGES")
 
 T_KEY = re.compile(r"\bt\.([A-Za-z_][A-Za-z0-9_]*)")
 TERA_EXPR = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
@@ -73,6 +75,21 @@ def load_catalog(path):
     return data
 
 
+def load_catalogs(i18n, lang):
+    """i18n/<lang>.toml plus every i18n/<lang>/*.toml (one file per feature), merged as the
+    server merges them; a key defined twice is a problem."""
+    files = [i18n / f"{lang}.toml"] + sorted((i18n / lang).glob("*.toml"))
+    merged = {}
+    for path in files:
+        if not path.exists():
+            continue
+        for key, value in load_catalog(path).items():
+            if key in merged:
+                problem(f"{path.relative_to(ROOT)}: key {key!r} defined twice")
+            merged[key] = value
+    return merged
+
+
 def template_keys(path):
     text = path.read_text(encoding="utf-8")
     keys = set()
@@ -97,7 +114,7 @@ def main():
                     if p.is_dir() and any((p / sub).is_dir() for sub in ("templates", "i18n", "static")))
 
     # Default catalogs.
-    cats = {lang: load_catalog(default / "i18n" / f"{lang}.toml") for lang in LANGS}
+    cats = {lang: load_catalogs(default / "i18n", lang) for lang in LANGS}
     fr_keys, en_keys = set(cats["fr"]), set(cats["en"])
     for k in sorted(fr_keys - en_keys):
         problem(f"default: key {k!r} in fr.toml but not in en.toml")
@@ -130,14 +147,9 @@ def main():
         for lang in LANGS:
             merged[lang] = dict(cats[lang])
             if name != "default":
-                path = theme / "i18n" / f"{lang}.toml"
-                own = load_catalog(path) if path.exists() else {}
-                merged[lang].update(own)
+                merged[lang].update(load_catalogs(theme / "i18n", lang))
         if name != "default":
-            own_keys = {}
-            for lang in LANGS:
-                path = theme / "i18n" / f"{lang}.toml"
-                own_keys[lang] = set(load_catalog(path)) if path.exists() else set()
+            own_keys = {lang: set(load_catalogs(theme / "i18n", lang)) for lang in LANGS}
             for k in sorted(own_keys["fr"] ^ own_keys["en"]):
                 problem(f"{name}: key {k!r} defined in only one of fr.toml/en.toml")
 

@@ -63,7 +63,8 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         }
     };
     let now = clock.now();
-    let keys = Keys::start(store.as_ref(), master_key(config)?, &config.lifetimes, now)
+    let master = master_key(config)?;
+    let keys = Keys::start(store.as_ref(), master.clone(), &config.lifetimes, now)
         .await
         .context("loading the signing keys")?;
     let csrf_key =
@@ -91,6 +92,7 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         mail_renderer,
         login_throttle: config.login_throttle,
         secret_questions: config.secret_questions.clone(),
+        master_key: master,
     };
     services
         .store
@@ -132,6 +134,24 @@ fn spawn_key_reloader(services: std::sync::Weak<Services>) {
     });
 }
 
+/// Sends the password-expiry warnings every `password_expiry_check_interval` seconds while the
+/// services live (`account::expiry_warning`); the first run comes one interval after start.
+fn spawn_expiry_warnings(services: std::sync::Weak<Services>, every: i64) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(std::time::Duration::from_secs(every.max(1) as u64));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        interval.tick().await;
+        loop {
+            interval.tick().await;
+            let Some(services) = services.upgrade() else { break };
+            match crate::account::expiry_warning::run_once(&services).await {
+                Ok(sent) => tracing::info!(sent, "password-expiry warnings sent"),
+                Err(err) => tracing::error!(error = %err, "the password-expiry warning job failed; next run later"),
+            }
+        }
+    });
+}
+
 impl App {
     pub async fn build(config: Config, options: AppOptions) -> anyhow::Result<Self> {
         let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
@@ -149,6 +169,7 @@ impl App {
         };
         let services = Arc::new(services);
         spawn_key_reloader(Arc::downgrade(&services));
+        spawn_expiry_warnings(Arc::downgrade(&services), config.lifetimes.password_expiry_check_interval);
         let state = AppState {
             services,
             themes: Arc::new(themes),
@@ -171,17 +192,19 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves, then finishes the requests under way. The back-channel
-    /// logout worker runs alongside and stops with the server.
+    /// logout worker and the mail queue worker run alongside and stop with the server.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let router = self.router();
         let http = crate::oidc::backchannel::http_client().map_err(std::io::Error::other)?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let worker = tokio::spawn(crate::oidc::backchannel::run(self.state.services.clone(), http, stopped));
+        let worker = tokio::spawn(crate::oidc::backchannel::run(self.state.services.clone(), http, stopped.clone()));
+        let mail_worker = tokio::spawn(crate::mail::queue::run(self.state.services.clone(), stopped));
         let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
         let _ = stop.send(true);
         let _ = worker.await;
+        let _ = mail_worker.await;
         served
     }
 }

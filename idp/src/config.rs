@@ -61,6 +61,12 @@ pub struct RawConfig {
     /// before that address is refused until the window ends; 0 switches the limit off.
     pub login_ip_max_failures: u32,
     pub login_ip_window: i64,
+    /// Seconds a provisional password (sent by e-mail) stays valid (issue #4): 72 hours.
+    pub provisional_password_lifetime: i64,
+    /// Seconds an activation link stays valid (issue #4): 72 hours.
+    pub activation_link_lifetime: i64,
+    /// Seconds between two runs of the password-expiry warning job (`account::expiry_warning`).
+    pub password_expiry_check_interval: i64,
 }
 
 impl Default for RawConfig {
@@ -95,6 +101,9 @@ impl Default for RawConfig {
             master_key: None,
             login_ip_max_failures: 50,
             login_ip_window: 900,
+            provisional_password_lifetime: 72 * 3600,
+            activation_link_lifetime: 72 * 3600,
+            password_expiry_check_interval: 3600,
         }
     }
 }
@@ -155,6 +164,12 @@ pub struct Lifetimes {
     pub auth_request: i64,
     /// 0 switches the tolerance off: every replay of a rotated refresh token revokes the grant.
     pub refresh_race_window: i64,
+    /// A provisional password stops working this long after it was set (issue #4).
+    pub provisional_password: i64,
+    /// An activation link stops working this long after it was sent (issue #4).
+    pub activation_link: i64,
+    /// How often the password-expiry warning job runs.
+    pub password_expiry_check_interval: i64,
 }
 
 const ENV_PREFIX: &str = "IDP_";
@@ -213,6 +228,9 @@ impl Config {
             ("refresh_token_ttl", raw.refresh_token_ttl),
             ("session_ttl", raw.session_ttl),
             ("auth_request_ttl", raw.auth_request_ttl),
+            ("provisional_password_lifetime", raw.provisional_password_lifetime),
+            ("activation_link_lifetime", raw.activation_link_lifetime),
+            ("password_expiry_check_interval", raw.password_expiry_check_interval),
         ] {
             if value <= 0 {
                 return Err(invalid(format!("{name} must be a positive number of seconds")));
@@ -259,6 +277,9 @@ impl Config {
                 session: raw.session_ttl,
                 auth_request: raw.auth_request_ttl,
                 refresh_race_window: raw.refresh_race_window,
+                provisional_password: raw.provisional_password_lifetime,
+                activation_link: raw.activation_link_lifetime,
+                password_expiry_check_interval: raw.password_expiry_check_interval,
             },
             allow_insecure_redirect_uris: raw.allow_insecure_redirect_uris,
             max_body_bytes: raw.max_body_bytes,
@@ -344,18 +365,36 @@ mod tests {
 
     #[test]
     fn the_seed_portals_example_parses_with_their_rules() {
+        use crate::domain::user_type::CaptchaKind;
         let c = Config::from_sources(include_str!("../../deploy/seed-portals.example.toml"), &[]).unwrap();
         let ids: Vec<&str> = c.user_types.all().iter().map(|t| t.id.as_str()).collect();
-        assert_eq!(ids, ["usager", "elu", "agent", "sesame", "bonus_eco", "segur_operateur"]);
-        let usager = &c.user_types.get("usager").unwrap().password_policy;
-        assert_eq!((usager.min_length, usager.min_lowercase, usager.min_uppercase, usager.min_digits), (8, 1, 1, 1));
-        let sesame = &c.user_types.get("sesame").unwrap().password_policy;
-        assert!(sesame.forbid_personal_data);
-        assert_eq!(sesame.history, 3);
+        assert_eq!(ids, ["usager", "elu", "agent_lycee", "agent_siege", "sesame", "bonus_eco", "segur_operateur"]);
+        for region in ["usager", "elu", "agent_lycee", "agent_siege"] {
+            let t = c.user_types.get(region).unwrap();
+            let p = &t.password_policy;
+            assert_eq!((p.min_length, p.min_lowercase, p.min_uppercase, p.min_digits), (8, 1, 1, 1), "{region}");
+            assert_eq!(t.theme.as_deref(), Some("region"));
+        }
+        let sesame = c.user_types.get("sesame").unwrap();
+        assert!(sesame.password_policy.forbid_personal_data && sesame.secret_question && sesame.terms.is_some());
+        assert_eq!(sesame.password_policy.history, 3);
         let bonus = c.user_types.get("bonus_eco").unwrap();
         assert_eq!(bonus.password_policy.max_age_days, Some(90));
-        assert!(bonus.secret_question && bonus.terms.is_some());
-        assert!(c.user_types.get("segur_operateur").unwrap().secret_question);
+        assert_eq!((bonus.lockout.max_failures, bonus.lockout.lock_minutes), (3, 20));
+        assert!(bonus.secret_question && bonus.captcha == CaptchaKind::Image);
+        let segur = c.user_types.get("segur_operateur").unwrap();
+        assert!(segur.secret_question && segur.captcha == CaptchaKind::Arithmetic);
+    }
+
+    #[test]
+    fn the_readme_user_type_example_is_valid() {
+        let readme = include_str!("../../README.md");
+        let start = readme.find("```toml\n[[user_types]]").expect("the README has a [[user_types]] example") + 8;
+        let end = start + readme[start..].find("```").unwrap();
+        let c = Config::from_sources(&readme[start..end], &[]).unwrap();
+        let t = c.user_types.default_type();
+        assert!(t.secret_question && t.terms.is_some() && t.theme.is_some());
+        assert_eq!(t.password_policy.max_age_days, Some(90));
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub struct Services {
     pub login_throttle: crate::config::LoginThrottle,
     /// The secret questions offered to choose from (`account::secret_question`).
     pub secret_questions: Vec<crate::domain::user_type::Localized>,
+    /// Seals what must not sit in the database in clear: signing keys (`Keys` holds its own
+    /// copy) and the bodies of queued mail (codes, links, provisional passwords).
+    pub master_key: crate::master_key::MasterKey,
 }
 
 impl Services {
@@ -67,6 +70,8 @@ pub enum InfraError {
     Hashing(String),
     #[error("signing failed: {0}")]
     Signing(String),
+    #[error("sealing failed: {0}")]
+    Sealing(String),
 }
 
 impl From<InfraError> for OAuthError {

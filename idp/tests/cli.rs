@@ -467,3 +467,120 @@ fn keys_rotate_promotes_the_published_next_key_and_keys_list_shows_the_states() 
     let bad = idp.run(&["keys", "rotate", "--alg", "HS256", "--force"]);
     assert!(!bad.ok && bad.stderr.contains("HS256"), "an unknown algorithm is refused: {}", bad.all());
 }
+
+/// The `.eml` files of the outbox, quoted-printable soft line breaks joined and `=3D` read
+/// back as `=` (enough for the ASCII lines these tests read).
+fn outbox(idp: &Idp) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(idp.data_dir().join("outbox")) else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| {
+            std::fs::read_to_string(e.path()).unwrap().replace("\r\n", "\n").replace("=\n", "").replace("=3D", "=")
+        })
+        .collect()
+}
+
+/// The provisional password in the one mail of the outbox (the line under the label).
+fn mailed_password(idp: &Idp) -> String {
+    let mails = outbox(idp);
+    assert_eq!(mails.len(), 1, "expected one mail in the outbox: {mails:#?}");
+    assert!(mails[0].contains("Subject: Votre mot de passe provisoire"), "{}", mails[0]);
+    let lines: Vec<&str> = mails[0].lines().collect();
+    let at = lines.iter().position(|l| l.starts_with("Votre mot de passe provisoire")).expect("the label");
+    lines[at + 1].trim().to_owned()
+}
+
+fn verifies(password: &str, hash: &str) -> bool {
+    use argon2::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+#[test]
+fn user_add_provisional_mails_a_password_and_prints_nothing_secret() {
+    let idp = Idp::new();
+    let run = idp.run(&with(ALICE, &["--provisional"]));
+    assert!(run.ok, "user add failed: {}", run.all());
+    assert!(run.stdout.contains("provisional password e-mailed to alice@example.org"), "{}", run.stdout);
+    let password = mailed_password(&idp);
+    assert!(password.len() >= 20, "a generated password: {password:?}");
+    assert!(!run.all().contains(&password), "the password was printed:\n{}", run.all());
+    let alice = idp.store(async |s| s.user_by_login("alice.martin").await.unwrap()).expect("alice is stored");
+    assert!(verifies(&password, &alice.password_hash), "the mailed password is the stored one");
+    assert!(alice.must_change_password);
+    let lifetime = alice.provisional_expires_at.expect("an expiry") - alice.created_at;
+    assert!((72 * 3600 - 5..=72 * 3600 + 5).contains(&lifetime), "valid 72 hours, not {lifetime} s");
+}
+
+#[test]
+fn user_add_activation_link_mails_a_link_and_leaves_no_usable_password() {
+    let idp = Idp::new();
+    let run = idp.run(&with(ALICE, &["--activation-link"]));
+    assert!(run.ok, "user add failed: {}", run.all());
+    assert!(run.stdout.contains("activation link e-mailed to alice@example.org"), "{}", run.stdout);
+    let mails = outbox(&idp);
+    assert_eq!(mails.len(), 1);
+    let link = mails[0].lines().find(|l| l.starts_with("http://127.0.0.1:8080/activate?token=")).expect("the link");
+    let token = link.rsplit('=').next().unwrap();
+    assert_eq!(token.len(), 43, "256 random bits, base64url");
+    assert!(!run.all().contains(token), "the token was printed:\n{}", run.all());
+    let alice = idp.store(async |s| s.user_by_login("alice.martin").await.unwrap()).expect("alice is stored");
+    assert_eq!(alice.password_hash, idp::domain::UNUSABLE_PASSWORD_HASH);
+    assert!(alice.activated_at.is_none());
+    let both = idp.run(&with(ALICE, &["--activation-link", "--provisional"]));
+    assert!(!both.ok, "two starts at once were accepted");
+}
+
+#[test]
+fn user_reset_password_mails_a_new_provisional_password() {
+    let idp = Idp::new();
+    assert!(idp.run_with_stdin(&with(ALICE, &["--password-stdin"]), &format!("{PASSWORD}\n")).ok);
+    let run = idp.run(&["user", "reset-password", "--login", "alice.martin"]);
+    assert!(run.ok, "reset-password failed: {}", run.all());
+    let password = mailed_password(&idp);
+    assert!(!run.all().contains(&password), "the password was printed:\n{}", run.all());
+    let alice = idp.store(async |s| s.user_by_login("alice.martin").await.unwrap()).unwrap();
+    assert!(verifies(&password, &alice.password_hash) && !verifies(PASSWORD, &alice.password_hash));
+    assert!(alice.must_change_password);
+    let unknown = idp.run(&["user", "reset-password", "--login", "nobody"]);
+    assert!(!unknown.ok && unknown.stderr.contains("no user with login \"nobody\""), "{}", unknown.all());
+}
+
+const IMPORT_HEADER: &str = "login,email,given_name,family_name,user_type\n";
+
+#[test]
+fn user_import_creates_every_user_with_an_activation_link() {
+    let idp = Idp::new();
+    let file = idp.data_dir().join("users.csv");
+    let rows = "anne.dupont,anne@example.org,Anne,Dupont,usager\n\"bob.leger\",bob@example.org,\"Bob, Jr\",Léger,\n";
+    std::fs::write(&file, format!("{IMPORT_HEADER}{rows}")).unwrap();
+    let run = idp.run(&["user", "import", "--file", file.to_str().unwrap()]);
+    assert!(run.ok, "import failed: {}", run.all());
+    assert!(run.stdout.contains("2 user(s) imported"), "{}", run.stdout);
+    let bob = idp.store(async |s| s.user_by_login("bob.leger").await.unwrap()).expect("bob is stored");
+    assert_eq!((bob.given_name.as_str(), bob.user_type.as_str()), ("Bob, Jr", "usager"));
+    assert_eq!(bob.password_hash, idp::domain::UNUSABLE_PASSWORD_HASH);
+    let mails = outbox(&idp);
+    assert_eq!(mails.len(), 2, "one activation mail each");
+    assert!(mails.iter().all(|m| m.contains("Subject: Activez votre compte") && m.contains("/activate?token=")));
+}
+
+#[test]
+fn user_import_writes_nothing_when_one_row_is_bad() {
+    let idp = Idp::new();
+    assert!(idp.run_with_stdin(&with(ALICE, &["--password-stdin"]), &format!("{PASSWORD}\n")).ok);
+    let file = idp.data_dir().join("users.csv");
+    for (rows, message) in [
+        ("anne.dupont,anne@example.org,Anne,Dupont,usager\ncarl,not-an-address,Carl,K,usager\n", "line 3"),
+        ("anne.dupont,anne@example.org,Anne,Dupont,usager\ncarl,carl@example.org,Carl,K,pirate\n", "unknown user type"),
+        ("anne.dupont,anne@example.org,Anne,Dupont,\nANNE.DUPONT,a2@example.org,Anne,D,\n", "appears twice"),
+        ("anne.dupont,anne@example.org,Anne,Dupont,\nalice.martin,a@example.org,Alice,M,\n", "already exists"),
+    ] {
+        std::fs::write(&file, format!("{IMPORT_HEADER}{rows}")).unwrap();
+        let run = idp.run(&["user", "import", "--file", file.to_str().unwrap()]);
+        assert!(!run.ok, "a bad file was imported:\n{rows}\n{}", run.all());
+        assert!(run.stderr.contains(message), "expected {message:?} in {}", run.stderr);
+        let anne = idp.store(async |s| s.user_by_login("anne.dupont").await.unwrap());
+        assert!(anne.is_none(), "the valid first row was written although row 2 is bad:\n{rows}");
+    }
+    assert!(outbox(&idp).is_empty(), "no mail for a refused import");
+}

@@ -10,6 +10,7 @@
 pub mod browser;
 pub mod mail;
 pub mod rp;
+pub mod smtp;
 
 use std::sync::Arc;
 

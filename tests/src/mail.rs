@@ -23,7 +23,8 @@ pub fn read_outbox(dir: &std::path::Path) -> Vec<Mail> {
         .collect()
 }
 
-fn parse(eml: &str) -> Mail {
+/// One message as written to the outbox or received over SMTP.
+pub fn parse(eml: &str) -> Mail {
     let eml = eml.replace("\r\n", "\n");
     let (head, body) = eml.split_once("\n\n").unwrap_or((&eml, ""));
     let headers = unfold(head);

@@ -23,7 +23,8 @@ pub const ACTIVATED: &str = "activated";
 /// An activation link or provisional password was sent (detail: `method`).
 pub const ACTIVATION_SENT: &str = "activation_sent";
 pub const EXPIRY_WARNING_SENT: &str = "expiry_warning_sent";
-/// A session closed from /account, or ended by a password change (detail: `reason`).
+/// A session closed from /account (detail: `reason`); a password change ends the other sessions
+/// as part of `PASSWORD_CHANGED`.
 pub const SESSIONS_ENDED: &str = "sessions_ended";
 
 /// Records one event. `detail` must be a JSON object without secrets.

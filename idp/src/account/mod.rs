@@ -1,9 +1,12 @@
 //! Interactive account flows, free of the web framework: password hashing, sign-in, browser
 //! sessions, CSRF tokens. Lockout, activation, password policy and recovery build on these.
 
+pub mod activation;
 pub mod audit;
 pub mod captcha;
 pub mod csrf;
+pub mod expiry_warning;
+pub mod first_login;
 pub mod lockout;
 pub mod login;
 pub mod password;
@@ -11,5 +14,6 @@ pub mod password_age;
 pub mod password_change;
 pub mod policy;
 pub mod secret_question;
+pub mod self_service;
 pub mod session;
 pub mod space;

@@ -1,10 +1,11 @@
 //! Outgoing mail behind one trait. The embedded default writes `.eml` files to an outbox folder
 //! (and logs each message); production sends through SMTP (`smtp_url`, e.g.
 //! `smtps://user:pass@mail.example:465` or `smtp://mail.example:587?tls=required`).
-//! Themed FR/EN mails are rendered by `render`. The durable queue with retries comes with issue
-//! #5; until then a flow sends directly and logs a failure.
+//! Themed FR/EN mails are rendered by `render`, queued durably and retried by `queue`; flows
+//! call `notify::send`.
 
 pub mod notify;
+pub mod queue;
 pub mod render;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +31,9 @@ pub struct OutgoingMail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The local part of the Message-ID (the queue row's id), so that a receiver can recognise
+    /// a duplicate; the transport makes one up when `None`.
+    pub message_id: Option<String>,
 }
 
 #[async_trait]
@@ -39,7 +43,9 @@ pub trait Mailer: Send + Sync {
 
 fn build(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, MailError> {
     let to: Mailbox = mail.to.parse().map_err(|_| MailError::Address(mail.to.clone()))?;
+    let domain = from.email.domain().to_owned();
     Message::builder()
+        .message_id(mail.message_id.as_ref().map(|id| format!("<{id}@{domain}>")))
         .from(from.clone())
         .to(to)
         .subject(mail.subject.clone())
@@ -110,6 +116,7 @@ mod tests {
             subject: "Bonjour".into(),
             text: "texte".into(),
             html: "<p>html</p>".into(),
+            message_id: Some("5e1f".into()),
         };
         mailer.send(&mail).await.unwrap();
         let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
@@ -117,6 +124,7 @@ mod tests {
         let eml = std::fs::read_to_string(&files[0]).unwrap();
         assert!(eml.contains("To: alice@example.org"));
         assert!(eml.contains("text/plain") && eml.contains("text/html"));
+        assert!(eml.contains("Message-ID: <5e1f@idp.example>"), "{eml}");
     }
 
     #[test]

@@ -13,7 +13,8 @@ use crate::domain::Lang;
 use crate::theme::{DEFAULT_THEME, ThemeError, Themes};
 
 /// Every mail the server sends; each must exist in the default theme, in both formats.
-pub const MAILS: &[&str] = &["account_locked", "password_changed"];
+pub const MAILS: &[&str] =
+    &["account_locked", "password_changed", "provisional_password", "activation", "password_expiry_warning"];
 
 pub struct MailRenderer {
     themes: Arc<Themes>,
@@ -101,7 +102,7 @@ impl MailRenderer {
         let html = tera.render(&format!("{name}.html"), &ctx).map_err(|e| render_err(e.to_string()))?;
         let text = tera.render(&format!("{name}.txt"), &ctx).map_err(|e| render_err(e.to_string()))?;
         let subject = self.themes.text(theme, lang, &format!("mail_{name}_subject"));
-        Ok(OutgoingMail { to: to.to_owned(), subject, text, html })
+        Ok(OutgoingMail { to: to.to_owned(), subject, text, html, message_id: None })
     }
 }
 

@@ -39,12 +39,13 @@ impl AuditStore for SqlStore {
         kind_prefix: &str,
         limit: i64,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        // The prefix is matched with substr (no LIKE wildcards to escape).
+        // The prefix is matched with substr (no LIKE wildcards to escape); PostgreSQL has no
+        // substr(text, int, bigint), hence the cast.
         let rows = self
             .db()
             .all::<Row>(
                 q("SELECT user_id, kind, at, ip, user_agent, detail FROM audit_events \
-                   WHERE user_id = $1 AND substr(kind, 1, $2) = $3 ORDER BY at DESC, id DESC LIMIT $4")
+                   WHERE user_id = $1 AND substr(kind, 1, CAST($2 AS INTEGER)) = $3 ORDER BY at DESC, id DESC LIMIT $4")
                 .text(user_id)
                 .int(kind_prefix.chars().count() as i64)
                 .text(kind_prefix)

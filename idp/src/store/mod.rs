@@ -7,6 +7,7 @@ pub mod account_state;
 pub mod audit;
 pub mod db;
 pub mod logout_queue;
+pub mod mail_queue;
 pub mod password_history;
 pub mod secret_question;
 pub mod sql;
@@ -300,6 +301,42 @@ pub trait AuditStore {
     ) -> Result<Vec<AuditEvent>, StoreError>;
 }
 
+/// A mail waiting in the durable queue (`mail_queue`); `id` is its Message-ID's local part.
+#[derive(Clone, PartialEq, Eq)]
+pub struct QueuedMail {
+    pub id: String,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub created_at: i64,
+    /// Attempts made so far, this one included once claimed.
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+}
+
+impl std::fmt::Debug for QueuedMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Bodies may hold one-time secrets (codes, links, provisional passwords): never logged.
+        f.debug_struct("QueuedMail").field("id", &self.id).field("attempts", &self.attempts).finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+pub trait MailQueue {
+    /// Stores a mail already claimed by the caller until `claim_until` (it sends it at once).
+    async fn enqueue_mail(&self, mail: &QueuedMail, claim_until: i64) -> Result<(), StoreError>;
+    /// Claims up to `limit` due mails nobody holds (or whose claim lapsed), counting the attempt.
+    async fn claim_due_mail(&self, now: i64, claim_until: i64, limit: i64) -> Result<Vec<QueuedMail>, StoreError>;
+    /// Accepted by the transport: the row goes.
+    async fn finish_mail(&self, id: &str) -> Result<(), StoreError>;
+    /// Releases the claim, schedules the next attempt, remembers the error (no content).
+    async fn retry_mail(&self, id: &str, next_attempt_at: i64, error: &str) -> Result<(), StoreError>;
+    /// Every mail still queued, oldest first (operators, tests).
+    async fn pending_mail(&self) -> Result<Vec<QueuedMail>, StoreError>;
+}
+
 pub trait Store:
     UserStore
     + ClientStore
@@ -310,6 +347,7 @@ pub trait Store:
     + PasswordStore
     + AccountStore
     + AuditStore
+    + MailQueue
     + Send
     + Sync
 {
@@ -324,6 +362,7 @@ impl<
         + PasswordStore
         + AccountStore
         + AuditStore
+        + MailQueue
         + Send
         + Sync,
 > Store for T

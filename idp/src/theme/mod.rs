@@ -20,8 +20,12 @@ pub const PAGES: &[&str] = &[
     "logout_confirm.html",
     "logged_out.html",
     "account.html",
+    "account_password.html",
+    "account_secret_question.html",
     "select_account.html",
     "form_post.html",
+    "first_login.html",
+    "activate.html",
 ];
 
 /// Catalog keys the Rust code looks up itself (templates use their own).
@@ -41,7 +45,13 @@ pub const REQUIRED_KEYS: &[&str] = &[
     "error_payload_too_large",
     "login_failed",
     "login_required_field",
+    "first_login_expired",
     "account_session_closed",
+    "account_password_changed",
+    "account_secret_question_changed",
+    "account_current_password_wrong",
+    "account_current_password_locked",
+    "account_current_password_required",
     "scope_openid",
     "scope_profile",
     "scope_email",

@@ -36,14 +36,27 @@ pub struct CookieNames {
     pub session: &'static str,
     pub csrf: &'static str,
     pub account: &'static str,
+    pub first_login: &'static str,
 }
 
 impl CookieNames {
     pub fn new(secure: bool) -> Self {
         if secure {
-            Self { secure, session: "__Host-idp_session", csrf: "__Host-idp_csrf", account: "__Host-idp_account" }
+            Self {
+                secure,
+                session: "__Host-idp_session",
+                csrf: "__Host-idp_csrf",
+                account: "__Host-idp_account",
+                first_login: "__Host-idp_first_login",
+            }
         } else {
-            Self { secure, session: "idp_session", csrf: "idp_csrf", account: "idp_account" }
+            Self {
+                secure,
+                session: "idp_session",
+                csrf: "idp_csrf",
+                account: "idp_account",
+                first_login: "idp_first_login",
+            }
         }
     }
 }
@@ -54,6 +67,10 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/jwks", get(discovery::jwks_get))
         .route("/authorize", get(authorize::authorize_get).post(authorize::authorize_post))
         .route("/login", get(login::login_get).post(login::login_post))
+        .route(
+            "/first-login",
+            get(handlers::first_login::first_login_get).post(handlers::first_login::first_login_post),
+        )
         .route("/consent", get(consent::consent_get).post(consent::consent_post))
         .route("/select_account", get(select_account::select_account_get).post(select_account::select_account_post))
         .route("/token", post(token::token_post))
@@ -66,6 +83,17 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/account/callback", get(account::account_callback_get))
         .route("/account/sessions/revoke", post(account::account_session_revoke_post))
         .route("/account/logout", post(account::account_logout_post))
+        .route(
+            "/account/password",
+            get(handlers::account_security::account_password_get)
+                .post(handlers::account_security::account_password_post),
+        )
+        .route(
+            "/account/secret-question",
+            get(handlers::account_security::account_secret_question_get)
+                .post(handlers::account_security::account_secret_question_post),
+        )
+        .route("/activate", get(handlers::activate::activate_get).post(handlers::activate::activate_post))
         .route("/password-policy", get(handlers::password_policy::password_policy_get))
         .route("/captcha/{file}", get(handlers::captcha::captcha_image_get))
         .route("/static/{theme}/{file}", get(static_files::static_get))

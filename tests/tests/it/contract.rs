@@ -14,7 +14,10 @@ use idp::ephemeral::Ephemeral;
 use idp::ephemeral::memory::MemoryEphemeral;
 use idp::ephemeral::redis::RedisEphemeral;
 use idp::store::sql::SqlStore;
-use idp::store::{ClientStore, GrantStore, KeyStore, RefreshToken, StoreError, UserStore};
+use idp::store::{
+    AccountStore, AuditEvent, AuditStore, ClientStore, GrantStore, KeyStore, MailQueue, QueuedMail, RefreshToken,
+    StoreError, UserStore, UserToken,
+};
 
 const NOW: i64 = 1_700_000_000;
 
@@ -108,6 +111,86 @@ async fn store_with_user_and_client() -> (SqlStore, tempfile::TempDir, User, Cli
     let shop = client("shop");
     store.create_client(&shop).await.unwrap();
     (store, dir, user, shop)
+}
+
+#[tokio::test]
+async fn store_audit_events_are_per_user_newest_first_and_filtered_by_kind_prefix() {
+    let (store, _dir, alice, _) = store_with_user_and_client().await;
+    let event = |user: Option<&str>, kind: &str, at: i64| AuditEvent {
+        user_id: user.map(str::to_owned),
+        kind: kind.into(),
+        at,
+        ip: "192.0.2.1".into(),
+        user_agent: "test".into(),
+        detail: "{}".into(),
+    };
+    for e in [
+        event(Some(&alice.id), "sign_in", NOW),
+        event(Some(&alice.id), "sign_in_failed", NOW + 1),
+        event(Some(&alice.id), "password_changed", NOW + 2),
+        event(Some("someone-else"), "sign_in", NOW + 3),
+        event(None, "sign_in_failed", NOW + 4),
+    ] {
+        store.record_event(&e).await.unwrap();
+    }
+    let sign_ins = store.events_for_user(&alice.id, "sign_in", 10).await.unwrap();
+    let kinds: Vec<_> = sign_ins.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["sign_in_failed", "sign_in"], "newest first, this user's only, kind prefix");
+    assert_eq!(store.events_for_user(&alice.id, "", 10).await.unwrap().len(), 3);
+    assert_eq!(store.events_for_user(&alice.id, "", 1).await.unwrap()[0].kind, "password_changed");
+}
+
+#[tokio::test]
+async fn store_one_time_tokens_are_single_use_expire_and_die_after_too_many_failures() {
+    let (store, _dir, alice, _) = store_with_user_and_client().await;
+    let token = |digest: &str| UserToken {
+        digest: digest.into(),
+        user_id: alice.id.clone(),
+        purpose: "activation".into(),
+        created_at: NOW,
+        expires_at: NOW + 900,
+        attempts: 0,
+    };
+    store.insert_user_token(&token("first")).await.unwrap();
+    store.insert_user_token(&token("second")).await.unwrap();
+    assert!(store.user_token("first", "activation", NOW).await.unwrap().is_none(), "a newer token replaces it");
+    assert!(store.user_token("second", "recovery", NOW).await.unwrap().is_none(), "purposes do not mix");
+    assert!(store.user_token("second", "activation", NOW + 900).await.unwrap().is_none(), "expired");
+    let taken = join_all((0..5).map(|_| store.take_user_token("second", "activation", NOW)).collect()).await;
+    assert_eq!(taken.into_iter().filter(|t| *t.as_ref().unwrap()).count(), 1, "single use under concurrency");
+
+    store.insert_user_token(&token("third")).await.unwrap();
+    assert_eq!(store.fail_user_token(&alice.id, "activation", 3).await.unwrap(), 2);
+    assert_eq!(store.fail_user_token(&alice.id, "activation", 3).await.unwrap(), 1);
+    assert_eq!(store.fail_user_token(&alice.id, "activation", 3).await.unwrap(), 0);
+    assert!(store.user_token("third", "activation", NOW).await.unwrap().is_none(), "dead after 3 failures");
+}
+
+#[tokio::test]
+async fn store_queued_mail_is_claimed_by_one_caller_at_a_time() {
+    let (store, _dir) = store().await;
+    let mail = QueuedMail {
+        id: "m1".into(),
+        to: "alice@example.org".into(),
+        subject: "Bonjour".into(),
+        text: "sealed".into(),
+        html: "sealed".into(),
+        created_at: NOW,
+        attempts: 1,
+        next_attempt_at: NOW,
+        last_error: None,
+    };
+    store.enqueue_mail(&mail, NOW + 120).await.unwrap();
+    assert!(store.claim_due_mail(NOW, NOW + 120, 10).await.unwrap().is_empty(), "held by the node that queued it");
+    store.retry_mail("m1", NOW + 30, "connection refused").await.unwrap();
+    assert!(store.claim_due_mail(NOW + 29, NOW + 150, 10).await.unwrap().is_empty(), "not due yet");
+    let claims = join_all((0..4).map(|_| store.claim_due_mail(NOW + 30, NOW + 150, 10)).collect()).await;
+    let claimed: Vec<_> = claims.into_iter().flat_map(Result::unwrap).collect();
+    assert_eq!(claimed.len(), 1, "one claimer wins");
+    assert_eq!(claimed[0].attempts, 2);
+    assert_eq!(claimed[0].last_error.as_deref(), Some("connection refused"));
+    store.finish_mail("m1").await.unwrap();
+    assert!(store.pending_mail().await.unwrap().is_empty());
 }
 
 #[tokio::test]

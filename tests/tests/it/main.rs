@@ -4,20 +4,25 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod account;
+mod account_security;
+mod activation;
 mod authorize;
 mod captcha_and_secret;
 mod chromium;
 mod chromium_form_post;
 mod chromium_frontchannel;
+mod chromium_password;
 mod client_auth;
 mod contract;
 mod discovery;
 mod example_rp;
+mod first_login;
 mod flow;
 mod grants;
 mod keys;
 mod lockout;
 mod logout;
+mod mail_queue;
 mod oidcc_backchannel;
 mod oidcc_basic;
 mod oidcc_config;

@@ -1,5 +1,6 @@
-//! /account: who am I, my sessions (close the others), sign out. See `account::space` for how
-//! it signs in through the provider's own OpenID Connect endpoints.
+//! /account: who am I, my sessions (close the others), my recent sign-ins, links to the
+//! security pages (`account_security`), sign out. See `account::space` for how it signs in
+//! through the provider's own OpenID Connect endpoints.
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -7,8 +8,10 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::{CheckedForm, field, parse_params, see_other};
-use crate::account::session;
+use crate::account::session::{self, BrowserSession};
 use crate::account::space::{self, AccountSession, SpaceError};
+use crate::account::{audit, secret_question, self_service};
+use crate::domain::{Lang, User};
 use crate::oidc::authorize::redirect_with;
 use crate::web::AppState;
 use crate::web::browser::{Browser, clear_cookie, set_cookie};
@@ -33,23 +36,100 @@ struct SessionView {
     current: bool,
 }
 
+/// One line of "Activité récente": a sign-in or a failed sign-in.
+#[derive(Serialize)]
+struct ActivityView {
+    when: String,
+    failed: bool,
+    ip: String,
+    user_agent: String,
+}
+
 #[derive(Serialize)]
 struct AccountPage {
     csrf: String,
     user: UserView,
     sessions: Vec<SessionView>,
+    activity: Vec<ActivityView>,
+    /// Whether the user type uses a secret question, or the user has one anyway.
+    show_secret_question: bool,
+    has_secret_question: bool,
     notice: String,
 }
 
-async fn account_session(state: &AppState, browser: &Browser) -> Result<Option<(String, AccountSession)>, AppError> {
+/// The confirmations /account shows after a redirect (`?notice=…`); anything else is ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Notice {
+    SessionClosed,
+    PasswordChanged,
+    SecretQuestionSet,
+}
+
+impl Notice {
+    fn parse(value: &str) -> Option<Self> {
+        [Self::SessionClosed, Self::PasswordChanged, Self::SecretQuestionSet].into_iter().find(|n| n.as_str() == value)
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::SessionClosed => "session_closed",
+            Self::PasswordChanged => "password_changed",
+            Self::SecretQuestionSet => "secret_question_set",
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Self::SessionClosed => "account_session_closed",
+            Self::PasswordChanged => "account_password_changed",
+            Self::SecretQuestionSet => "account_secret_question_changed",
+        }
+    }
+}
+
+/// /account showing `notice`, in `lang`.
+pub(super) fn account_url(notice: Notice, lang: Lang) -> String {
+    format!("/account?notice={}&lang={}", notice.as_str(), lang.code())
+}
+
+/// A signed-in visitor of the account space.
+pub(super) struct Signed {
+    pub(super) acct: AccountSession,
+    pub(super) user: User,
+    /// The user's live browser sessions; this browser's (`acct.sid`) is one of them.
+    pub(super) sessions: Vec<BrowserSession>,
+}
+
+/// The visitor of the account space, if signed in. The account session is only as alive as the
+/// provider session it was opened from: once that one ended (signed out elsewhere, closed from
+/// another browser, ended by a password change) the account session ends too.
+pub(super) async fn signed_in(state: &AppState, browser: &Browser) -> Result<Option<Signed>, AppError> {
+    let s = &state.services;
     let Some(cookie) = browser.cookie(state.cookies.account) else {
         return Ok(None);
     };
-    Ok(space::session(&state.services, cookie).await?.map(|s| (cookie.to_owned(), s)))
+    let Some(acct) = space::session(s, cookie).await? else {
+        return Ok(None);
+    };
+    let user = s.store.user_by_id(&acct.sub).await.map_err(crate::services::InfraError::from)?;
+    // Listing also ends the sessions a password change invalidated.
+    let sessions = match &user {
+        Some(user) => session::list_for_user(s, &user.id).await?,
+        None => Vec::new(),
+    };
+    match (user, &acct.sid) {
+        (Some(user), Some(sid)) if sessions.iter().any(|live| &live.sid == sid) => {
+            Ok(Some(Signed { acct, user, sessions }))
+        }
+        _ => {
+            space::end(s, cookie).await?;
+            Ok(None)
+        }
+    }
 }
 
 /// UTC to the minute, readable in both languages: `2026-11-18 11:06 UTC`.
-fn format_time(unix: i64) -> String {
+pub(super) fn format_time(unix: i64) -> String {
     let iso = crate::clock::rfc3339(unix);
     format!("{} {} UTC", &iso[..10], &iso[11..16])
 }
@@ -59,15 +139,19 @@ pub async fn account_get(
     browser: Browser,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
-    let closed = parse_params(query.as_deref().unwrap_or_default())?.get("closed").ok().flatten() == Some("1");
-    let Some((_, acct)) = account_session(&state, &browser).await? else {
+    let params = parse_params(query.as_deref().unwrap_or_default())?;
+    let notice = params.get("notice").ok().flatten().and_then(Notice::parse);
+    let Some(Signed { acct, user, sessions }) = signed_in(&state, &browser).await? else {
         return Ok(see_other(&space::begin_login(&state.services).await?));
     };
     let Some(claims) = space::claims(&state.services, &acct).await? else {
         // The access token died (expired or signed out elsewhere): sign in again.
         return Ok(see_other(&space::begin_login(&state.services).await?));
     };
-    let sessions = session::list_for_user(&state.services, &acct.sub).await?;
+    let s = &state.services;
+    let activity = self_service::recent_sign_ins(s, &user.id).await?;
+    let has_secret_question = secret_question::question_of(s, &user.id).await?.is_some();
+    let uses_secret_question = s.user_types.get(&user.user_type).is_some_and(|t| t.secret_question);
     let view = View::new(&state, &browser, None, None);
     let (cookie, set) = state.csrf_cookie(&browser);
     let text = |k: &str| claims[k].as_str().unwrap_or_default().to_owned();
@@ -90,7 +174,18 @@ pub async fn account_get(
                 current: acct.sid.as_deref() == Some(s.sid.as_str()),
             })
             .collect(),
-        notice: if closed { state.text(&view, "account_session_closed") } else { String::new() },
+        activity: activity
+            .into_iter()
+            .map(|e| ActivityView {
+                when: format_time(e.at),
+                failed: e.kind == audit::SIGN_IN_FAILED,
+                ip: e.ip,
+                user_agent: e.user_agent,
+            })
+            .collect(),
+        show_secret_question: uses_secret_question || has_secret_question,
+        has_secret_question,
+        notice: notice.map(|n| state.text(&view, n.key())).unwrap_or_default(),
     };
     Ok(state.page(StatusCode::OK, &view, "account.html", &page, None, with_cookies(set)))
 }
@@ -132,16 +227,14 @@ pub async fn account_session_revoke_post(
     browser: Browser,
     CheckedForm(params): CheckedForm,
 ) -> Result<Response, AppError> {
-    let Some((_, acct)) = account_session(&state, &browser).await? else {
+    let Some(signed) = signed_in(&state, &browser).await? else {
         return Ok(see_other("/account"));
     };
     let sid = field(&params, "session_id")?.unwrap_or_default();
     // Only the user's own sessions can be closed.
-    if let Some(target) = session::by_sid(&state.services, sid).await?
-        && target.user_id == acct.sub
-    {
-        session::end(&state.services, &target).await?;
-        return Ok(see_other("/account?closed=1"));
+    if self_service::close_session(&state.services, &signed.user.id, sid, &browser.client_info()).await? {
+        let lang = View::new(&state, &browser, None, None).lang;
+        return Ok(see_other(&account_url(Notice::SessionClosed, lang)));
     }
     Ok(see_other("/account"))
 }
@@ -151,10 +244,13 @@ pub async fn account_logout_post(
     browser: Browser,
     CheckedForm(_): CheckedForm,
 ) -> Result<Response, AppError> {
-    let Some((cookie, acct)) = account_session(&state, &browser).await? else {
+    let Some(cookie) = browser.cookie(state.cookies.account) else {
         return Ok(see_other("/account"));
     };
-    space::end(&state.services, &cookie).await?;
+    let Some(acct) = space::session(&state.services, cookie).await? else {
+        return Ok(see_other("/account"));
+    };
+    space::end(&state.services, cookie).await?;
     // RP-initiated logout, exactly as an external client does it.
     let location = redirect_with(
         &state.services.endpoint("/logout"),
@@ -167,11 +263,20 @@ pub async fn account_logout_post(
 
 #[cfg(test)]
 mod tests {
-    use super::format_time;
+    use super::{Notice, format_time};
 
     #[test]
     fn times_are_formatted_in_utc() {
         assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
         assert_eq!(format_time(1_795_000_000), "2026-11-18 11:06 UTC");
+    }
+
+    #[test]
+    fn only_known_notices_are_shown() {
+        for notice in [Notice::SessionClosed, Notice::PasswordChanged, Notice::SecretQuestionSet] {
+            assert_eq!(Notice::parse(notice.as_str()), Some(notice));
+        }
+        assert_eq!(Notice::parse("error_internal"), None);
+        assert_eq!(Notice::parse(""), None);
     }
 }

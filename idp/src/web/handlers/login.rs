@@ -1,5 +1,7 @@
 //! The login page: GET shows it for a pending authorization request, POST checks the
-//! credentials (one generic failure message) and resumes the authorization.
+//! credentials (one generic failure message), then either sends the browser through the
+//! first-login steps it owes (`/first-login`, issue #4) or starts the session and resumes the
+//! authorization.
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -7,9 +9,10 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::authorize::respond;
-use super::{CheckedForm, field, parse_params};
+use super::{CheckedForm, field, parse_params, see_other};
+use crate::account::first_login;
 use crate::account::login::{self, LoginOutcome};
-use crate::account::session;
+use crate::account::session::{self, BrowserSession};
 use crate::domain::{Client, Lang, Secret};
 use crate::oidc::authorize::{self, AuthRequest};
 use crate::web::AppState;
@@ -90,24 +93,46 @@ pub async fn login_post(
     if login.trim().is_empty() || password.is_empty() {
         return Ok(render(&state, &browser, &view, &request, &client, login, Some("login_required_field")));
     }
-    let user =
+    let (user, password_expired) =
         match login::authenticate(&state.services, login, &Secret::new(password), &browser.client_info(), &client.id)
             .await?
         {
-            // The forced change of an expired password is wired by a later step (issue #4).
-            LoginOutcome::Success { user, .. } => user,
+            LoginOutcome::Success { user, password_expired } => (user, password_expired),
             LoginOutcome::Failed => {
                 tracing::info!(client_id = %client.id, "sign-in failed");
                 return Ok(render(&state, &browser, &view, &request, &client, login, Some("login_failed")));
             }
         };
-    // A new session id at every sign-in (no session fixation); the old session ends.
-    if let Some(old) = super::authorize::current_session(&state, &browser).await? {
+    // Issue #4: a provisional or expired password, a secret question, terms or a captcha still
+    // owed come first, on their own pages; the session starts when they are done.
+    let s = &state.services;
+    if let Some((secret, _)) =
+        first_login::start(s, &user, password_expired, &request.id, &client.id, request.ui_locales.as_deref()).await?
+    {
+        tracing::info!(client_id = %client.id, "sign-in continues with the first-login steps");
+        let mut response = see_other("/first-login");
+        response.headers_mut().extend(with_cookies([super::first_login::flow_cookie(&state, &secret)]));
+        return Ok(response);
+    }
+    first_login::activate(s, &user, &browser.client_info()).await?;
+    let (new_session, cookie) = start_session(&state, &browser, &user.id).await?;
+    tracing::info!(client_id = %client.id, sid = %new_session.sid, "sign-in succeeded");
+    let outcome = authorize::resume_after_login(s, &request.id, &new_session).await?;
+    respond(&state, &browser, outcome, vec![cookie])
+}
+
+/// Starts the session of a user who just signed in on this browser (`amr` `pwd`); returns it
+/// and its `Set-Cookie`. A new session id at every sign-in (no session fixation); the browser's
+/// previous session ends.
+pub async fn start_session(
+    state: &AppState,
+    browser: &Browser,
+    user_id: &str,
+) -> Result<(BrowserSession, String), AppError> {
+    if let Some(old) = super::authorize::current_session(state, browser).await? {
         session::end(&state.services, &old).await?;
     }
-    let (secret, new_session) = session::create(&state.services, &user.id, &["pwd"], &browser.client_info()).await?;
-    tracing::info!(client_id = %client.id, sid = %new_session.sid, "sign-in succeeded");
+    let (secret, new_session) = session::create(&state.services, user_id, &["pwd"], &browser.client_info()).await?;
     let cookie = set_cookie(state.cookies.session, secret.expose(), state.cookies.secure, None);
-    let outcome = authorize::resume_after_login(&state.services, &request.id, &new_session).await?;
-    respond(&state, &browser, outcome, vec![cookie])
+    Ok((new_session, cookie))
 }

@@ -1,10 +1,13 @@
 //! Request handlers, one file per resource, named `<resource>_<method>`.
 
 pub mod account;
+pub mod account_security;
+pub mod activate;
 pub mod authorize;
 pub mod captcha;
 pub mod consent;
 pub mod discovery;
+pub mod first_login;
 pub mod introspect;
 pub mod login;
 pub mod logout;

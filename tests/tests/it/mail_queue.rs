@@ -1,0 +1,100 @@
+//! The durable mail queue: a mail is stored before it is sent, retried with backoff while the
+//! SMTP server is down, delivered once when it is back, and never sent twice, even by another
+//! node or after a restart. Real SMTP over loopback (`idp_tests::smtp::SmtpSink`).
+
+use idp::mail::notify;
+use idp::mail::queue::{self, backoff};
+use idp::mail::render::AccountLocked;
+use idp_tests::smtp::SmtpSink;
+use idp_tests::{Setup, TestApp};
+
+/// An app whose mail goes to SMTP on 127.0.0.1:`port`, with an explicit master key so that a
+/// second node can share its database.
+async fn app_with_smtp(port: u16, key: &str, database_url: Option<String>) -> TestApp {
+    let key = key.to_owned();
+    TestApp::spawn_with(Setup {
+        database_url,
+        tweak: Box::new(move |raw| {
+            raw.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+            raw.master_key = Some(key);
+        }),
+        ..Setup::default()
+    })
+    .await
+}
+
+async fn queue_lock_mail(app: &TestApp) {
+    let user = app.user("alice.martin").await;
+    let context =
+        AccountLocked { name: "Alice".into(), until: "12:34".into(), reset_url: app.url("/recovery/password") };
+    assert!(notify::send(&app.services, &user, "account_locked", &context).await, "the mail is queued");
+}
+
+#[tokio::test]
+async fn smtp_down_then_back_up_the_mail_arrives_once() {
+    let port = SmtpSink::free_port().await;
+    let app = app_with_smtp(port, &idp::master_key::MasterKey::generate().encode(), None).await;
+    queue_lock_mail(&app).await;
+
+    let pending = app.services.store.pending_mail().await.unwrap();
+    assert_eq!(pending.len(), 1, "the first attempt failed: the mail waits in the queue");
+    assert_eq!(pending[0].attempts, 1);
+    assert!(pending[0].last_error.is_some(), "the transport error is kept");
+    assert!(
+        pending[0].text.starts_with("aes256gcm:")
+            && !pending[0].text.contains("12:34")
+            && !pending[0].html.contains("12:34"),
+        "bodies are sealed at rest"
+    );
+    assert!(pending[0].next_attempt_at >= app.services.now() + backoff(1) - 1, "the retry is scheduled later");
+
+    let sink = SmtpSink::start(port).await;
+    assert_eq!(queue::deliver_due(&app.services).await.unwrap(), 0, "not due before the backoff");
+    app.clock.advance(backoff(1));
+    // The app's own worker may get there first: count what the server received.
+    let _ = queue::deliver_due(&app.services).await.unwrap();
+    let received = sink.wait_for(1, 10).await;
+    assert_eq!(received.len(), 1);
+    let mail = idp_tests::mail::parse(&received[0]);
+    assert_eq!(mail.to, "alice.martin@example.org");
+    assert!(mail.subject.contains("verrouillé"), "{}", mail.subject);
+    assert!(mail.text.contains("12:34") && mail.html.contains("12:34"));
+    assert!(received[0].contains(&format!("Message-ID: <{}@", pending[0].id)), "the queue id is the Message-ID");
+    assert!(app.services.store.pending_mail().await.unwrap().is_empty(), "a delivered mail leaves the queue");
+
+    app.clock.advance(3600);
+    assert_eq!(queue::deliver_due(&app.services).await.unwrap(), 0);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(sink.messages().len(), 1, "never sent twice");
+}
+
+#[tokio::test]
+async fn a_mail_queued_by_a_node_that_went_away_is_sent_once_by_another() {
+    let port = SmtpSink::free_port().await;
+    let key = idp::master_key::MasterKey::generate().encode();
+    let first = app_with_smtp(port, &key, None).await;
+    queue_lock_mail(&first).await;
+    assert_eq!(first.services.store.pending_mail().await.unwrap().len(), 1);
+
+    // A second node on the same database (a restart looks the same to the queue). The first
+    // one's clock stands still: its worker never finds the mail due.
+    let second = app_with_smtp(port, &key, Some(first.config.database_url.clone())).await;
+    let sink = SmtpSink::start(port).await;
+    second.clock.advance(backoff(1) + 5);
+    let _ = queue::deliver_due(&second.services).await.unwrap();
+    assert_eq!(sink.wait_for(1, 10).await.len(), 1);
+
+    first.clock.advance(backoff(1) + 5);
+    assert_eq!(queue::deliver_due(&first.services).await.unwrap(), 0, "the row is gone: nothing to resend");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(sink.messages().len(), 1, "delivered exactly once across the two nodes");
+}
+
+#[tokio::test]
+async fn with_a_working_transport_the_mail_leaves_the_queue_at_once() {
+    let sink = SmtpSink::start(0).await;
+    let app = app_with_smtp(sink.port, &idp::master_key::MasterKey::generate().encode(), None).await;
+    queue_lock_mail(&app).await;
+    assert_eq!(sink.messages().len(), 1, "sent during the request that queued it");
+    assert!(app.services.store.pending_mail().await.unwrap().is_empty());
+}
