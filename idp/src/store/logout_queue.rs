@@ -34,11 +34,6 @@ impl From<DeliveryRow> for LogoutDelivery {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct IdRow {
-    id: String,
-}
-
 #[async_trait]
 impl LogoutQueue for SqlStore {
     async fn enqueue_logouts(&self, deliveries: &[LogoutDelivery]) -> Result<(), StoreError> {
@@ -69,33 +64,19 @@ impl LogoutQueue for SqlStore {
         claim_until: i64,
         limit: i64,
     ) -> Result<Vec<LogoutDelivery>, StoreError> {
-        let candidates = self
-            .db()
-            .all::<IdRow>(
-                q("SELECT id FROM logout_deliveries WHERE next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) \
-                   ORDER BY next_attempt_at, id LIMIT $2")
-                .int(now)
-                .int(limit),
+        let rows: Vec<DeliveryRow> = self
+            .claim_due(
+                "SELECT id FROM logout_deliveries WHERE next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) \
+                 ORDER BY next_attempt_at, id LIMIT $2",
+                "UPDATE logout_deliveries SET claimed_until = $1, attempts = attempts + 1 \
+                 WHERE id = $2 AND next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3) \
+                 RETURNING id, client_id, user_id, sid, created_at, attempts, next_attempt_at",
+                now,
+                claim_until,
+                limit,
             )
             .await?;
-        let mut claimed = Vec::new();
-        for candidate in candidates {
-            // The condition is checked again by the UPDATE itself: whoever updates first owns
-            // the row until `claim_until`; the others get no row back.
-            let rows = self
-                .db()
-                .all::<DeliveryRow>(
-                    q("UPDATE logout_deliveries SET claimed_until = $1, attempts = attempts + 1 \
-                       WHERE id = $2 AND next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3) \
-                       RETURNING id, client_id, user_id, sid, created_at, attempts, next_attempt_at")
-                    .int(claim_until)
-                    .text(&candidate.id)
-                    .int(now),
-                )
-                .await?;
-            claimed.extend(rows.into_iter().map(LogoutDelivery::from));
-        }
-        Ok(claimed)
+        Ok(rows.into_iter().map(LogoutDelivery::from).collect())
     }
 
     async fn finish_logout(&self, id: &str) -> Result<(), StoreError> {

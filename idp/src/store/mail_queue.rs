@@ -36,11 +36,6 @@ impl From<Row> for QueuedMail {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct IdRow {
-    id: String,
-}
-
 #[async_trait]
 impl MailQueue for SqlStore {
     async fn enqueue_mail(&self, m: &QueuedMail, claim_until: i64) -> Result<(), StoreError> {
@@ -63,32 +58,19 @@ impl MailQueue for SqlStore {
     }
 
     async fn claim_due_mail(&self, now: i64, claim_until: i64, limit: i64) -> Result<Vec<QueuedMail>, StoreError> {
-        let candidates = self
-            .db()
-            .all::<IdRow>(
-                q("SELECT id FROM mail_queue WHERE next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) \
-                   ORDER BY next_attempt_at, id LIMIT $2")
-                .int(now)
-                .int(limit),
+        let rows: Vec<Row> = self
+            .claim_due(
+                "SELECT id FROM mail_queue WHERE next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) \
+                 ORDER BY next_attempt_at, id LIMIT $2",
+                "UPDATE mail_queue SET claimed_until = $1, attempts = attempts + 1 \
+                 WHERE id = $2 AND next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3) \
+                 RETURNING id, recipient, subject, text_body, html_body, created_at, attempts, next_attempt_at, last_error",
+                now,
+                claim_until,
+                limit,
             )
             .await?;
-        let mut claimed = Vec::new();
-        for candidate in candidates {
-            // The UPDATE checks the condition again: whoever updates first owns the row.
-            let rows = self
-                .db()
-                .all::<Row>(
-                    q("UPDATE mail_queue SET claimed_until = $1, attempts = attempts + 1 \
-                       WHERE id = $2 AND next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3) \
-                       RETURNING id, recipient, subject, text_body, html_body, created_at, attempts, next_attempt_at, last_error")
-                    .int(claim_until)
-                    .text(&candidate.id)
-                    .int(now),
-                )
-                .await?;
-            claimed.extend(rows.into_iter().map(QueuedMail::from));
-        }
-        Ok(claimed)
+        Ok(rows.into_iter().map(QueuedMail::from).collect())
     }
 
     async fn finish_mail(&self, id: &str) -> Result<(), StoreError> {

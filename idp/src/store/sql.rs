@@ -25,6 +25,31 @@ impl SqlStore {
     pub fn db(&self) -> &Db {
         &self.db
     }
+
+    /// The claim protocol of the durable queues (logout deliveries, mail): `due` selects the ids
+    /// of rows due at `$1` and not held, at most `$2`; `claim` re-checks the same condition in
+    /// an UPDATE … RETURNING (`$1` claim_until, `$2` id, `$3` now), so whoever updates a row
+    /// first owns it until `claim_until` and the others get nothing back, across nodes.
+    pub(crate) async fn claim_due<T: super::db::DbRow>(
+        &self,
+        due: &'static str,
+        claim: &'static str,
+        now: i64,
+        claim_until: i64,
+        limit: i64,
+    ) -> Result<Vec<T>, StoreError> {
+        let candidates = self.db.all::<IdRow>(q(due).int(now).int(limit)).await?;
+        let mut claimed = Vec::new();
+        for candidate in candidates {
+            claimed.extend(self.db.all::<T>(q(claim).int(claim_until).text(&candidate.id).int(now)).await?);
+        }
+        Ok(claimed)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct IdRow {
+    id: String,
 }
 
 fn conflict(what: &'static str) -> impl Fn(StoreError) -> StoreError {

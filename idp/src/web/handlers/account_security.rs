@@ -11,7 +11,7 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::account::{Notice, Signed, account_url, signed_in};
-use super::password_policy::{PageRule, page_rules};
+use super::password_policy::PasswordFields;
 use super::{CheckedForm, field, see_other};
 use crate::account::password_change::ChangeError;
 use crate::account::secret_question::{self, SecretQuestionError};
@@ -46,10 +46,8 @@ struct PasswordPage {
     csrf: String,
     /// The message about the current password (empty: none).
     current_error: String,
-    password_rules: Vec<PageRule>,
-    password_policy_url: String,
-    password_personal: Vec<String>,
-    password_errors: Vec<String>,
+    #[serde(flatten)]
+    fields: PasswordFields,
 }
 
 fn render_password(
@@ -61,22 +59,11 @@ fn render_password(
     current_error: Option<&str>,
     password_errors: Vec<String>,
 ) -> Response {
-    let s = &state.services;
-    let user_type = s.user_types.get(&user.user_type).unwrap_or_else(|| s.user_types.default_type());
     let (cookie, set) = state.csrf_cookie(browser);
-    let query = serde_urlencoded::to_string([("user_type", user_type.id.as_str())]).unwrap_or_default();
     let page = PasswordPage {
         csrf: state.csrf_token(&cookie),
         current_error: current_error.map(|key| state.text(view, key)).unwrap_or_default(),
-        password_rules: page_rules(&state.themes, &view.theme, view.lang, &user_type.password_policy),
-        password_policy_url: format!("/password-policy?{query}"),
-        password_personal: vec![
-            user.login.clone(),
-            user.given_name.clone(),
-            user.family_name.clone(),
-            user.email.clone(),
-        ],
-        password_errors,
+        fields: PasswordFields::for_user(state, view, user, password_errors),
     };
     state.page(status, view, "account_password.html", &page, None, with_cookies(set))
 }

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::password_policy::{PageRule, page_rules};
+use super::password_policy::PasswordFields;
 use super::{CheckedForm, field, parse_params};
 use crate::account::activation;
 use crate::account::password_change::ChangeError;
@@ -37,10 +37,8 @@ struct ActivatePage {
     csrf: String,
     token: String,
     login: String,
-    password_rules: Vec<PageRule>,
-    password_policy_url: String,
-    password_personal: Vec<String>,
-    password_errors: Vec<String>,
+    #[serde(flatten)]
+    fields: PasswordFields,
 }
 
 /// The page's theme: the user type's when it has one.
@@ -79,24 +77,13 @@ fn form(
         "/activate?{}",
         serde_urlencoded::to_string([("token", token), ("lang", view.lang.other().code())]).unwrap_or_default()
     );
-    let user_type =
-        state.services.user_types.get(&user.user_type).unwrap_or_else(|| state.services.user_types.default_type());
     let (cookie, set) = state.csrf_cookie(browser);
-    let query = serde_urlencoded::to_string([("user_type", user_type.id.as_str())]).unwrap_or_default();
     let page = ActivatePage {
         step: Step::Form,
         csrf: state.csrf_token(&cookie),
         token: token.to_owned(),
         login: user.login.clone(),
-        password_rules: page_rules(&state.themes, &view.theme, view.lang, &user_type.password_policy),
-        password_policy_url: format!("/password-policy?{query}"),
-        password_personal: vec![
-            user.login.clone(),
-            user.given_name.clone(),
-            user.family_name.clone(),
-            user.email.clone(),
-        ],
-        password_errors: errors,
+        fields: PasswordFields::for_user(state, &view, user, errors),
     };
     state.page(status, &view, "activate.html", &page, None, with_cookies(set))
 }

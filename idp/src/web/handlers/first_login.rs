@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::authorize::respond;
-use super::password_policy::{PageRule, page_rules};
+use super::password_policy::PasswordFields;
 use super::{CheckedForm, field, see_other};
 use crate::account::captcha::{self, Challenge, ChallengeKind};
 use crate::account::first_login::{self, CAPTCHA_PURPOSE, PendingSignIn, Step};
@@ -39,10 +39,8 @@ struct FirstLoginPage {
     step_count: usize,
     client_name: String,
     password_reason: &'static str,
-    password_rules: Vec<PageRule>,
-    password_policy_url: String,
-    password_personal: Vec<String>,
-    password_errors: Vec<String>,
+    #[serde(flatten)]
+    fields: PasswordFields,
     secret_question_mode: &'static str,
     secret_questions: Vec<String>,
     secret_question_choice: String,
@@ -134,7 +132,6 @@ async fn render(
         step_number,
         step_count,
         client_name,
-        password_errors: retry.password_errors,
         secret_question_choice: retry.secret_question_choice,
         secret_question_custom: retry.secret_question_custom,
         secret_question_error: retry.secret_question_error,
@@ -145,10 +142,7 @@ async fn render(
     match step {
         Some(Step::Password) => {
             page.password_reason = pending.password_reason(user).as_str();
-            page.password_rules = page_rules(&state.themes, &view.theme, view.lang, &user_type.password_policy);
-            page.password_policy_url = format!("/password-policy?user_type={}", user_type.id);
-            page.password_personal =
-                vec![user.login.clone(), user.given_name.clone(), user.family_name.clone(), user.email.clone()];
+            page.fields = PasswordFields::for_user(state, &view, user, retry.password_errors);
         }
         Some(Step::SecretQuestion) => {
             page.secret_question_mode = "choose";

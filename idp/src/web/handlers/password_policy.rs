@@ -10,10 +10,11 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::account::policy;
-use crate::domain::Lang;
 use crate::domain::user_type::{Localized, PasswordPolicy};
+use crate::domain::{Lang, User};
 use crate::theme::Themes;
 use crate::web::AppState;
+use crate::web::pages::View;
 
 #[derive(Deserialize)]
 pub struct PolicyQuery {
@@ -108,4 +109,34 @@ pub fn page_rules(themes: &Themes, theme: &str, lang: Lang, p: &PasswordPolicy) 
         .into_iter()
         .map(|r| PageRule { rule: r.key, value: r.value, label: policy::label(text, r.key, r.value) })
         .collect()
+}
+
+/// The context of `password_fields.html` for `user` (flattened into a page's context): the
+/// rules of the user's type in the page's language, the policy URL for the live checklist, the
+/// personal data the password must not contain, and the server's messages after a refusal.
+#[derive(Serialize, Default)]
+pub struct PasswordFields {
+    pub password_rules: Vec<PageRule>,
+    pub password_policy_url: String,
+    pub password_personal: Vec<String>,
+    pub password_errors: Vec<String>,
+}
+
+impl PasswordFields {
+    pub fn for_user(state: &AppState, view: &View, user: &User, password_errors: Vec<String>) -> Self {
+        let s = &state.services;
+        let user_type = s.user_types.get(&user.user_type).unwrap_or_else(|| s.user_types.default_type());
+        let query = serde_urlencoded::to_string([("user_type", user_type.id.as_str())]).unwrap_or_default();
+        Self {
+            password_rules: page_rules(&state.themes, &view.theme, view.lang, &user_type.password_policy),
+            password_policy_url: format!("/password-policy?{query}"),
+            password_personal: vec![
+                user.login.clone(),
+                user.given_name.clone(),
+                user.family_name.clone(),
+                user.email.clone(),
+            ],
+            password_errors,
+        }
+    }
 }
