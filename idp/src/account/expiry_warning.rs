@@ -3,8 +3,8 @@
 //! `max_age_days - expiry_warning_days` and who were not warned since their last change get one
 //! `password_expiry_warning` e-mail. `app.rs` runs `run_once` every
 //! `password_expiry_check_interval`; the forced change at sign-in lives elsewhere
-//! (`password_age`, first-login flow). Several nodes may run it at once: the worst case is a
-//! duplicate mail, never a missed one.
+//! (`password_age`, first-login flow). Several nodes may run it at once: a user is marked
+//! (conditionally) before the mail is queued, so only one node sends it.
 
 use serde::Serialize;
 use serde_json::json;
@@ -42,6 +42,12 @@ pub async fn run_once(s: &Services) -> Result<usize, InfraError> {
             let due = s.store.users_due_expiry_warning(&user_type.id, changed_before, BATCH).await?;
             let done = (due.len() as i64) < BATCH;
             for user in &due {
+                // Marked first, even if the mail could not be queued (logged by `notify`): it
+                // must not be retried every interval; the forced change at sign-in still
+                // protects the account.
+                if !s.store.mark_expiry_warned(&user.id, now).await? {
+                    continue;
+                }
                 let changed_at = s.store.password_changed_at(&user.id).await?.unwrap_or(user.updated_at);
                 let context = ExpiryWarning {
                     name: user.display_name(),
@@ -50,11 +56,7 @@ pub async fn run_once(s: &Services) -> Result<usize, InfraError> {
                     change_url: s.endpoint("/account/password"),
                     sign_in_url: s.endpoint("/account"),
                 };
-                // Marked even if the mail could not be queued (logged by `notify`): it must not
-                // be retried every interval; the forced change at sign-in still protects the
-                // account.
                 notify::send(s, user, "password_expiry_warning", &context).await;
-                s.store.mark_expiry_warned(&user.id, now).await?;
                 audit::record(s, Some(&user.id), audit::EXPIRY_WARNING_SENT, &info, json!({})).await?;
                 sent += 1;
             }

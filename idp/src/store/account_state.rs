@@ -85,11 +85,17 @@ impl AccountStore for SqlStore {
         Ok(rows.into_iter().map(User::from).collect())
     }
 
-    async fn mark_expiry_warned(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
-        self.db()
-            .execute(q("UPDATE users SET expiry_warned_at = $1 WHERE id = $2").int(now).text(user_id))
-            .await
-            .map(|_| ())
+    async fn mark_expiry_warned(&self, user_id: &str, now: i64) -> Result<bool, StoreError> {
+        let marked = self
+            .db()
+            .execute(
+                q("UPDATE users SET expiry_warned_at = $1 WHERE id = $2 \
+                   AND (expiry_warned_at IS NULL OR expiry_warned_at < COALESCE(password_changed_at, updated_at))")
+                .int(now)
+                .text(user_id),
+            )
+            .await?;
+        Ok(marked > 0)
     }
 
     async fn insert_user_token(&self, t: &UserToken) -> Result<(), StoreError> {

@@ -263,7 +263,9 @@ pub trait AccountStore {
         changed_before: i64,
         limit: i64,
     ) -> Result<Vec<User>, StoreError>;
-    async fn mark_expiry_warned(&self, user_id: &str, now: i64) -> Result<(), StoreError>;
+    /// Marks the current password of `user_id` as warned; false when it already was (another
+    /// node got there first), so that each password gets one warning across nodes.
+    async fn mark_expiry_warned(&self, user_id: &str, now: i64) -> Result<bool, StoreError>;
     /// Stores a one-time token; the user's other tokens of the same purpose are deleted in the
     /// same transaction (only the latest link or code works).
     async fn insert_user_token(&self, token: &UserToken) -> Result<(), StoreError>;

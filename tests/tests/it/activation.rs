@@ -369,3 +369,17 @@ async fn the_seed_portals_activation_page_uses_the_type_theme_and_policy() {
     assert!(page.body.replace("&#x2F;", "/").contains("/static/region/"), "the Région theme: {}", page.body);
     assert!(page.body.contains("user_type=agent_lycee"), "the type's policy feeds the checklist: {}", page.body);
 }
+
+#[tokio::test]
+async fn nodes_running_the_expiry_job_together_send_one_warning_per_password() {
+    let app = TestApp::spawn_with(expiring_types()).await;
+    for i in 0..3 {
+        typed_user(&app, &format!("bonus.user{i}"), "bonus_eco").await;
+    }
+    app.clock.advance(80 * DAY);
+    let s = &app.services;
+    let runs = tokio::join!(expiry_warning::run_once(s), expiry_warning::run_once(s), expiry_warning::run_once(s));
+    let total = runs.0.unwrap() + runs.1.unwrap() + runs.2.unwrap();
+    assert_eq!(total, 3, "each password is warned by one run only");
+    assert_eq!(warnings(&app).len(), 3);
+}
