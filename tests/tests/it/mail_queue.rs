@@ -98,3 +98,75 @@ async fn with_a_working_transport_the_mail_leaves_the_queue_at_once() {
     assert_eq!(sink.messages().len(), 1, "sent during the request that queued it");
     assert!(app.services.store.pending_mail().await.unwrap().is_empty());
 }
+
+/// The real SMTP server `.ci/run` starts on loopback (Debian's aiosmtpd, delivering to a Maildir):
+/// `IDP_TEST_SMTP_URL` and `IDP_TEST_SMTP_MAILDIR`. Without them the test is skipped, except under
+/// CI, where it fails.
+fn real_smtp() -> Option<(String, std::path::PathBuf)> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match (var("IDP_TEST_SMTP_URL"), var("IDP_TEST_SMTP_MAILDIR")) {
+        (Some(url), Some(maildir)) => Some((url, maildir.into())),
+        _ => {
+            assert!(std::env::var_os("CI").is_none(), "CI must provide IDP_TEST_SMTP_URL and IDP_TEST_SMTP_MAILDIR");
+            eprintln!("skipped: needs IDP_TEST_SMTP_URL and IDP_TEST_SMTP_MAILDIR (a real SMTP server)");
+            None
+        }
+    }
+}
+
+/// The messages of a Maildir (`new/`, `cur/`) addressed to `to`.
+fn maildir_messages_to(maildir: &std::path::Path, to: &str) -> Vec<idp_tests::mail::Mail> {
+    ["new", "cur"]
+        .iter()
+        .flat_map(|sub| std::fs::read_dir(maildir.join(sub)).into_iter().flatten().filter_map(Result::ok))
+        .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+        .map(|raw| idp_tests::mail::parse(&raw))
+        .filter(|m| m.to == to)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_real_smtp_server_receives_the_provisional_password_that_then_signs_in() {
+    let Some((url, maildir)) = real_smtp() else { return };
+    let app =
+        TestApp::spawn_with(Setup { tweak: Box::new(move |raw| raw.smtp_url = Some(url)), ..Setup::default() }).await;
+    // A unique address: the server's mailbox is shared by every test of the run.
+    let login = format!("smtp.{}", idp::crypto::random_token(6).to_lowercase().replace(['-', '_'], "x"));
+    let spec = idp::admin::UserSpec {
+        login: login.clone(),
+        email: format!("{login}@example.org"),
+        given_name: "Camille".into(),
+        family_name: "Durand".into(),
+        ..idp::admin::UserSpec::default()
+    };
+    let (_, sent) =
+        idp::admin::add_user_starting(&app.services, &spec, &idp::admin::UserStart::Provisional).await.unwrap();
+    assert!(sent.is_some_and(|s| s.mailed));
+    assert!(app.services.store.pending_mail().await.unwrap().is_empty(), "the server accepted it at once");
+
+    let mut received = Vec::new();
+    for _ in 0..100 {
+        received = maildir_messages_to(&maildir, &format!("{login}@example.org"));
+        if !received.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(received.len(), 1, "the SMTP server received the mail once");
+    let mail = &received[0];
+    assert_eq!(mail.subject, "Votre mot de passe provisoire");
+    let lines: Vec<&str> = mail.text.lines().collect();
+    let at = lines.iter().position(|l| l.contains("mot de passe provisoire")).expect("the password label");
+    let password = lines[at + 1].trim();
+    let info = idp::account::session::ClientInfo::default();
+    let outcome = idp::account::login::authenticate(
+        &app.services,
+        &login,
+        &idp::domain::Secret::new(password),
+        &info,
+        "smtp-test",
+    )
+    .await
+    .unwrap();
+    assert!(matches!(outcome, idp::account::login::LoginOutcome::Success { .. }), "the mailed password signs in");
+}
