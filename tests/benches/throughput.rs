@@ -20,6 +20,8 @@ use idp_tests::browser::query;
 use idp_tests::{Browser, PASSWORD, RP_CALLBACK, Setup, TestApp};
 
 const CONCURRENCY: usize = 32;
+/// Accounts the login benchmark signs in (more than `CONCURRENCY`).
+const LOGIN_USERS: usize = 64;
 
 /// Runs `op` from `CONCURRENCY` tasks for `duration` or until it answers `None` (out of
 /// prepared inputs); returns successful operations per second.
@@ -149,23 +151,30 @@ async fn main() {
         if left == 0 { "  (used every prepared code)" } else { "" }
     );
 
-    // Logins: pending requests prepared first, then only the POST /login is timed.
+    // Logins: pending requests prepared first, then only the POST /login is timed. One account
+    // per prepared request: the lockout counts attempts in flight per account (parallel guesses
+    // never get more than `max_failures` evaluations), so 32 concurrent sign-ins of one account
+    // would mostly be refused, which is not the traffic a portal sees.
     let login_browser = Browser::new();
     let mut pending = Vec::new();
-    for _ in 0..1500 {
+    for i in 0..LOGIN_USERS {
+        app.user(&format!("bench.login{i}")).await;
+    }
+    for i in 0..1500 {
         let page = login_browser.get(&authorize_url(&app, "bench")).await;
         let location = page.location().unwrap();
-        pending.push(query(&format!("{}{location}", app.issuer))["request_id"].clone());
+        pending.push((query(&format!("{}{location}", app.issuer))["request_id"].clone(), i % LOGIN_USERS));
     }
-    let login_page = login_browser.get(&format!("{}/login?request_id={}", app.issuer, pending[0])).await;
+    let login_page = login_browser.get(&format!("{}/login?request_id={}", app.issuer, pending[0].0)).await;
     let csrf = login_page.field("csrf").unwrap();
     let pending = Arc::new(std::sync::Mutex::new(pending));
     let (b, login_url) = (login_browser.http.clone(), app.url("/login"));
     let logins = load(seconds, move || {
         let (b, login_url, pending, csrf) = (b.clone(), login_url.clone(), pending.clone(), csrf.clone());
         async move {
-            let id = pending.lock().unwrap().pop()?;
-            let form = [("csrf", csrf.as_str()), ("request_id", &id), ("login", "bench.user"), ("password", PASSWORD)];
+            let (id, user) = pending.lock().unwrap().pop()?;
+            let login = format!("bench.login{user}");
+            let form = [("csrf", csrf.as_str()), ("request_id", &id), ("login", &login), ("password", PASSWORD)];
             Some(b.post(&login_url).form(&form).send().await.is_ok_and(|r| r.status() == 303))
         }
     })

@@ -13,8 +13,26 @@ use super::StoreError;
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePools),
     Postgres(PgPool),
+}
+
+/// SQLite allows one writer at a time. Writers on several connections would meet
+/// `SQLITE_BUSY` and SQLite's busy handler, which sleeps in steps of up to 100 ms: under
+/// concurrent sign-ins (each writes an audit row) that cost 20× the throughput. So writes and
+/// transactions queue for the one connection of `write` (a fair async queue, no sleeping), and
+/// plain `SELECT`s use the `read` connections, which WAL lets run alongside the writer.
+#[derive(Clone, Debug)]
+pub struct SqlitePools {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+impl SqlitePools {
+    fn for_sql(&self, sql: &str) -> &SqlitePool {
+        let head = sql.trim_start().get(..6).unwrap_or_default();
+        if head.eq_ignore_ascii_case("select") { &self.read } else { &self.write }
+    }
 }
 
 pub enum Tx {
@@ -106,8 +124,10 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
-            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(db_err)?;
-            Ok(Db::Sqlite(pool))
+            let write =
+                SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(db_err)?;
+            let read = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(db_err)?;
+            Ok(Db::Sqlite(SqlitePools { read, write }))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url).map_err(db_err)?;
             let pool = PgPoolOptions::new()
@@ -127,7 +147,7 @@ impl Db {
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let result = match self {
-            Db::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
+            Db::Sqlite(p) => SQLITE_MIGRATIONS.run(&p.write).await,
             Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
         };
         result.map_err(|err| StoreError::Database(format!("migration failed: {err}")))
@@ -135,14 +155,14 @@ impl Db {
 
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin().await.map_err(db_err)?),
+            Db::Sqlite(p) => Tx::Sqlite(p.write.begin().await.map_err(db_err)?),
             Db::Postgres(p) => Tx::Postgres(p.begin().await.map_err(db_err)?),
         })
     }
 
     pub async fn execute(&self, q: Query) -> Result<u64, StoreError> {
         match self {
-            Db::Sqlite(p) => q.sqlite().execute(p).await.map(|r| r.rows_affected()),
+            Db::Sqlite(p) => q.sqlite().execute(&p.write).await.map(|r| r.rows_affected()),
             Db::Postgres(p) => q.postgres().execute(p).await.map(|r| r.rows_affected()),
         }
         .map_err(db_err)
@@ -150,7 +170,9 @@ impl Db {
 
     pub async fn optional<T: DbRow>(&self, q: Query) -> Result<Option<T>, StoreError> {
         match self {
-            Db::Sqlite(p) => q.sqlite().fetch_optional(p).await.and_then(|r| r.map(|r| T::from_row(&r)).transpose()),
+            Db::Sqlite(p) => {
+                q.sqlite().fetch_optional(p.for_sql(q.sql)).await.and_then(|r| r.map(|r| T::from_row(&r)).transpose())
+            }
             Db::Postgres(p) => {
                 q.postgres().fetch_optional(p).await.and_then(|r| r.map(|r| T::from_row(&r)).transpose())
             }
@@ -160,7 +182,9 @@ impl Db {
 
     pub async fn all<T: DbRow>(&self, q: Query) -> Result<Vec<T>, StoreError> {
         match self {
-            Db::Sqlite(p) => q.sqlite().fetch_all(p).await.and_then(|rows| rows.iter().map(T::from_row).collect()),
+            Db::Sqlite(p) => {
+                q.sqlite().fetch_all(p.for_sql(q.sql)).await.and_then(|rows| rows.iter().map(T::from_row).collect())
+            }
             Db::Postgres(p) => q.postgres().fetch_all(p).await.and_then(|rows| rows.iter().map(T::from_row).collect()),
         }
         .map_err(db_err)
