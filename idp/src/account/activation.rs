@@ -55,7 +55,7 @@ struct ActivationMail<'a> {
 /// sessions, and e-mails it (first start of an account, or an administrator reset). The
 /// password is never returned: it only travels in the mail.
 pub async fn start_provisional(s: &Services, user: &User, info: &ClientInfo) -> Result<Option<Sent>, InfraError> {
-    let user_type = s.user_types.get(&user.user_type).unwrap_or_else(|| s.user_types.default_type());
+    let user_type = s.user_types.of(&user.user_type);
     let password = generate_password(&user_type.password_policy, &personal(user));
     let hash = s.passwords.hash(&password).await?;
     let now = s.now();

@@ -20,7 +20,7 @@ use super::secret_question::{self, SecretQuestionError};
 use super::session::ClientInfo;
 use super::{audit, captcha};
 use crate::crypto;
-use crate::domain::user_type::{CaptchaKind, UserType};
+use crate::domain::user_type::CaptchaKind;
 use crate::domain::{Secret, User};
 use crate::ephemeral::{get_json, put_json, take_json, ttl_until};
 use crate::services::{InfraError, Services};
@@ -107,11 +107,6 @@ fn lock_key(id: &str) -> String {
     format!("first_login_lock:{id}")
 }
 
-/// The user type of `user` (the default one if its type was removed from the settings).
-pub fn user_type_of<'a>(s: &'a Services, user: &User) -> &'a UserType {
-    s.user_types.get(&user.user_type).unwrap_or_else(|| s.user_types.default_type())
-}
-
 /// The steps `user` still owes, in order. `password_expired`: the password was found expired
 /// at the sign-in and not changed since.
 pub async fn owed(
@@ -120,7 +115,7 @@ pub async fn owed(
     password_expired: bool,
     captcha_passed: bool,
 ) -> Result<Vec<Step>, InfraError> {
-    let user_type = user_type_of(s, user);
+    let user_type = s.user_types.of(&user.user_type);
     let mut steps = Vec::new();
     if user.must_change_password || password_expired {
         steps.push(Step::Password);

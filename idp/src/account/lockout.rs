@@ -90,7 +90,7 @@ fn source_of(ip: &str) -> Option<String> {
 }
 
 fn rule_of(s: &Services, user: &User) -> LockoutRule {
-    s.user_types.get(&user.user_type).unwrap_or_else(|| s.user_types.default_type()).lockout
+    s.user_types.of(&user.user_type).lockout
 }
 
 /// Before verifying a password: is this attempt allowed to be evaluated?

@@ -23,7 +23,7 @@ pub async fn after_sign_in(s: &Services, user: &User, password: &Secret) -> Resu
 }
 
 pub async fn is_password_expired(s: &Services, user: &User, now: i64) -> Result<bool, InfraError> {
-    let user_type = s.user_types.get(&user.user_type).unwrap_or_else(|| s.user_types.default_type());
+    let user_type = s.user_types.of(&user.user_type);
     if user_type.password_policy.max_age_days.is_none() {
         return Ok(false);
     }

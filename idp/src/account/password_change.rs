@@ -89,7 +89,7 @@ pub async fn check(s: &Services, user: &User, new: &Secret, confirm: &Secret) ->
     if new.expose() != confirm.expose() {
         return Err(ChangeError::Mismatch);
     }
-    let user_type = s.user_types.get(&user.user_type).unwrap_or_else(|| s.user_types.default_type());
+    let user_type = s.user_types.of(&user.user_type);
     let p = &user_type.password_policy;
     let personal = policy::PersonalData {
         login: &user.login,
@@ -121,7 +121,7 @@ pub async fn change(
     ctx: &Context<'_>,
 ) -> Result<(), ChangeError> {
     check(s, user, new, confirm).await?;
-    let user_type = s.user_types.get(&user.user_type).unwrap_or_else(|| s.user_types.default_type());
+    let user_type = s.user_types.of(&user.user_type);
     let hash = s.passwords.hash(new).await?;
     let now = s.now();
     let change = PasswordChange {

@@ -191,6 +191,12 @@ impl UserTypes {
         self.0.iter().find(|t| t.id == id)
     }
 
+    /// The type of a user whose stored type is `id`: that one, or the default one when the
+    /// settings no longer declare it (a user is never left without rules).
+    pub fn of(&self, id: &str) -> &UserType {
+        self.get(id).unwrap_or_else(|| self.default_type())
+    }
+
     /// The first declared type is the default for users created without one.
     pub fn default_type(&self) -> &UserType {
         &self.0[0]

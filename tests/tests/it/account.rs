@@ -10,7 +10,7 @@ use idp_tests::{Browser, PASSWORD, RP_CALLBACK, TestApp};
 use crate::pages::cookie_value;
 
 /// A provider with alice and bob, and the shop, a first-party client (no consent page).
-async fn provider() -> (TestApp, Rp) {
+pub(crate) async fn provider() -> (TestApp, Rp) {
     let app = TestApp::spawn().await;
     app.user("alice.martin").await;
     app.user("bob.durand").await;

@@ -6,12 +6,11 @@
 use std::time::{Duration, Instant};
 
 use idp::account::secret_question::{self, Outcome};
-use idp::admin::ClientSpec;
 use idp::domain::{Secret, User};
 use idp_tests::browser::{Page, query};
 use idp_tests::mail::{Mail, read_outbox};
 use idp_tests::rp::Rp;
-use idp_tests::{Browser, PASSWORD, RP_CALLBACK, TestApp};
+use idp_tests::{Browser, PASSWORD, TestApp};
 
 /// Satisfies the default policy and shares nothing with alice's name, login or e-mail.
 const NEW_PASSWORD: &str = "Nouveau-Cheval-Batterie-7";
@@ -20,21 +19,10 @@ const LOGIN_FAILED: &str = "Identifiant ou mot de passe incorrect.";
 const WRONG_CURRENT: &str = "Le mot de passe actuel est incorrect.";
 const PASSWORD_CHANGED: &str = "Votre mot de passe a bien été modifié.";
 
-/// A provider with alice and bob, and the shop, a first-party client (no consent page).
+/// `account::provider` (alice, bob, the first-party shop), with alice.
 async fn provider() -> (TestApp, Rp, User) {
-    let app = TestApp::spawn().await;
-    let alice = app.user("alice.martin").await;
-    app.user("bob.durand").await;
-    let (client, secret) = app
-        .client(ClientSpec {
-            id: "shop".into(),
-            name: "Shop".into(),
-            redirect_uris: vec![RP_CALLBACK.into()],
-            first_party: true,
-            ..ClientSpec::default()
-        })
-        .await;
-    let rp = Rp::discover(&app.issuer, &client.id, secret.as_deref(), RP_CALLBACK).await;
+    let (app, rp) = crate::account::provider().await;
+    let alice = app.services.store.user_by_login("alice.martin").await.unwrap().expect("alice exists");
     (app, rp, alice)
 }
 

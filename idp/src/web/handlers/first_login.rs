@@ -105,7 +105,7 @@ async fn view_for(
     let mut view = View::new(state, browser, client.as_ref(), pending.ui_locales.as_deref());
     let client_theme = client.as_ref().and_then(|c| c.theme.as_deref()).filter(|t| state.themes.has_theme(t));
     if client_theme.is_none()
-        && let Some(theme) = first_login::user_type_of(s, user).theme.as_deref().filter(|t| state.themes.has_theme(t))
+        && let Some(theme) = s.user_types.of(&user.user_type).theme.as_deref().filter(|t| state.themes.has_theme(t))
     {
         view.theme = theme.to_owned();
     }
@@ -124,7 +124,7 @@ async fn render(
     let s = &state.services;
     let (view, client_name, redirect_origin) = view_for(state, browser, pending, user).await?;
     let (cookie, set) = state.csrf_cookie(browser);
-    let user_type = first_login::user_type_of(s, user);
+    let user_type = s.user_types.of(&user.user_type);
     let (step_number, step_count) = step.map(|st| pending.progress(st)).unwrap_or((0, 0));
     let mut page = FirstLoginPage {
         csrf: state.csrf_token(&cookie),
@@ -318,7 +318,7 @@ async fn captcha_step(
         return Ok(StepResult::Done);
     }
     // A wrong, replayed or expired answer: a new challenge of the user type's kind.
-    let challenge = captcha::issue(s, first_login::user_type_of(s, user).captcha, CAPTCHA_PURPOSE).await?;
+    let challenge = captcha::issue(s, s.user_types.of(&user.user_type).captcha, CAPTCHA_PURPOSE).await?;
     Ok(StepResult::Again(
         StatusCode::BAD_REQUEST,
         Retry { captcha: challenge, captcha_error: true, ..Retry::default() },

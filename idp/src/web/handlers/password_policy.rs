@@ -125,7 +125,7 @@ pub struct PasswordFields {
 impl PasswordFields {
     pub fn for_user(state: &AppState, view: &View, user: &User, password_errors: Vec<String>) -> Self {
         let s = &state.services;
-        let user_type = s.user_types.get(&user.user_type).unwrap_or_else(|| s.user_types.default_type());
+        let user_type = s.user_types.of(&user.user_type);
         let query = serde_urlencoded::to_string([("user_type", user_type.id.as_str())]).unwrap_or_default();
         Self {
             password_rules: page_rules(&state.themes, &view.theme, view.lang, &user_type.password_policy),
