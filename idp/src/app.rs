@@ -62,6 +62,13 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
             Arc::new(OutboxMailer::new(&config.outbox_dir, &config.mail_from).context("mail outbox (IDP_OUTBOX_DIR)")?)
         }
     };
+    let sms: Arc<dyn crate::sms::SmsSender> = match &config.recovery.sms_webhook_url {
+        Some(url) => Arc::new(crate::sms::WebhookSms::new(url).context("SMS gateway (recovery.sms_webhook_url)")?),
+        None => {
+            let dir = config.recovery.sms_outbox_dir.clone().unwrap_or_else(|| config.data_dir.join("sms-outbox"));
+            Arc::new(crate::sms::OutboxSms::new(&dir).context("SMS outbox (recovery.sms_outbox_dir)")?)
+        }
+    };
     let now = clock.now();
     let master = master_key(config)?;
     let keys = Keys::start(store.as_ref(), master.clone(), &config.lifetimes, now)
@@ -93,6 +100,8 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         login_throttle: config.login_throttle,
         secret_questions: config.secret_questions.clone(),
         master_key: master,
+        recovery: config.recovery.clone(),
+        sms,
     };
     services
         .store

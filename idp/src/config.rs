@@ -67,6 +67,9 @@ pub struct RawConfig {
     pub activation_link_lifetime: i64,
     /// Seconds between two runs of the password-expiry warning job (`account::expiry_warning`).
     pub password_expiry_check_interval: i64,
+    /// Self-service recovery (issue #5): lifetimes, attempts, rate limits, support, propagation
+    /// webhook, SMS sender. The per-type rules are in `user_types.recovery`.
+    pub recovery: RecoverySettings,
 }
 
 impl Default for RawConfig {
@@ -104,6 +107,7 @@ impl Default for RawConfig {
             provisional_password_lifetime: 72 * 3600,
             activation_link_lifetime: 72 * 3600,
             password_expiry_check_interval: 3600,
+            recovery: RecoverySettings::default(),
         }
     }
 }
@@ -135,6 +139,7 @@ pub struct Config {
     /// `<data_dir>/master.key` (see `app::master_key`).
     pub master_key: Option<MasterKey>,
     pub login_throttle: LoginThrottle,
+    pub recovery: RecoverySettings,
 }
 
 /// Per-address limit on failed sign-ins (issue #4; `account::lockout`).
@@ -170,6 +175,94 @@ pub struct Lifetimes {
     pub activation_link: i64,
     /// How often the password-expiry warning job runs.
     pub password_expiry_check_interval: i64,
+}
+
+/// `[recovery]`: the installation-wide settings of self-service recovery (issue #5).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecoverySettings {
+    /// How long a security code or link works (Ségur: 15 minutes).
+    pub code_lifetime: i64,
+    /// Wrong codes before a code dies.
+    pub max_code_attempts: i64,
+    /// How long a recovery flow (its cookie) lives.
+    pub flow_lifetime: i64,
+    /// Requests per identifier, per e-mail address and per IP address within `limit_window`
+    /// seconds, across nodes (the ephemeral store counts).
+    pub limit_per_identifier: u32,
+    pub limit_per_email: u32,
+    pub limit_per_ip: u32,
+    pub limit_window: i64,
+    /// Every recovery POST answers after at least this many milliseconds, so that the time
+    /// taken does not tell whether the account exists.
+    pub min_response_ms: u64,
+    /// The support contact of "J'ai besoin de support" and of the types without their own.
+    pub support: Localized,
+    pub support_url: Option<String>,
+    /// Downstream systems told of a recovered password (Nouvelle-Aquitaine's "Veuillez
+    /// patienter"): POSTed JSON, signed with `propagation_secret` (HMAC-SHA256), retried from a
+    /// durable queue; the waiting page gives up after `propagation_timeout` seconds.
+    pub propagation_url: Option<String>,
+    pub propagation_secret: Option<String>,
+    pub propagation_timeout: i64,
+    /// SMS for the consular identifier renewal: an HTTP gateway (`sms_webhook_url`, JSON
+    /// `{"to","text"}`) or, by default, files in `sms_outbox_dir` (`<data dir>/sms-outbox`).
+    pub sms_webhook_url: Option<String>,
+    pub sms_outbox_dir: Option<PathBuf>,
+}
+
+impl Default for RecoverySettings {
+    fn default() -> Self {
+        Self {
+            code_lifetime: 15 * 60,
+            max_code_attempts: 5,
+            flow_lifetime: 30 * 60,
+            limit_per_identifier: 5,
+            limit_per_email: 5,
+            limit_per_ip: 30,
+            limit_window: 3600,
+            min_response_ms: 300,
+            support: Localized::new(
+                "Contactez l'assistance de votre organisation.",
+                "Contact your organisation's support.",
+            ),
+            support_url: None,
+            propagation_url: None,
+            propagation_secret: None,
+            propagation_timeout: 60,
+            sms_webhook_url: None,
+            sms_outbox_dir: None,
+        }
+    }
+}
+
+impl RecoverySettings {
+    fn validated(self) -> Result<Self, String> {
+        for (name, value) in [
+            ("code_lifetime", self.code_lifetime),
+            ("max_code_attempts", self.max_code_attempts),
+            ("flow_lifetime", self.flow_lifetime),
+            ("limit_window", self.limit_window),
+            ("propagation_timeout", self.propagation_timeout),
+        ] {
+            if value <= 0 {
+                return Err(format!("{name} must be positive"));
+            }
+        }
+        for (name, url) in [
+            ("support_url", &self.support_url),
+            ("propagation_url", &self.propagation_url),
+            ("sms_webhook_url", &self.sms_webhook_url),
+        ] {
+            if let Some(url) = url {
+                let parsed = Url::parse(url).map_err(|e| format!("{name} {url:?}: {e}"))?;
+                if !matches!(parsed.scheme(), "https" | "http") {
+                    return Err(format!("{name} {url:?} must be an http(s) URL"));
+                }
+            }
+        }
+        Ok(self)
+    }
 }
 
 const ENV_PREFIX: &str = "IDP_";
@@ -291,6 +384,7 @@ impl Config {
                 ip_max_failures: raw.login_ip_max_failures,
                 ip_window: raw.login_ip_window,
             },
+            recovery: raw.recovery.validated().map_err(|m| invalid(format!("recovery: {m}")))?,
         })
     }
 

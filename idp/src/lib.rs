@@ -16,6 +16,7 @@ pub mod mail;
 pub mod master_key;
 pub mod oidc;
 pub mod services;
+pub mod sms;
 pub mod store;
 pub mod theme;
 pub mod web;

@@ -40,6 +40,10 @@ pub struct Services {
     /// Seals what must not sit in the database in clear: signing keys (`Keys` holds its own
     /// copy) and the bodies of queued mail (codes, links, provisional passwords).
     pub master_key: crate::master_key::MasterKey,
+    /// Self-service recovery settings (issue #5; the per-type rules are in `user_types`).
+    pub recovery: crate::config::RecoverySettings,
+    /// Sends the SMS of the consular identifier renewal (`sms`).
+    pub sms: Arc<dyn crate::sms::SmsSender>,
 }
 
 impl Services {

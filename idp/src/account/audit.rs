@@ -27,6 +27,23 @@ pub const EXPIRY_WARNING_SENT: &str = "expiry_warning_sent";
 /// as part of `PASSWORD_CHANGED`.
 pub const SESSIONS_ENDED: &str = "sessions_ended";
 
+/// A recovery was asked (detail: `flow`: `password`/`identifier`, `user_type`; `known`: whether
+/// an account matched: the trail may say it, the pages never do). Unknown accounts are recorded
+/// without a user.
+pub const RECOVERY_STARTED: &str = "recovery_started";
+/// A wrong secret answer during recovery.
+pub const RECOVERY_SECRET_FAILED: &str = "recovery_secret_failed";
+/// A security code, link or provisional password was sent (detail: `method`).
+pub const RECOVERY_SENT: &str = "recovery_sent";
+/// A wrong security code (detail: `attempts_left`).
+pub const RECOVERY_CODE_FAILED: &str = "recovery_code_failed";
+/// The identifier(s) of an address were e-mailed (detail: `accounts`).
+pub const IDENTIFIER_SENT: &str = "identifier_sent";
+/// The consular variant gave the account a new identifier.
+pub const IDENTIFIER_RENEWED: &str = "identifier_renewed";
+/// A recovery request refused by a rate limit (detail: `limit`: `identifier`, `email`, `ip`).
+pub const RECOVERY_THROTTLED: &str = "recovery_throttled";
+
 /// Records one event. `detail` must be a JSON object without secrets.
 pub async fn record(
     s: &Services,

@@ -13,6 +13,7 @@ pub mod password;
 pub mod password_age;
 pub mod password_change;
 pub mod policy;
+pub mod recovery;
 pub mod secret_question;
 pub mod self_service;
 pub mod session;

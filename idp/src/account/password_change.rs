@@ -111,6 +111,14 @@ pub async fn check(s: &Services, user: &User, new: &Secret, confirm: &Secret) ->
     if violations.is_empty() { Ok(()) } else { Err(ChangeError::Policy(violations)) }
 }
 
+/// What a committed change leaves to follow up.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changed {
+    /// The propagation webhook delivery queued with the change (issue #5,
+    /// `recovery::propagation`), when one is configured: the recovery's waiting page follows it.
+    pub propagation_id: Option<String>,
+}
+
 /// Checks and applies a new password; see the module documentation. On `Ok` the change is
 /// committed; on `Err` nothing was written.
 pub async fn change(
@@ -119,7 +127,7 @@ pub async fn change(
     new: &Secret,
     confirm: &Secret,
     ctx: &Context<'_>,
-) -> Result<(), ChangeError> {
+) -> Result<Changed, ChangeError> {
     check(s, user, new, confirm).await?;
     let user_type = s.user_types.of(&user.user_type);
     let hash = s.passwords.hash(new).await?;
@@ -148,7 +156,7 @@ pub async fn change(
         recovery_url: s.endpoint("/recovery/password"),
     };
     notify::send(s, user, "password_changed", &context).await;
-    Ok(())
+    Ok(Changed::default())
 }
 
 async fn after_commit(s: &Services, user: &User, ctx: &Context<'_>) -> Result<(), InfraError> {

@@ -80,7 +80,8 @@ pub async fn change_password(
     password_change::change(s, user, new, confirm, &ctx).await.map_err(|e| match e {
         ChangeError::Infra(e) => SelfServiceError::Infra(e),
         other => SelfServiceError::NewPassword(other),
-    })
+    })?;
+    Ok(())
 }
 
 /// Proves `current`, then replaces the secret question and its answer (audited).

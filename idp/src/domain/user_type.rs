@@ -53,6 +53,109 @@ pub struct UserType {
     /// Theme of this type's pages when the client does not choose one.
     #[serde(default)]
     pub theme: Option<String>,
+    /// What "Mot de passe perdu" / "Identifiant oublié" do for this type (issue #5).
+    #[serde(default)]
+    pub recovery: RecoveryRule,
+}
+
+/// Self-service recovery of one user type (issue #5), as the seed portals do it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecoveryRule {
+    /// What choosing this type in the selector leads to.
+    pub handling: RecoveryHandling,
+    /// Where `external` sends people (agents whose accounts live elsewhere).
+    pub external_url: Option<String>,
+    /// The support contact of this type ("0 800 74 74 00"), shown by the support page and when
+    /// recovery cannot go on (no secret question set); the global one when absent.
+    pub support: Option<Localized>,
+    /// A contact form for this type; the global one when absent.
+    pub support_url: Option<String>,
+    /// How a person names their account on the first page (in this order on the form).
+    pub identify_by: Vec<IdentifyBy>,
+    /// The alternate identifiers accepted (`alternate_id`): kinds stored with the account
+    /// (`student_number`, `ine`, `staff_number`, `consular_number`…), one field on the form.
+    pub alternate_id_kinds: Vec<String>,
+    /// The label of that field ("Numéro personnel").
+    pub alternate_id_label: Localized,
+    /// The date of birth is asked with an alternate identifier and must match (UPHF Sésame).
+    pub birth_date: bool,
+    /// The captcha of the first page (Ségur, Bonus Eco: arithmetic).
+    pub captcha: CaptchaKind,
+    /// Ask the account's secret question when it has one. When the type requires one
+    /// (`secret_question`) and the account never set it, recovery stops on the support message.
+    pub ask_secret_question: bool,
+    /// How a forgotten password is recovered.
+    pub password: PasswordRecovery,
+    /// How a forgotten identifier is recovered.
+    pub identifier: IdentifierRecovery,
+}
+
+impl Default for RecoveryRule {
+    fn default() -> Self {
+        Self {
+            handling: RecoveryHandling::SelfService,
+            external_url: None,
+            support: None,
+            support_url: None,
+            identify_by: vec![IdentifyBy::Login, IdentifyBy::Email],
+            alternate_id_kinds: Vec::new(),
+            alternate_id_label: Localized::new("Numéro personnel", "Personal number"),
+            birth_date: false,
+            captcha: CaptchaKind::Arithmetic,
+            ask_secret_question: true,
+            password: PasswordRecovery::Code,
+            identifier: IdentifierRecovery::Email,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecoveryHandling {
+    /// Recovered here.
+    #[default]
+    SelfService,
+    /// Sent to `external_url`.
+    External,
+    /// Shown the support contact only.
+    Support,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentifyBy {
+    Login,
+    Email,
+    AlternateId,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordRecovery {
+    /// A 6-digit security code by e-mail, typed on the page (Nouvelle-Aquitaine); the mail also
+    /// carries a single-use link holding the same code, for another device.
+    #[default]
+    Code,
+    /// Only the single-use link (Ségur Numérique: "Ce lien a une durée de validité de 15 minutes").
+    Link,
+    /// A new provisional password by e-mail, changed at the next sign-in (Bonus Eco).
+    Provisional,
+    /// No self-service password recovery: the support page.
+    None,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentifierRecovery {
+    /// The identifier(s) of the address e-mailed to it (Ségur Numérique).
+    #[default]
+    Email,
+    /// A single-use link by e-mail, then a code by SMS, then a NEW random identifier shown once
+    /// (consular elections).
+    NewIdentifier,
+    /// No self-service identifier recovery: the support page.
+    None,
 }
 
 /// Password rules (issue #4), one contract for the server and the page.
@@ -143,7 +246,42 @@ impl UserType {
             captcha: CaptchaKind::None,
             terms: None,
             theme: None,
+            recovery: RecoveryRule::default(),
         }
+    }
+}
+
+impl RecoveryRule {
+    fn validate(&self) -> Result<(), String> {
+        if self.handling == RecoveryHandling::External {
+            let url = self.external_url.as_deref().ok_or("handling = \"external\" needs external_url")?;
+            let parsed = url::Url::parse(url).map_err(|e| format!("external_url {url:?}: {e}"))?;
+            if !matches!(parsed.scheme(), "https" | "http") {
+                return Err(format!("external_url {url:?} must be an http(s) URL"));
+            }
+        }
+        if self.identify_by.is_empty() {
+            return Err("identify_by must list at least one of login, email, alternate_id".into());
+        }
+        let uses_alternate = self.identify_by.contains(&IdentifyBy::AlternateId)
+            || self.identifier == IdentifierRecovery::NewIdentifier;
+        if uses_alternate && self.alternate_id_kinds.is_empty() {
+            return Err("alternate_id needs alternate_id_kinds (e.g. [\"student_number\"])".into());
+        }
+        for kind in &self.alternate_id_kinds {
+            if kind.is_empty() || kind.len() > 64 || !kind.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(format!("alternate id kind {kind:?} must be letters, digits and '_'"));
+            }
+        }
+        if self.birth_date && !self.identify_by.contains(&IdentifyBy::AlternateId) {
+            return Err("birth_date goes with identify_by = [\"alternate_id\"]".into());
+        }
+        Ok(())
+    }
+
+    /// The support contact of this type, or `fallback` (the installation's).
+    pub fn support_or<'a>(&'a self, fallback: &'a Localized) -> &'a Localized {
+        self.support.as_ref().unwrap_or(fallback)
     }
 }
 
@@ -161,6 +299,8 @@ pub enum UserTypeError {
     Duplicate(String),
     #[error("user type {0:?}: {1}")]
     BadPolicy(String, String),
+    #[error("user type {0:?}, recovery: {1}")]
+    BadRecovery(String, String),
 }
 
 impl UserTypes {
@@ -183,6 +323,7 @@ impl UserTypes {
             if p.min_length < 1 || p.max_length < p.min_length || required > p.max_length || p.min_strength > 4 {
                 return Err(UserTypeError::BadPolicy(t.id.clone(), "inconsistent lengths, counts or strength".into()));
             }
+            t.recovery.validate().map_err(|m| UserTypeError::BadRecovery(t.id.clone(), m))?;
         }
         Ok(Self(types))
     }

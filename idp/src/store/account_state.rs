@@ -18,6 +18,19 @@ struct TokenRow {
     attempts: i64,
 }
 
+impl From<TokenRow> for UserToken {
+    fn from(r: TokenRow) -> Self {
+        Self {
+            digest: r.digest,
+            user_id: r.user_id,
+            purpose: r.purpose,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            attempts: r.attempts,
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct AttemptsRow {
     attempts: i64,
@@ -127,14 +140,20 @@ impl AccountStore for SqlStore {
                 .int(now),
             )
             .await?;
-        Ok(row.map(|r| UserToken {
-            digest: r.digest,
-            user_id: r.user_id,
-            purpose: r.purpose,
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-            attempts: r.attempts,
-        }))
+        Ok(row.map(UserToken::from))
+    }
+
+    async fn user_token_any(&self, digest: &str, purpose: &str) -> Result<Option<UserToken>, StoreError> {
+        let row = self
+            .db()
+            .optional::<TokenRow>(
+                q("SELECT digest, user_id, purpose, created_at, expires_at, attempts FROM user_tokens \
+                   WHERE digest = $1 AND purpose = $2")
+                .text(digest)
+                .text(purpose),
+            )
+            .await?;
+        Ok(row.map(UserToken::from))
     }
 
     async fn take_user_token(&self, digest: &str, purpose: &str, now: i64) -> Result<bool, StoreError> {

@@ -9,6 +9,7 @@ pub mod db;
 pub mod logout_queue;
 pub mod mail_queue;
 pub mod password_history;
+pub mod recovery;
 pub mod secret_question;
 pub mod sql;
 
@@ -271,6 +272,9 @@ pub trait AccountStore {
     async fn insert_user_token(&self, token: &UserToken) -> Result<(), StoreError>;
     /// The token with this digest and purpose if it is unexpired at `now`.
     async fn user_token(&self, digest: &str, purpose: &str, now: i64) -> Result<Option<UserToken>, StoreError>;
+    /// The token with this digest and purpose, expired or not: an expired recovery link offers
+    /// to send a new one to its owner.
+    async fn user_token_any(&self, digest: &str, purpose: &str) -> Result<Option<UserToken>, StoreError>;
     /// Consumes the token (single use): true if it was there and unexpired.
     async fn take_user_token(&self, digest: &str, purpose: &str, now: i64) -> Result<bool, StoreError>;
     /// Counts a wrong guess against the user's live token of `purpose`; at `max_attempts` the
@@ -301,6 +305,75 @@ pub trait AuditStore {
         kind_prefix: &str,
         limit: i64,
     ) -> Result<Vec<AuditEvent>, StoreError>;
+}
+
+/// Recovery (issue #5): finding an account from what a person remembers, and the identifier
+/// renewal of the consular variant.
+#[async_trait]
+pub trait RecoveryStore {
+    /// Every account whose e-mail is `email`, compared without case, oldest first, at most 20.
+    async fn users_by_email(&self, email: &str) -> Result<Vec<User>, StoreError>;
+    /// The account holding the alternate identifier `value` of one of `kinds`.
+    async fn user_by_identifier(&self, kinds: &[String], value: &str) -> Result<Option<User>, StoreError>;
+    /// The date of birth (YYYY-MM-DD) recorded for the account.
+    async fn birth_date(&self, user_id: &str) -> Result<Option<String>, StoreError>;
+    /// The account's alternate identifiers, as (kind, value), sorted.
+    async fn identifiers_of(&self, user_id: &str) -> Result<Vec<(String, String)>, StoreError>;
+    /// Sets the date of birth (when `Some`) and the given alternate identifiers (replacing the
+    /// account's values of those kinds), in one transaction. `Conflict` when a value belongs to
+    /// another account (nothing written).
+    async fn set_recovery_profile(
+        &self,
+        user_id: &str,
+        birth_date: Option<&str>,
+        identifiers: &[(String, String)],
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// Consumes the one-time token (digest, purpose) and gives the account the login
+    /// `new_login`, in one transaction. False (nothing written) when the token is gone or
+    /// expired; `Conflict` when the login is taken.
+    async fn renew_login(
+        &self,
+        user_id: &str,
+        new_login: &str,
+        token: (&str, &str),
+        now: i64,
+    ) -> Result<bool, StoreError>;
+}
+
+/// A notice to downstream systems (the propagation webhook of a recovered password); the
+/// payload is JSON without secrets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookDelivery {
+    pub id: String,
+    pub payload: String,
+    pub created_at: i64,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub delivered_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// The durable queue of webhook deliveries, with the mail queue's claim protocol; a delivered
+/// row stays (`delivered_at`) until purged, so the waiting page can see it.
+#[async_trait]
+pub trait WebhookQueue {
+    /// Stores a delivery already claimed by the caller until `claim_until` (it sends it at once).
+    async fn enqueue_webhook(&self, delivery: &WebhookDelivery, claim_until: i64) -> Result<(), StoreError>;
+    /// Claims up to `limit` undelivered, due deliveries nobody holds, counting the attempt.
+    async fn claim_due_webhooks(
+        &self,
+        now: i64,
+        claim_until: i64,
+        limit: i64,
+    ) -> Result<Vec<WebhookDelivery>, StoreError>;
+    /// Acknowledged by the receiver: `delivered_at = now`, claim released.
+    async fn finish_webhook(&self, id: &str, now: i64) -> Result<(), StoreError>;
+    /// Releases the claim, schedules the next attempt, remembers the error.
+    async fn retry_webhook(&self, id: &str, next_attempt_at: i64, error: &str) -> Result<(), StoreError>;
+    async fn webhook_delivery(&self, id: &str) -> Result<Option<WebhookDelivery>, StoreError>;
+    /// Deletes deliveries delivered before `delivered_before`; returns how many.
+    async fn purge_webhooks(&self, delivered_before: i64) -> Result<u64, StoreError>;
 }
 
 /// A mail waiting in the durable queue (`mail_queue`); `id` is its Message-ID's local part.
@@ -350,6 +423,8 @@ pub trait Store:
     + AccountStore
     + AuditStore
     + MailQueue
+    + RecoveryStore
+    + WebhookQueue
     + Send
     + Sync
 {
@@ -365,6 +440,8 @@ impl<
         + AccountStore
         + AuditStore
         + MailQueue
+        + RecoveryStore
+        + WebhookQueue
         + Send
         + Sync,
 > Store for T

@@ -37,6 +37,8 @@ pub struct CookieNames {
     pub csrf: &'static str,
     pub account: &'static str,
     pub first_login: &'static str,
+    /// The recovery flow in progress (issue #5, `account::recovery`).
+    pub recovery: &'static str,
 }
 
 impl CookieNames {
@@ -48,6 +50,7 @@ impl CookieNames {
                 csrf: "__Host-idp_csrf",
                 account: "__Host-idp_account",
                 first_login: "__Host-idp_first_login",
+                recovery: "__Host-idp_recovery",
             }
         } else {
             Self {
@@ -56,6 +59,7 @@ impl CookieNames {
                 csrf: "idp_csrf",
                 account: "idp_account",
                 first_login: "idp_first_login",
+                recovery: "idp_recovery",
             }
         }
     }

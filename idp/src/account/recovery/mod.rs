@@ -1,0 +1,410 @@
+//! Self-service recovery (issue #5), free of the web framework: the forgotten password
+//! (`password`: security code, single-use link or provisional password) and the forgotten
+//! identifier (`identifier`: reminder by e-mail, or the consular renewal), the propagation of a
+//! recovered password to downstream systems (`propagation`), and what they share, here:
+//!
+//! - the **flow**: a recovery in progress, kept in the ephemeral store under the SHA-256 of a
+//!   random secret the browser holds in a cookie (as the first-login steps do); it expires after
+//!   `recovery.flow_lifetime`;
+//! - **identification**: what a person remembers (login, e-mail, alternate identifier with the
+//!   date of birth) → the matching accounts of the chosen user type, never shown;
+//! - **neutrality**: a flow goes on exactly the same way when no account matched (a decoy
+//!   secret question, a code page, "Procédure terminée, merci de vérifier votre boîte aux
+//!   lettres"), nothing is sent, and every POST answers after the same minimum time (`pad`);
+//! - **rate limits** per identifier, per e-mail address and per IP address, counted in the
+//!   ephemeral store so that every node shares them;
+//! - **one-time secrets**: 6-digit codes bound to a random flow handle, so a link holding the
+//!   handle and the code works from another device, stored as digests in `user_tokens` (single
+//!   use, expiring, dead after `recovery.max_code_attempts` wrong guesses);
+//! - **masking** of what the success page shows ("c…@…mail.com").
+
+pub mod identifier;
+pub mod password;
+pub mod propagation;
+
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use super::secret_question::{self, Outcome};
+use crate::crypto;
+use crate::domain::user_type::{IdentifyBy, RecoveryRule};
+use crate::domain::{Lang, Secret, User};
+use crate::ephemeral::{get_json, put_json, ttl_until};
+use crate::services::{InfraError, Services};
+
+/// The captcha purposes of the two first pages (`account::captcha`).
+pub const CAPTCHA_PASSWORD: &str = "recovery_password";
+pub const CAPTCHA_IDENTIFIER: &str = "recovery_identifier";
+
+/// Which recovery a flow is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowKind {
+    Password,
+    Identifier,
+}
+
+/// Where a flow stands. Each recovery uses the steps it needs, in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// The account's secret question (or a decoy when no account matched).
+    SecretQuestion,
+    /// The type requires a secret question and the account never set one: the support message
+    /// (Bonus Eco: "L'ensemble des secrets … n'étant pas renseigné …").
+    SecretsMissing,
+    /// Type the security code received by e-mail ("Renvoyer le code", "Vérifier le code",
+    /// "Annuler").
+    Code,
+    /// Nothing more to do here: "Procédure terminée, merci de vérifier votre boîte aux lettres"
+    /// (link sent, provisional password sent, identifier sent; or nothing sent).
+    MailSent,
+    /// The consular variant: the code received by SMS.
+    SmsCode,
+    /// The new password (the policy page).
+    NewPassword,
+    /// The change is being propagated downstream ("Veuillez patienter").
+    Waiting,
+    /// Finished: the success page (masked identifier and e-mail, "Continuer"), or the new
+    /// identifier shown once.
+    Done,
+}
+
+/// A recovery in progress.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Flow {
+    /// Digest of the cookie secret (the store key).
+    pub id: String,
+    pub kind: FlowKind,
+    /// The user type chosen in the selector (or preselected).
+    pub user_type: String,
+    /// The matching accounts, oldest first; empty when none matched. Never shown as such.
+    pub user_ids: Vec<String>,
+    /// What the person typed to be found, normalised (rate limits, decoy question).
+    pub identifier: String,
+    pub step: Step,
+    /// Random handle naming this flow in links (with a code); not the cookie secret.
+    pub handle: String,
+    /// Wrong codes typed so far (the unknown case dies at the same count as a real code).
+    pub code_failures: i64,
+    /// When the last code or link was sent (throttles "Renvoyer le code").
+    pub code_sent_at: Option<i64>,
+    /// The one-time token (digest, purpose) proven in this flow, redeemed by the final write.
+    pub proven_token: Option<(String, String)>,
+    /// The authorization request to go back to, its client (theme, name) and languages.
+    pub request_id: Option<String>,
+    pub client_id: Option<String>,
+    pub ui_locales: Option<String>,
+    /// The propagation delivery to wait for (`propagation`).
+    pub propagation_id: Option<String>,
+    /// Set when the flow is done: what the last page shows (masked identifier and e-mail, or
+    /// the new identifier, shown once).
+    pub outcome: Option<Finished>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// What the last page of a finished flow shows.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Finished {
+    pub masked_login: String,
+    pub masked_email: String,
+    /// The consular variant's new identifier, shown once then forgotten.
+    pub new_identifier: Option<String>,
+}
+
+impl Flow {
+    /// The single matching account, if exactly one matched.
+    pub fn single_user(&self) -> Option<&str> {
+        match self.user_ids.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+}
+
+/// Where a flow came from: the relying party's pending request, if any.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    pub request_id: Option<String>,
+    pub client_id: Option<String>,
+    pub ui_locales: Option<String>,
+}
+
+fn key(id: &str) -> String {
+    format!("recovery:{id}")
+}
+
+/// Starts a flow after the first page was accepted (the captcha passed, the limits held):
+/// returns the cookie secret and the flow, already saved, at `step`.
+pub async fn start(
+    s: &Services,
+    kind: FlowKind,
+    user_type: &str,
+    identifier: &str,
+    users: &[User],
+    step: Step,
+    origin: &Origin,
+) -> Result<(Secret, Flow), InfraError> {
+    let now = s.now();
+    let secret = crypto::random_token(32);
+    let flow = Flow {
+        id: crypto::digest(&secret),
+        kind,
+        user_type: user_type.to_owned(),
+        user_ids: users.iter().map(|u| u.id.clone()).collect(),
+        identifier: identifier.to_owned(),
+        step,
+        handle: crypto::random_token(32),
+        code_failures: 0,
+        code_sent_at: None,
+        proven_token: None,
+        request_id: origin.request_id.clone(),
+        client_id: origin.client_id.clone(),
+        ui_locales: origin.ui_locales.clone(),
+        propagation_id: None,
+        outcome: None,
+        created_at: now,
+        expires_at: now + s.recovery.flow_lifetime,
+    };
+    save(s, &flow).await?;
+    Ok((Secret::new(secret), flow))
+}
+
+pub async fn save(s: &Services, flow: &Flow) -> Result<(), InfraError> {
+    put_json(s.ephemeral.as_ref(), &key(&flow.id), flow, ttl_until(flow.expires_at, s.now())).await?;
+    Ok(())
+}
+
+/// The live flow of a cookie secret of `kind`; `None` when unknown, malformed, expired or of
+/// the other kind.
+pub async fn load(s: &Services, secret: &str, kind: FlowKind) -> Result<Option<Flow>, InfraError> {
+    if secret.len() != 43 {
+        return Ok(None);
+    }
+    let flow: Option<Flow> = get_json(s.ephemeral.as_ref(), &key(&crypto::digest(secret))).await?;
+    Ok(flow.filter(|f| f.expires_at > s.now() && f.kind == kind))
+}
+
+/// Ends a flow (Annuler, or its last page was shown).
+pub async fn end(s: &Services, flow: &Flow) -> Result<(), InfraError> {
+    s.ephemeral.delete(&key(&flow.id)).await?;
+    Ok(())
+}
+
+/// What the first page's form carries.
+#[derive(Clone, Debug, Default)]
+pub struct IdentifyInput {
+    /// Login, e-mail address or alternate identifier, as typed.
+    pub identifier: String,
+    /// `YYYY-MM-DD` (the form's date field), when the type asks for it.
+    pub birth_date: Option<String>,
+}
+
+/// The identifier as compared and counted: trimmed, lower-case.
+pub fn normalize_identifier(raw: &str) -> String {
+    raw.trim().to_lowercase()
+}
+
+/// The enabled accounts of `user_type` that `input` names under `rule`, oldest first: by login,
+/// by e-mail (every account of the address), or by alternate identifier (with a matching date
+/// of birth when the rule asks for one). Accounts of other types are not found: their own
+/// type's rules (captcha, secret question) would be bypassed.
+pub async fn identify(
+    s: &Services,
+    rule: &RecoveryRule,
+    user_type: &str,
+    input: &IdentifyInput,
+) -> Result<Vec<User>, InfraError> {
+    let typed = input.identifier.trim();
+    if typed.is_empty() || typed.chars().count() > 254 {
+        return Ok(Vec::new());
+    }
+    let mut found: Vec<User> = Vec::new();
+    for way in &rule.identify_by {
+        match way {
+            IdentifyBy::Login => {
+                if let Some(user) = s.store.user_by_login(&normalize_identifier(typed)).await? {
+                    found.push(user);
+                }
+            }
+            IdentifyBy::Email if typed.contains('@') => found.extend(s.store.users_by_email(typed).await?),
+            IdentifyBy::Email => {}
+            IdentifyBy::AlternateId => {
+                if let Some(user) = s.store.user_by_identifier(&rule.alternate_id_kinds, typed).await? {
+                    let born_ok = if rule.birth_date {
+                        let stored = s.store.birth_date(&user.id).await?;
+                        matches!((stored.as_deref(), input.birth_date.as_deref()), (Some(a), Some(b)) if a == b.trim())
+                    } else {
+                        true
+                    };
+                    if born_ok {
+                        found.push(user);
+                    }
+                }
+            }
+        }
+        if !found.is_empty() {
+            break;
+        }
+    }
+    found.retain(|u| !u.disabled && u.user_type == user_type);
+    found.dedup_by(|a, b| a.id == b.id);
+    Ok(found)
+}
+
+/// Which rate limit refused a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    Identifier,
+    Email,
+    Ip,
+}
+
+impl Limit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Identifier => "identifier",
+            Self::Email => "email",
+            Self::Ip => "ip",
+        }
+    }
+}
+
+/// Counts one recovery request (a first page accepted, a code re-sent) against the limits of
+/// its identifier, e-mail address and IP address; `Err(limit)` when one is exceeded. Counted
+/// whether or not an account exists, so the refusal tells nothing either.
+pub async fn count_request(
+    s: &Services,
+    identifier: Option<&str>,
+    email: Option<&str>,
+    ip: &str,
+) -> Result<Result<(), Limit>, InfraError> {
+    let r = &s.recovery;
+    let window = Duration::from_secs(r.limit_window as u64);
+    let checks = [
+        (Limit::Ip, Some(ip.to_owned()), r.limit_per_ip),
+        (Limit::Identifier, identifier.map(normalize_identifier), r.limit_per_identifier),
+        (Limit::Email, email.map(normalize_identifier), r.limit_per_email),
+    ];
+    let mut refused = None;
+    for (limit, value, max) in checks {
+        let Some(value) = value.filter(|v| !v.is_empty()) else { continue };
+        let counter = format!("recovery_limit:{}:{}", limit.as_str(), crypto::digest(&value));
+        let count = s.ephemeral.incr(&counter, window).await?;
+        if count > i64::from(max) && refused.is_none() {
+            refused = Some(limit);
+        }
+    }
+    Ok(refused.map_or(Ok(()), Err))
+}
+
+/// Waits until `min_response_ms` after `started`: every recovery POST takes at least that long,
+/// whether an account matched (a mail queued, a hash verified) or not.
+pub async fn pad(s: &Services, started: Instant) {
+    let floor = Duration::from_millis(s.recovery.min_response_ms);
+    if let Some(rest) = floor.checked_sub(started.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
+}
+
+/// The question to show: the account's own, or, when no account matched (or several did), a
+/// decoy picked from the offered list by a keyed hash of the identifier, so the same identifier
+/// always gets the same question. `None`: the account has no question.
+pub async fn question_for(s: &Services, flow: &Flow, lang: Lang) -> Result<Option<String>, InfraError> {
+    if let Some(user_id) = flow.user_ids.first() {
+        return secret_question::question_of(s, user_id).await;
+    }
+    let offered = secret_question::offered(s, lang);
+    if offered.is_empty() {
+        return Ok(Some(String::new()));
+    }
+    let mac = crypto::hmac_sha256(&s.csrf_key, format!("decoy-question:{}", flow.identifier).as_bytes());
+    let pick = usize::from(mac[0]) % offered.len();
+    Ok(Some(offered[pick].clone()))
+}
+
+/// Checks the answer to `question_for`'s question; the same work whether an account matched or
+/// not (one attempt counted, one argon2id verification). With several accounts (namesakes of
+/// one address), the oldest one's question is asked.
+pub async fn answer_is_right(s: &Services, flow: &Flow, answer: &Secret) -> Result<bool, InfraError> {
+    let subject = match flow.user_ids.first() {
+        Some(user_id) => user_id.clone(),
+        None => format!("unknown:{}", crypto::digest(&flow.identifier)),
+    };
+    Ok(secret_question::check(s, &subject, answer).await? == Outcome::Correct)
+}
+
+/// Whether recovery must stop on the support message: the type requires a secret question and
+/// the (single, known) account never set one. Unknown accounts get a decoy question instead.
+pub async fn secrets_missing(s: &Services, flow: &Flow) -> Result<bool, InfraError> {
+    let Some(user_id) = flow.user_ids.first() else { return Ok(false) };
+    let required = s.user_types.of(&flow.user_type).secret_question;
+    Ok(required && secret_question::question_of(s, user_id).await?.is_none())
+}
+
+/// A 6-digit security code, uniformly drawn.
+pub fn new_code() -> String {
+    format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32))
+}
+
+/// The stored digest of a code issued in the flow named `handle`: a code is only good with its
+/// flow's handle (the cookie's flow, or a link holding both).
+pub fn code_digest(handle: &str, code: &str) -> String {
+    crypto::digest(&format!("{handle}:{}", code.trim()))
+}
+
+/// "claire.dupont@gmail.com" → "c…@…mail.com" (Nouvelle-Aquitaine's success page).
+pub fn mask_email(email: &str) -> String {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return mask_login(email);
+    };
+    let first: String = local.chars().take(1).collect();
+    let tail: String = {
+        let chars: Vec<char> = domain.chars().collect();
+        let keep = chars.len().saturating_sub(1).min(8);
+        chars[chars.len() - keep..].iter().collect()
+    };
+    format!("{first}…@…{tail}")
+}
+
+/// A login shown masked: an e-mail-like login as `mask_email`, else its first and last
+/// characters ("p…m").
+pub fn mask_login(login: &str) -> String {
+    if login.contains('@') {
+        return mask_email(login);
+    }
+    let chars: Vec<char> = login.chars().collect();
+    match chars.as_slice() {
+        [] => String::new(),
+        [one] => format!("{one}…"),
+        [first, .., last] => format!("{first}…{last}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_and_logins_are_masked_as_the_region_shows_them() {
+        assert_eq!(mask_email("claire.dupont@gmail.com"), "c…@…mail.com");
+        assert_eq!(mask_email("c@ab.fr"), "c…@…b.fr");
+        assert_eq!(mask_login("claire@gmail.com"), "c…@…mail.com");
+        assert_eq!(mask_login("prenom.nom2"), "p…2");
+        assert_eq!(mask_login("x"), "x…");
+    }
+
+    #[test]
+    fn codes_are_six_digits_and_bound_to_their_handle() {
+        for _ in 0..100 {
+            let code = new_code();
+            assert_eq!(code.len(), 6);
+            assert!(code.bytes().all(|b| b.is_ascii_digit()));
+        }
+        assert_ne!(code_digest("a", "123456"), code_digest("b", "123456"));
+        assert_eq!(code_digest("a", " 123456 "), code_digest("a", "123456"));
+    }
+}
