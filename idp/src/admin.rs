@@ -160,6 +160,11 @@ pub struct UserSpec {
     pub user_type: String,
     pub phone_number: Option<String>,
     pub address: Option<String>,
+    /// Date of birth, YYYY-MM-DD (asked with an alternate identifier during recovery, issue #5).
+    pub birth_date: Option<String>,
+    /// Alternate identifiers (kind, value) a person can name the account with during recovery:
+    /// student number, INE, staff number… One value per kind.
+    pub identifiers: Vec<(String, String)>,
 }
 
 /// How a new account starts (issue #4).
@@ -180,6 +185,8 @@ pub struct ParsedUser<'a> {
     login: Login,
     email: Email,
     user_type: &'a UserType,
+    birth_date: Option<String>,
+    identifiers: Vec<(String, String)>,
 }
 
 pub fn parse_user<'a>(s: &'a Services, spec: &UserSpec) -> Result<ParsedUser<'a>, AdminError> {
@@ -193,7 +200,81 @@ pub fn parse_user<'a>(s: &'a Services, spec: &UserSpec) -> Result<ParsedUser<'a>
             .get(&spec.user_type)
             .ok_or_else(|| AdminError::Invalid(format!("unknown user type {:?}", spec.user_type)))?
     };
-    Ok(ParsedUser { login, email, user_type })
+    let birth_date =
+        spec.birth_date.as_deref().map(str::trim).filter(|d| !d.is_empty()).map(parse_birth_date).transpose()?;
+    let identifiers = parse_identifiers(&spec.identifiers)?;
+    Ok(ParsedUser { login, email, user_type, birth_date, identifiers })
+}
+
+/// A real calendar date written YYYY-MM-DD, not before 1900.
+pub fn parse_birth_date(value: &str) -> Result<String, AdminError> {
+    let invalid = || AdminError::Invalid(format!("birth date {value:?} is not a date written YYYY-MM-DD"));
+    let value = value.trim();
+    let bytes = value.as_bytes();
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return Err(invalid());
+    }
+    let number = |range: std::ops::Range<usize>| -> Result<u32, AdminError> {
+        let part = &value[range];
+        if part.bytes().all(|b| b.is_ascii_digit()) { part.parse().map_err(|_| invalid()) } else { Err(invalid()) }
+    };
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(invalid()),
+    };
+    if year < 1900 || day == 0 || day > days {
+        return Err(invalid());
+    }
+    Ok(value.to_owned())
+}
+
+/// Alternate identifiers: a kind of lowercase letters, digits and `_`, a non-empty value without
+/// control characters, each kind once.
+pub fn parse_identifiers(identifiers: &[(String, String)]) -> Result<Vec<(String, String)>, AdminError> {
+    let mut parsed: Vec<(String, String)> = Vec::with_capacity(identifiers.len());
+    for (kind, value) in identifiers {
+        let (kind, value) = (kind.trim(), value.trim());
+        if kind.is_empty()
+            || kind.len() > 64
+            || !kind.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(AdminError::Invalid(format!(
+                "identifier kind {kind:?}: lowercase letters, digits and _ only (e.g. student_number)"
+            )));
+        }
+        if value.is_empty() || value.chars().count() > 128 || value.chars().any(char::is_control) {
+            return Err(AdminError::Invalid(format!(
+                "identifier {kind}: the value must be 1 to 128 printable characters"
+            )));
+        }
+        if parsed.iter().any(|(k, _)| k == kind) {
+            return Err(AdminError::Invalid(format!("identifier {kind} is given twice")));
+        }
+        parsed.push((kind.to_owned(), value.to_owned()));
+    }
+    Ok(parsed)
+}
+
+/// `kind=value`, as on the command line (`--identifier student_number=22001234`).
+pub fn split_identifier(pair: &str) -> Result<(String, String), AdminError> {
+    pair.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .ok_or_else(|| AdminError::Invalid(format!("identifier {pair:?}: expected kind=value")))
+}
+
+/// Refuses alternate identifiers another account already holds (checked before any write).
+async fn check_identifiers_free(s: &Services, identifiers: &[(String, String)]) -> Result<(), AdminError> {
+    for (kind, value) in identifiers {
+        if s.store.user_by_identifier(std::slice::from_ref(kind), value).await.map_err(InfraError::from)?.is_some() {
+            return Err(AdminError::Duplicate(format!("identifier {kind} {value:?}")));
+        }
+    }
+    Ok(())
 }
 
 pub async fn add_user(s: &Services, spec: &UserSpec, password: &Secret) -> Result<User, AdminError> {
@@ -214,6 +295,7 @@ pub async fn add_user_starting(
     {
         return Err(AdminError::Invalid("the password must be at least 8 characters".into()));
     }
+    check_identifiers_free(s, &parsed.identifiers).await?;
     create(s, spec, parsed, start).await
 }
 
@@ -249,6 +331,10 @@ async fn create(
         StoreError::Conflict(_) => AdminError::Duplicate(format!("login {:?}", spec.login)),
         other => other.into(),
     })?;
+    // Recovery data (issue #5), validated and checked free above.
+    if parsed.birth_date.is_some() || !parsed.identifiers.is_empty() {
+        s.store.set_recovery_profile(&user.id, parsed.birth_date.as_deref(), &parsed.identifiers, now).await?;
+    }
     let info = operator();
     let sent = match start {
         UserStart::Password(_) => {
@@ -261,6 +347,8 @@ async fn create(
                 now,
                 keep_sid: None,
                 redeem_token: None,
+                // The account's first password, not a change: nothing to propagate.
+                webhook: None,
             };
             s.store.change_password(&change).await?;
             None
@@ -273,6 +361,9 @@ async fn create(
 
 /// The columns of `idp user import`, in this order, on a header line.
 pub const IMPORT_COLUMNS: [&str; 5] = ["login", "email", "given_name", "family_name", "user_type"];
+/// Columns that may follow `IMPORT_COLUMNS`, in any order (issue #5): `birth_date`
+/// (YYYY-MM-DD) and `identifiers` (`kind=value;kind=value`); an empty cell sets nothing.
+pub const IMPORT_OPTIONAL_COLUMNS: [&str; 2] = ["birth_date", "identifiers"];
 
 /// `idp user import --file users.csv`: every row is checked (fields, user type, logins unique
 /// in the file and not taken) before the first account is created; then each account starts
@@ -287,6 +378,18 @@ pub async fn import_users(s: &Services, csv: &str) -> Result<Vec<(User, Sent)>, 
         if s.store.user_by_login(parsed.login.as_str()).await.map_err(InfraError::from)?.is_some() {
             return Err(AdminError::Duplicate(format!("line {line}: login {:?}", spec.login)));
         }
+        for (kind, value) in &parsed.identifiers {
+            let twice = specs.iter().any(|(other, o)| {
+                other < line && o.identifiers.iter().any(|(k, v)| k.trim() == kind && v.trim() == value)
+            });
+            if twice {
+                return Err(AdminError::Invalid(format!("line {line}: identifier {kind} {value:?} appears twice")));
+            }
+        }
+        check_identifiers_free(s, &parsed.identifiers).await.map_err(|e| match e {
+            AdminError::Duplicate(what) => AdminError::Duplicate(format!("line {line}: {what}")),
+            other => other,
+        })?;
     }
     let mut created = Vec::with_capacity(specs.len());
     for (_, spec) in &specs {
@@ -302,17 +405,50 @@ fn parse_import(csv: &str) -> Result<Vec<(usize, UserSpec)>, AdminError> {
     let mut lines = csv.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
     let header = lines.next().map(|(_, l)| split_csv_line(l)).transpose().map_err(AdminError::Invalid)?;
     let header: Vec<String> = header.unwrap_or_default().iter().map(|h| h.trim().to_ascii_lowercase()).collect();
-    if header != IMPORT_COLUMNS {
-        return Err(AdminError::Invalid(format!("the first line must be {}", IMPORT_COLUMNS.join(","))));
+    let extra = header.get(IMPORT_COLUMNS.len()..).unwrap_or_default();
+    let extra_ok = extra.iter().all(|c| IMPORT_OPTIONAL_COLUMNS.contains(&c.as_str()))
+        && extra.iter().enumerate().all(|(i, c)| !extra[..i].contains(c));
+    if header.get(..IMPORT_COLUMNS.len()) != Some(&IMPORT_COLUMNS.map(str::to_owned)[..]) || !extra_ok {
+        return Err(AdminError::Invalid(format!(
+            "the first line must be {}, optionally followed by {}",
+            IMPORT_COLUMNS.join(","),
+            IMPORT_OPTIONAL_COLUMNS.join(",")
+        )));
     }
     let mut specs = Vec::new();
     for (index, line) in lines {
         let n = index + 1;
         let fields = split_csv_line(line).map_err(|e| AdminError::Invalid(format!("line {n}: {e}")))?;
-        let [login, email, given_name, family_name, user_type]: [String; 5] = fields
-            .try_into()
-            .map_err(|_| AdminError::Invalid(format!("line {n}: expected {} fields", IMPORT_COLUMNS.len())))?;
-        let spec = UserSpec { login, email, given_name, family_name, user_type, ..UserSpec::default() };
+        if fields.len() != header.len() {
+            return Err(AdminError::Invalid(format!("line {n}: expected {} fields", header.len())));
+        }
+        let mut fields = fields.into_iter();
+        let mut next = || fields.next().unwrap_or_default();
+        let mut spec = UserSpec {
+            login: next(),
+            email: next(),
+            given_name: next(),
+            family_name: next(),
+            user_type: next(),
+            ..UserSpec::default()
+        };
+        for column in extra {
+            let value = next();
+            if value.is_empty() {
+                continue;
+            }
+            match column.as_str() {
+                "birth_date" => spec.birth_date = Some(value),
+                _ => {
+                    spec.identifiers = value
+                        .split(';')
+                        .filter(|pair| !pair.trim().is_empty())
+                        .map(split_identifier)
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| AdminError::Invalid(format!("line {n}: {e}")))?;
+                }
+            }
+        }
         specs.push((n, spec));
     }
     if specs.is_empty() {
@@ -473,6 +609,69 @@ mod tests {
         assert!(parse_import("login,email,given_name,family_name,user_type\n").is_err(), "no user");
         assert!(parse_import("login,email,given_name,family_name,user_type\na,b,c\n").is_err(), "short row");
         assert!(parse_import("login,email,given_name,family_name,user_type\na,b,\"c,d,e\n").is_err(), "open quote");
+    }
+
+    #[test]
+    fn import_files_may_add_birth_dates_and_identifiers() {
+        let csv = "login,email,given_name,family_name,user_type,identifiers,birth_date\n\
+                   a.b,a@x.fr,Anne,B,,student_number=22001234; ine = 0A1B2C3D4E5 ,2001-02-03\n\
+                   c.d,c@x.fr,Claude,D,,,\n";
+        let rows = parse_import(csv).unwrap();
+        assert_eq!(rows[0].1.birth_date.as_deref(), Some("2001-02-03"));
+        assert_eq!(
+            rows[0].1.identifiers,
+            vec![("student_number".into(), "22001234".into()), ("ine".into(), "0A1B2C3D4E5".into())]
+        );
+        assert_eq!((rows[1].1.birth_date.clone(), rows[1].1.identifiers.len()), (None, 0), "empty cells set nothing");
+        for (header, row) in [
+            ("login,email,given_name,family_name,user_type,phone", "a,a@x.fr,A,B,,1"),
+            (
+                "login,email,given_name,family_name,user_type,birth_date,birth_date",
+                "a,a@x.fr,A,B,,2001-01-01,2001-01-01",
+            ),
+            ("login,email,given_name,family_name,user_type,identifiers", "a,a@x.fr,A,B,,student_number"),
+            ("login,email,given_name,family_name,user_type,birth_date", "a,a@x.fr,A,B,"),
+        ] {
+            assert!(parse_import(&format!("{header}\n{row}\n")).is_err(), "{header} / {row}");
+        }
+    }
+
+    #[test]
+    fn birth_dates_must_be_real_dates() {
+        for good in ["2001-02-03", "2000-02-29", "1999-12-31", " 1960-01-01 "] {
+            assert_eq!(parse_birth_date(good).unwrap(), good.trim(), "{good}");
+        }
+        for bad in [
+            "2001-2-3",
+            "03/02/2001",
+            "2001-02-30",
+            "1900-02-29",
+            "2001-13-01",
+            "2001-00-10",
+            "2001-01-00",
+            "+001-01-01",
+            "1850-01-01",
+            "",
+        ] {
+            assert!(parse_birth_date(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn identifiers_need_a_plain_kind_a_value_and_one_value_per_kind() {
+        let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        assert_eq!(parse_identifiers(&[pair(" numic ", " 123 ")]).unwrap(), vec![pair("numic", "123")]);
+        for bad in [
+            vec![pair("", "1")],
+            vec![pair("Student Number", "1")],
+            vec![pair("ine", "")],
+            vec![pair("ine", "a\nb")],
+            vec![pair("ine", "1"), pair("ine", "2")],
+        ] {
+            assert!(parse_identifiers(&bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(split_identifier("student_number=22=01").unwrap() == pair("student_number", "22=01"));
+        assert!(split_identifier("student_number").is_err());
     }
 
     #[test]

@@ -207,13 +207,16 @@ impl App {
         let http = crate::oidc::backchannel::http_client().map_err(std::io::Error::other)?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let worker = tokio::spawn(crate::oidc::backchannel::run(self.state.services.clone(), http, stopped.clone()));
-        let mail_worker = tokio::spawn(crate::mail::queue::run(self.state.services.clone(), stopped));
+        let mail_worker = tokio::spawn(crate::mail::queue::run(self.state.services.clone(), stopped.clone()));
+        let propagation_worker =
+            tokio::spawn(crate::account::recovery::propagation::run(self.state.services.clone(), stopped));
         let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
         let _ = stop.send(true);
         let _ = worker.await;
         let _ = mail_worker.await;
+        let _ = propagation_worker.await;
         served
     }
 }

@@ -462,7 +462,10 @@ mod tests {
         use crate::domain::user_type::CaptchaKind;
         let c = Config::from_sources(include_str!("../../deploy/seed-portals.example.toml"), &[]).unwrap();
         let ids: Vec<&str> = c.user_types.all().iter().map(|t| t.id.as_str()).collect();
-        assert_eq!(ids, ["usager", "elu", "agent_lycee", "agent_siege", "sesame", "bonus_eco", "segur_operateur"]);
+        assert_eq!(
+            ids,
+            ["usager", "elu", "agent_lycee", "agent_siege", "sesame", "bonus_eco", "segur_operateur", "electeur"]
+        );
         for region in ["usager", "elu", "agent_lycee", "agent_siege"] {
             let t = c.user_types.get(region).unwrap();
             let p = &t.password_policy;
@@ -481,6 +484,30 @@ mod tests {
     }
 
     #[test]
+    fn the_seed_portals_example_reproduces_each_recovery() {
+        use crate::domain::user_type::{
+            CaptchaKind, IdentifierRecovery as I, IdentifyBy, PasswordRecovery as P, RecoveryHandling as H,
+        };
+        let c = Config::from_sources(include_str!("../../deploy/seed-portals.example.toml"), &[]).unwrap();
+        let rule = |id: &str| c.user_types.get(id).unwrap().recovery.clone();
+        // Nouvelle-Aquitaine: e-mail → code; agents of the schools elsewhere, head office by support.
+        assert_eq!((rule("usager").identify_by, rule("usager").password), (vec![IdentifyBy::Email], P::Code));
+        assert_eq!(rule("agent_lycee").handling, H::External);
+        assert_eq!(rule("agent_siege").handling, H::Support);
+        // UPHF: personal number + date of birth.
+        let sesame = rule("sesame");
+        assert!(sesame.birth_date && sesame.identify_by == [IdentifyBy::AlternateId]);
+        // Bonus Eco: login, arithmetic, provisional password, support number.
+        let bonus = rule("bonus_eco");
+        assert_eq!((bonus.captcha, bonus.password), (CaptchaKind::Arithmetic, P::Provisional));
+        assert!(bonus.support.is_some());
+        // Ségur: link, identifier reminder; consular: new identifier.
+        assert_eq!((rule("segur_operateur").password, rule("segur_operateur").identifier), (P::Link, I::Email));
+        assert_eq!(rule("electeur").identifier, I::NewIdentifier);
+        assert!(c.recovery.support_url.is_some());
+    }
+
+    #[test]
     fn the_readme_user_type_example_is_valid() {
         let readme = include_str!("../../README.md");
         let start = readme.find("```toml\n[[user_types]]").expect("the README has a [[user_types]] example") + 8;
@@ -489,6 +516,21 @@ mod tests {
         let t = c.user_types.default_type();
         assert!(t.secret_question && t.terms.is_some() && t.theme.is_some());
         assert_eq!(t.password_policy.max_age_days, Some(90));
+    }
+
+    #[test]
+    fn the_readme_recovery_example_is_valid() {
+        use crate::domain::user_type::{IdentifyBy, PasswordRecovery};
+        let readme = include_str!("../../README.md");
+        let start = readme.find("```toml\n[recovery]").expect("the README has a [recovery] example") + 8;
+        let end = start + readme[start..].find("```").unwrap();
+        let c = Config::from_sources(&readme[start..end], &[]).unwrap();
+        assert_eq!(c.recovery.code_lifetime, 900);
+        let t = c.user_types.default_type();
+        assert_eq!(
+            (t.recovery.identify_by.as_slice(), t.recovery.password),
+            ([IdentifyBy::Email].as_slice(), PasswordRecovery::Code)
+        );
     }
 
     #[test]

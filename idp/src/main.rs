@@ -140,6 +140,13 @@ enum UserCommand {
         /// Postal address, one line (the `formatted` member of the `address` claim, scope address).
         #[arg(long)]
         address: Option<String>,
+        /// Date of birth, YYYY-MM-DD, asked with an alternate identifier during recovery.
+        #[arg(long)]
+        birth_date: Option<String>,
+        /// An alternate identifier for recovery, kind=value (e.g. student_number=22001234);
+        /// repeatable, one value per kind.
+        #[arg(long = "identifier", value_name = "KIND=VALUE")]
+        identifiers: Vec<String>,
         #[arg(long, conflicts_with_all = ["provisional", "activation_link"])]
         password_stdin: bool,
         /// E-mail a provisional password (changed at the first sign-in, valid
@@ -158,8 +165,9 @@ enum UserCommand {
         login: String,
     },
     /// Create users from a CSV file with the header login,email,given_name,family_name,user_type
-    /// (an empty user_type: the default one); every row is checked before any is written, then
-    /// each user gets an activation link by e-mail.
+    /// (an empty user_type: the default one), optionally followed by the columns birth_date
+    /// (YYYY-MM-DD) and identifiers (kind=value;kind=value); every row is checked before any is
+    /// written, then each user gets an activation link by e-mail.
     Import {
         #[arg(long)]
         file: PathBuf,
@@ -317,10 +325,14 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             user_type,
             phone_number,
             address,
+            birth_date,
+            identifiers,
             password_stdin,
             provisional,
             activation_link,
         } => {
+            let identifiers =
+                identifiers.iter().map(|pair| admin::split_identifier(pair)).collect::<Result<Vec<_>, _>>()?;
             let (start, generated) = if provisional {
                 (UserStart::Provisional, None)
             } else if activation_link {
@@ -339,6 +351,8 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
                 user_type,
                 phone_number: phone_number.filter(|p| !p.trim().is_empty()),
                 address: address.filter(|a| !a.trim().is_empty()),
+                birth_date: birth_date.filter(|d| !d.trim().is_empty()),
+                identifiers,
             };
             let (user, sent) = admin::add_user_starting(&services, &spec, &start).await?;
             println!("user {} created (sub {})", user.login, user.id);

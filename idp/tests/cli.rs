@@ -12,7 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use idp::store::sql::SqlStore;
-use idp::store::{ClientStore, UserStore};
+use idp::store::{ClientStore, RecoveryStore, UserStore};
 
 const SECRET_40: &str = "Zq8vN2rT5wXy7Ab3Cd9Ef1Gh4Jk6Lm0PqRsTuVw";
 const PASSWORD: &str = "Correct-horse-battery-1";
@@ -319,6 +319,103 @@ fn user_add_stores_the_phone_number_and_address_for_their_scopes() {
     let alice = idp.store(async |s| s.user_by_login("alice.martin").await.unwrap()).expect("alice is stored");
     assert_eq!(alice.phone_number.as_deref(), Some("+33 1 23 45 67 89"));
     assert_eq!(alice.address.as_deref(), Some("1 place de la Mairie, Paris"));
+}
+
+/// A date of birth and alternate identifiers (kind, value).
+type RecoveryProfile = (Option<String>, Vec<(String, String)>);
+
+/// The date of birth and alternate identifiers stored for `login` (issue #5), if it exists.
+fn recovery_profile(idp: &Idp, login: &str) -> Option<RecoveryProfile> {
+    idp.store(async |s| {
+        let user = s.user_by_login(login).await.unwrap()?;
+        Some((s.birth_date(&user.id).await.unwrap(), s.identifiers_of(&user.id).await.unwrap()))
+    })
+}
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+#[test]
+fn user_add_stores_the_birth_date_and_identifiers_for_recovery() {
+    let idp = Idp::new();
+    let more =
+        ["--birth-date", "2001-02-03", "--identifier", "student_number=22001234", "--identifier", "ine=0A1B2C3D4E5"];
+    let run = idp.run_with_stdin(&with(ALICE, &with(&more, &["--password-stdin"])), &format!("{PASSWORD}\n"));
+    assert!(run.ok, "user add failed: {}", run.all());
+    let (born, identifiers) = recovery_profile(&idp, "alice.martin").expect("alice is stored");
+    assert_eq!(born.as_deref(), Some("2001-02-03"));
+    assert_eq!(identifiers, pairs(&[("ine", "0A1B2C3D4E5"), ("student_number", "22001234")]));
+}
+
+#[test]
+fn user_add_refuses_a_bad_birth_date_or_identifier_and_a_taken_identifier_writing_nothing() {
+    let idp = Idp::new();
+    for (more, message) in [
+        (&["--birth-date", "2001-02-30"][..], "not a date written YYYY-MM-DD"),
+        (&["--birth-date", "03/02/2001"][..], "not a date written YYYY-MM-DD"),
+        (&["--identifier", "student_number"][..], "expected kind=value"),
+        (&["--identifier", "Student Number=1"][..], "lowercase letters, digits and _"),
+        (&["--identifier", "ine=1", "--identifier", "ine=2"][..], "given twice"),
+    ] {
+        let run = idp.run_with_stdin(&with(ALICE, &with(more, &["--password-stdin"])), &format!("{PASSWORD}\n"));
+        assert!(!run.ok, "{more:?} was accepted: {}", run.all());
+        assert!(run.stderr.contains(message), "expected {message:?} for {more:?}: {}", run.stderr);
+        assert!(recovery_profile(&idp, "alice.martin").is_none(), "nothing is written for {more:?}");
+    }
+
+    let taken = ["--identifier", "student_number=22001234"];
+    assert!(idp.run_with_stdin(&with(ALICE, &with(&taken, &["--password-stdin"])), &format!("{PASSWORD}\n")).ok);
+    let bob = [
+        "user",
+        "add",
+        "--login",
+        "bob.durand",
+        "--email",
+        "bob@example.org",
+        "--birth-date",
+        "1990-05-06",
+        "--identifier",
+        "student_number=22001234",
+        "--password-stdin",
+    ];
+    let run = idp.run_with_stdin(&bob, &format!("{PASSWORD}\n"));
+    assert!(!run.ok, "a taken identifier was accepted: {}", run.all());
+    assert!(run.stderr.contains("identifier student_number \"22001234\" already exists"), "{}", run.stderr);
+    assert!(recovery_profile(&idp, "bob.durand").is_none(), "bob was not created");
+}
+
+#[test]
+fn user_import_reads_the_optional_birth_date_and_identifiers_columns() {
+    let idp = Idp::new();
+    let file = idp.data_dir().join("users.csv");
+    let csv = "login,email,given_name,family_name,user_type,birth_date,identifiers\n\
+               anne.dupont,anne@example.org,Anne,Dupont,,2001-02-03,student_number=22001234;ine=0A1B2C3D4E5\n\
+               bob.leger,bob@example.org,Bob,Léger,,,\n";
+    std::fs::write(&file, csv).unwrap();
+    let run = idp.run(&["user", "import", "--file", file.to_str().unwrap()]);
+    assert!(run.ok, "import failed: {}", run.all());
+    let (born, identifiers) = recovery_profile(&idp, "anne.dupont").expect("anne is stored");
+    assert_eq!(born.as_deref(), Some("2001-02-03"));
+    assert_eq!(identifiers, pairs(&[("ine", "0A1B2C3D4E5"), ("student_number", "22001234")]));
+    assert_eq!(recovery_profile(&idp, "bob.leger"), Some((None, vec![])), "empty cells set nothing");
+
+    let header = "login,email,given_name,family_name,user_type,identifiers,birth_date\n";
+    for (rows, message) in [
+        ("carl.k,carl@example.org,Carl,K,,ine=1,2001-02-29\n", "line 2: birth date"),
+        ("carl.k,carl@example.org,Carl,K,,ine=1;ine=2,\n", "given twice"),
+        ("carl.k,carl@example.org,Carl,K,,ine=77,\ndana.l,dana@example.org,Dana,L,,ine=77,\n", "appears twice"),
+        (
+            "carl.k,carl@example.org,Carl,K,,,\ndana.l,dana@example.org,Dana,L,,student_number=22001234,\n",
+            "already exists",
+        ),
+    ] {
+        std::fs::write(&file, format!("{header}{rows}")).unwrap();
+        let run = idp.run(&["user", "import", "--file", file.to_str().unwrap()]);
+        assert!(!run.ok, "a bad file was imported:\n{rows}\n{}", run.all());
+        assert!(run.stderr.contains(message), "expected {message:?} in {}", run.stderr);
+        assert!(recovery_profile(&idp, "carl.k").is_none(), "nothing written for:\n{rows}");
+    }
 }
 
 #[test]

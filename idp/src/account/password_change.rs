@@ -132,6 +132,8 @@ pub async fn change(
     let user_type = s.user_types.of(&user.user_type);
     let hash = s.passwords.hash(new).await?;
     let now = s.now();
+    // Downstream systems hear of every change (issue #5): queued in the same transaction.
+    let webhook = super::recovery::propagation::delivery_for(s, user, ctx.reason.as_str(), now);
     let change = PasswordChange {
         user_id: &user.id,
         hash: &hash,
@@ -139,10 +141,16 @@ pub async fn change(
         now,
         keep_sid: ctx.keep_sid,
         redeem_token: ctx.redeem_token,
+        webhook: webhook.as_ref(),
     };
     if !s.store.change_password(&change).await.map_err(InfraError::from)? {
         return Err(ChangeError::Gone);
     }
+    let propagation_id = webhook.map(|delivery| {
+        let id = delivery.id.clone();
+        super::recovery::propagation::deliver_soon(s, delivery);
+        id
+    });
     // Committed. What follows only propagates it: the other sessions are already invalid
     // (`sessions_not_before`), so a failure here is logged, not returned.
     if let Err(e) = after_commit(s, user, ctx).await {
@@ -156,7 +164,7 @@ pub async fn change(
         recovery_url: s.endpoint("/recovery/password"),
     };
     notify::send(s, user, "password_changed", &context).await;
-    Ok(Changed::default())
+    Ok(Changed { propagation_id })
 }
 
 async fn after_commit(s: &Services, user: &User, ctx: &Context<'_>) -> Result<(), InfraError> {

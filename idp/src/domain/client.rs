@@ -59,6 +59,9 @@ pub struct ClientSettings {
     /// OpenID Connect Front-Channel Logout 1.0.
     pub frontchannel_logout_uri: Option<String>,
     pub frontchannel_logout_session_required: bool,
+    /// The user type that "Mot de passe perdu" / "Identifiant oublié" preselect for this
+    /// client's people, skipping the selector (issue #5).
+    pub recovery_user_type: Option<String>,
 }
 
 /// Bounds of the per-client lifetimes, in seconds, checked at registration. Signed tokens (ID

@@ -231,6 +231,13 @@ pub enum CaptchaKind {
 pub const DEFAULT_USER_TYPE: &str = "usager";
 
 impl UserType {
+    /// Recovery asks the secret question: the rule says so and the type requires every account
+    /// to have one (with optional questions, asking some people and not others would tell who
+    /// has an account).
+    pub fn recovery_asks_question(&self) -> bool {
+        self.recovery.ask_secret_question && self.secret_question
+    }
+
     /// The type every installation has unless its settings declare others.
     pub fn default_usager() -> Self {
         Self {
@@ -263,8 +270,8 @@ impl RecoveryRule {
         if self.identify_by.is_empty() {
             return Err("identify_by must list at least one of login, email, alternate_id".into());
         }
-        let uses_alternate = self.identify_by.contains(&IdentifyBy::AlternateId)
-            || self.identifier == IdentifierRecovery::NewIdentifier;
+        let uses_alternate =
+            self.identify_by.contains(&IdentifyBy::AlternateId) || self.identifier == IdentifierRecovery::NewIdentifier;
         if uses_alternate && self.alternate_id_kinds.is_empty() {
             return Err("alternate_id needs alternate_id_kinds (e.g. [\"student_number\"])".into());
         }

@@ -86,9 +86,13 @@ pub struct SmtpMailer {
 }
 
 impl SmtpMailer {
+    /// `url`: `smtp://host:587?tls=required` (STARTTLS required), `smtp://host?tls=opportunistic`,
+    /// `smtps://host:465` (implicit TLS), `smtp://host:25` (clear, local relays only), each
+    /// optionally with `user:password@` (percent-encoded). Nothing connects here. The error
+    /// never repeats the URL, which may carry the password.
     pub fn new(url: &str, from: &str) -> Result<Self, MailError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| MailError::Transport(e.to_string()))?
+            .map_err(|e| MailError::Transport(format!("invalid smtp_url: {e}")))?
             .build();
         Ok(Self { from: from.parse().map_err(|_| MailError::Address(from.to_owned()))?, transport })
     }
@@ -125,6 +129,43 @@ mod tests {
         assert!(eml.contains("To: alice@example.org"));
         assert!(eml.contains("text/plain") && eml.contains("text/html"));
         assert!(eml.contains("Message-ID: <5e1f@idp.example>"), "{eml}");
+    }
+
+    #[tokio::test]
+    async fn smtp_urls_for_starttls_implicit_tls_and_credentials_are_accepted() {
+        for url in [
+            "smtp://mail.example:587?tls=required",
+            "smtp://mail.example?tls=opportunistic",
+            "smtps://mail.example:465",
+            "smtps://mail.example",
+            "smtps://idp%40example.org:s3cr%2Ft@mail.example:465",
+            "smtp://idp:s3cret@mail.example:587?tls=required",
+            "smtp://127.0.0.1:25",
+        ] {
+            assert!(SmtpMailer::new(url, "IdP <no-reply@idp.example>").is_ok(), "{url} was refused");
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_smtp_urls_are_refused_without_repeating_the_password() {
+        for url in [
+            "not a url",
+            "http://idp:Hunter2-secret@mail.example",
+            "smtp://idp:Hunter2-secret@mail.example?tls=always",
+            "smtp://idp:Hunter2-secret@mail.example:587?tls=bogus",
+            "smtps://idp:Hunter2-secret@:465",
+            "mailto:idp:Hunter2-secret@mail.example",
+        ] {
+            match SmtpMailer::new(url, "IdP <no-reply@idp.example>") {
+                Ok(_) => panic!("{url} was accepted"),
+                Err(e) => {
+                    let shown = format!("{e} {e:?}");
+                    assert!(!shown.contains("Hunter2"), "the password leaked: {shown}");
+                    assert!(shown.contains("invalid smtp_url"), "{shown}");
+                }
+            }
+        }
+        assert!(matches!(SmtpMailer::new("smtps://mail.example", "not an address"), Err(MailError::Address(_))));
     }
 
     #[test]

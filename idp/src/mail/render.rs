@@ -13,8 +13,17 @@ use crate::domain::Lang;
 use crate::theme::{DEFAULT_THEME, ThemeError, Themes};
 
 /// Every mail the server sends; each must exist in the default theme, in both formats.
-pub const MAILS: &[&str] =
-    &["account_locked", "password_changed", "provisional_password", "activation", "password_expiry_warning"];
+pub const MAILS: &[&str] = &[
+    "account_locked",
+    "password_changed",
+    "provisional_password",
+    "activation",
+    "password_expiry_warning",
+    "recovery_code",
+    "recovery_link",
+    "identifier_reminder",
+    "identifier_renewal",
+];
 
 pub struct MailRenderer {
     themes: Arc<Themes>,

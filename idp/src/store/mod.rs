@@ -191,7 +191,9 @@ pub trait SecretQuestionStore {
 /// `sessions_not_before = now` (every browser session authenticated before dies) and the
 /// deletion of the user's refresh tokens except those of session `keep_sid`, all in one
 /// transaction. With `redeem_token`, that one-time token (digest, purpose) is consumed in the
-/// same transaction, and nothing is written unless it was still there and unexpired.
+/// same transaction, and nothing is written unless it was still there and unexpired. With
+/// `webhook`, that propagation delivery (issue #5) is queued in the same transaction, unclaimed
+/// and due at its `next_attempt_at` (the caller attempts it at once and reschedules it).
 #[derive(Clone, Debug)]
 pub struct PasswordChange<'a> {
     pub user_id: &'a str,
@@ -200,6 +202,7 @@ pub struct PasswordChange<'a> {
     pub now: i64,
     pub keep_sid: Option<&'a str>,
     pub redeem_token: Option<(&'a str, &'a str)>,
+    pub webhook: Option<&'a WebhookDelivery>,
 }
 
 /// Password history and age (issue #4): hashes only, newest first.

@@ -1,5 +1,6 @@
 //! Password history and age (issue #4) over the `db` seam: `SqlStore`'s implementation of
-//! `PasswordStore`. Hashes only (argon2id), never passwords.
+//! `PasswordStore`. Hashes only (argon2id), never passwords. The propagation webhook delivery
+//! of a change (issue #5) is queued in the change's transaction.
 
 use async_trait::async_trait;
 
@@ -83,6 +84,18 @@ impl PasswordStore for SqlStore {
                 .text(c.keep_sid.unwrap_or_default()),
         )
         .await?;
+        if let Some(d) = c.webhook {
+            tx.execute(
+                q("INSERT INTO webhook_deliveries (id, payload, created_at, attempts, next_attempt_at, claimed_until, \
+                   delivered_at, last_error) VALUES ($1, $2, $3, $4, $5, NULL, NULL, NULL)")
+                .text(&d.id)
+                .text(&d.payload)
+                .int(d.created_at)
+                .int(d.attempts)
+                .int(d.next_attempt_at),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(true)
     }

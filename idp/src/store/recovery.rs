@@ -43,7 +43,8 @@ impl RecoveryStore for SqlStore {
     }
 
     async fn birth_date(&self, user_id: &str) -> Result<Option<String>, StoreError> {
-        let row = self.db().optional::<BirthDateRow>(q("SELECT birth_date FROM users WHERE id = $1").text(user_id)).await?;
+        let row =
+            self.db().optional::<BirthDateRow>(q("SELECT birth_date FROM users WHERE id = $1").text(user_id)).await?;
         Ok(row.and_then(|r| r.birth_date))
     }
 
@@ -231,8 +232,6 @@ impl WebhookQueue for SqlStore {
     }
 
     async fn purge_webhooks(&self, delivered_before: i64) -> Result<u64, StoreError> {
-        self.db()
-            .execute(q("DELETE FROM webhook_deliveries WHERE delivered_at < $1").int(delivered_before))
-            .await
+        self.db().execute(q("DELETE FROM webhook_deliveries WHERE delivered_at < $1").int(delivered_before)).await
     }
 }

@@ -26,6 +26,10 @@ pub const PAGES: &[&str] = &[
     "form_post.html",
     "first_login.html",
     "activate.html",
+    "recovery_select.html",
+    "recovery_support.html",
+    "recovery_password.html",
+    "recovery_identifier.html",
 ];
 
 /// Catalog keys the Rust code looks up itself (templates use their own).
@@ -44,6 +48,8 @@ pub const REQUIRED_KEYS: &[&str] = &[
     "error_logout_redirect",
     "error_payload_too_large",
     "login_failed",
+    "recovery_throttled",
+    "identifier_sms_failed",
     "login_required_field",
     "first_login_expired",
     "account_session_closed",

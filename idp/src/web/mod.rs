@@ -99,6 +99,23 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         )
         .route("/activate", get(handlers::activate::activate_get).post(handlers::activate::activate_post))
         .route("/password-policy", get(handlers::password_policy::password_policy_get))
+        .route("/recovery/support", get(handlers::recovery::recovery_support_get))
+        .route(
+            "/recovery/password",
+            get(handlers::recovery_password::recovery_password_get)
+                .post(handlers::recovery_password::recovery_password_post),
+        )
+        .route(
+            "/recovery/password/link",
+            get(handlers::recovery_password::recovery_password_link_get)
+                .post(handlers::recovery_password::recovery_password_link_post),
+        )
+        .route(
+            "/recovery/identifier",
+            get(handlers::recovery_identifier::recovery_identifier_get)
+                .post(handlers::recovery_identifier::recovery_identifier_post),
+        )
+        .route("/recovery/identifier/renew", get(handlers::recovery_identifier::recovery_identifier_renew_get))
         .route("/captcha/{file}", get(handlers::captcha::captcha_image_get))
         .route("/static/{theme}/{file}", get(static_files::static_get))
         .route("/health", get(|| async { "ok" }))

@@ -226,5 +226,5 @@ async fn the_page_script_is_served_by_the_provider() {
 
 /// A password change keeping 3 history entries, no session kept, no token to redeem.
 fn change<'a>(user_id: &'a str, hash: &'a str, now: i64) -> PasswordChange<'a> {
-    PasswordChange { user_id, hash, keep: 3, now, keep_sid: None, redeem_token: None }
+    PasswordChange { user_id, hash, keep: 3, now, keep_sid: None, redeem_token: None, webhook: None }
 }

@@ -337,6 +337,29 @@ pub async fn answer_is_right(s: &Services, flow: &Flow, answer: &Secret) -> Resu
     Ok(secret_question::check(s, &subject, answer).await? == Outcome::Correct)
 }
 
+/// What the secret-question step does in a flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuestionStep {
+    /// Ask the account's question (or the decoy when no account matched).
+    Ask,
+    /// The support message (Bonus Eco: the secrets were never set).
+    SecretsMissing,
+    /// No question in this flow.
+    Skip,
+}
+
+/// The secret-question step of `flow`. The question is asked only when the rule asks for it
+/// AND the type requires every account to have one: with optional questions, asking those who
+/// set one and skipping the others (and the unknown) would tell who has an account. An account
+/// of such a type that never set its question gets the support message, as the seed does; that
+/// page alone says an account exists, after the captcha and within the rate limits.
+pub async fn question_step(s: &Services, flow: &Flow) -> Result<QuestionStep, InfraError> {
+    if !s.user_types.of(&flow.user_type).recovery_asks_question() {
+        return Ok(QuestionStep::Skip);
+    }
+    Ok(if secrets_missing(s, flow).await? { QuestionStep::SecretsMissing } else { QuestionStep::Ask })
+}
+
 /// Whether recovery must stop on the support message: the type requires a secret question and
 /// the (single, known) account never set one. Unknown accounts get a decoy question instead.
 pub async fn secrets_missing(s: &Services, flow: &Flow) -> Result<bool, InfraError> {

@@ -1,0 +1,446 @@
+//! "Identifiant oublié ?" (issue #5): `GET/POST /recovery/identifier` and the renewal link
+//! `GET /recovery/identifier/renew?t=…`. The flow lives in `account::recovery::identifier`; the
+//! user type comes from the shared selector (`recovery::choose_type`).
+//!
+//! One URL, one page (`recovery_identifier.html`, a `step` switch). A fresh GET starts over (the
+//! selector, then the first form); every POST answers with a redirect to `?continue=1`, which
+//! shows the step of this browser's flow, so back and refresh repeat nothing. The one exception
+//! is the new identifier: it is shown by the answer to the right SMS code and never kept, so a
+//! refresh or a later GET says it was already shown. Every POST is padded to the same minimum
+//! time (`recovery::pad`).
+
+use std::time::Instant;
+
+use axum::extract::{RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::recovery::{Chosen, choose_type, login_url, query_of, view_for};
+use super::{CheckedForm, field, parse_params, see_other};
+use crate::account::captcha::{self, Challenge, ChallengeKind};
+use crate::account::recovery::identifier::{self, Asks, Begun, FirstPage, Opened, Verified};
+use crate::account::recovery::{self, CAPTCHA_IDENTIFIER, Flow, FlowKind, Origin, Step};
+use crate::domain::user_type::IdentifierRecovery;
+use crate::domain::{Client, Lang, Secret};
+use crate::oidc::params::Params;
+use crate::services::InfraError;
+use crate::web::AppState;
+use crate::web::browser::{Browser, clear_cookie, set_cookie};
+use crate::web::error::AppError;
+use crate::web::pages::{View, with_cookies};
+
+const URL: &str = "/recovery/identifier";
+
+/// What `recovery_identifier.html` shows (see the template's header for each step).
+#[derive(Serialize, Default)]
+struct IdentifierPage {
+    step: &'static str,
+    step_number: usize,
+    step_count: usize,
+    csrf: String,
+    client_name: String,
+    login_url: String,
+    restart_url: String,
+    // The first form.
+    user_type: String,
+    request_id: String,
+    client_id: String,
+    asks: &'static str,
+    birth_date_asked: bool,
+    alternate_id_label: String,
+    email: String,
+    alternate_id: String,
+    birth_date: String,
+    captcha: Option<Challenge>,
+    captcha_error: bool,
+    // The secret question.
+    secret_question_mode: &'static str,
+    secret_question: String,
+    // The SMS code.
+    attempts_left: i64,
+    code_error: bool,
+    // The end.
+    new_identifier: String,
+    support: String,
+    support_url: String,
+}
+
+/// The first page, kept after a refused captcha.
+#[derive(Default)]
+struct Typed {
+    input: FirstPage,
+    captcha: Option<Challenge>,
+    captcha_error: bool,
+}
+
+fn continue_url(lang: Lang) -> String {
+    format!("{URL}?continue=1&lang={}", lang.code())
+}
+
+fn origin_of_flow(flow: &Flow) -> Origin {
+    Origin {
+        request_id: flow.request_id.clone(),
+        client_id: flow.client_id.clone(),
+        ui_locales: flow.ui_locales.clone(),
+    }
+}
+
+async fn client_of(state: &AppState, origin: &Origin) -> Result<Option<Client>, AppError> {
+    match origin.client_id.as_deref() {
+        Some(id) => Ok(state.services.store.client(id).await.map_err(InfraError::from)?),
+        None => Ok(None),
+    }
+}
+
+async fn view(
+    state: &AppState,
+    browser: &Browser,
+    origin: &Origin,
+    user_type: &str,
+) -> Result<(View, String), AppError> {
+    let client = client_of(state, origin).await?;
+    let view = view_for(state, browser, client.as_ref(), origin, state.services.user_types.get(user_type));
+    Ok((view, client.map(|c| c.name).unwrap_or_default()))
+}
+
+/// Steps of the variant and the number of `step` in them ("Étape n sur m").
+fn progress(variant: IdentifierRecovery, asks_question: bool, step: &str) -> (usize, usize) {
+    if matches!(step, "link_invalid" | "code_dead" | "expired" | "no_phone") {
+        return (0, 0);
+    }
+    match variant {
+        IdentifierRecovery::NewIdentifier => {
+            let n = match step {
+                "form" => 1,
+                "link_sent" => 2,
+                "sms_code" => 3,
+                _ => 4,
+            };
+            (n, 4)
+        }
+        _ => {
+            let count = if asks_question { 3 } else { 2 };
+            let n = match step {
+                "form" => 1,
+                "secret_question" | "secrets_missing" => 2,
+                _ => count,
+            };
+            (n, count)
+        }
+    }
+}
+
+fn cookie_of(state: &AppState, secret: &Secret) -> String {
+    set_cookie(
+        state.cookies.recovery,
+        secret.expose(),
+        state.cookies.secure,
+        Some(state.services.recovery.flow_lifetime),
+    )
+}
+
+/// Renders `page` for the type and origin, filling the common parts.
+async fn render(
+    state: &AppState,
+    browser: &Browser,
+    origin: &Origin,
+    user_type: &str,
+    status: StatusCode,
+    mut page: IdentifierPage,
+    cookies: Vec<String>,
+) -> Result<Response, AppError> {
+    let (view, client_name) = view(state, browser, origin, user_type).await?;
+    let (csrf_cookie, set) = state.csrf_cookie(browser);
+    let rules = state.services.user_types.of(user_type);
+    (page.step_number, page.step_count) =
+        progress(rules.recovery.identifier, rules.recovery_asks_question(), page.step);
+    page.csrf = state.csrf_token(&csrf_cookie);
+    page.client_name = client_name;
+    page.login_url = login_url(origin, view.lang);
+    page.restart_url = format!("{URL}{}", query_of(origin, view.lang, &[("user_type", user_type)]));
+    let cookies = cookies.into_iter().chain(set);
+    Ok(state.page(status, &view, "recovery_identifier.html", &page, None, with_cookies(cookies)))
+}
+
+/// The first form of the type.
+async fn form(
+    state: &AppState,
+    browser: &Browser,
+    user_type: &str,
+    origin: &Origin,
+    status: StatusCode,
+    typed: Typed,
+) -> Result<Response, AppError> {
+    let s = &state.services;
+    let rule = &s.user_types.of(user_type).recovery;
+    let lang = browser.lang(origin.ui_locales.as_deref());
+    let asks = Asks::of(rule);
+    let captcha = match typed.captcha {
+        Some(challenge) => Some(challenge),
+        None => captcha::issue(s, rule.captcha, CAPTCHA_IDENTIFIER).await?,
+    };
+    let page = IdentifierPage {
+        step: "form",
+        user_type: user_type.to_owned(),
+        request_id: origin.request_id.clone().unwrap_or_default(),
+        client_id: if origin.request_id.is_none() {
+            origin.client_id.clone().unwrap_or_default()
+        } else {
+            String::new()
+        },
+        asks: asks.as_str(),
+        birth_date_asked: matches!(asks, Asks::AlternateId { birth_date: true }),
+        alternate_id_label: rule.alternate_id_label.get(lang).to_owned(),
+        email: typed.input.email,
+        alternate_id: typed.input.alternate_id,
+        birth_date: typed.input.birth_date.unwrap_or_default(),
+        captcha,
+        captcha_error: typed.captcha_error,
+        ..IdentifierPage::default()
+    };
+    render(state, browser, origin, user_type, status, page, Vec::new()).await
+}
+
+/// The page of a flow's current step.
+async fn flow_page(
+    state: &AppState,
+    browser: &Browser,
+    flow: &Flow,
+    status: StatusCode,
+    mut page: IdentifierPage,
+) -> Result<Response, AppError> {
+    let s = &state.services;
+    let user_type = s.user_types.of(&flow.user_type);
+    let lang = browser.lang(flow.ui_locales.as_deref());
+    page.step = match flow.step {
+        Step::SecretQuestion => {
+            page.secret_question_mode = "answer";
+            page.secret_question = recovery::question_for(s, flow, lang).await?.unwrap_or_default();
+            "secret_question"
+        }
+        Step::SecretsMissing => {
+            let r = &s.recovery;
+            page.support = user_type.recovery.support_or(&r.support).get(lang).to_owned();
+            page.support_url =
+                user_type.recovery.support_url.clone().or_else(|| r.support_url.clone()).unwrap_or_default();
+            "secrets_missing"
+        }
+        Step::SmsCode => "sms_code",
+        Step::Done if !page.new_identifier.is_empty() => "new_identifier",
+        Step::Done => "already_shown",
+        _ if user_type.recovery.identifier == IdentifierRecovery::NewIdentifier => "link_sent",
+        _ => "mail_sent",
+    };
+    render(state, browser, &origin_of_flow(flow), &flow.user_type, status, page, Vec::new()).await
+}
+
+/// A page outside any flow (dead link, expired flow…), with a way to start over.
+async fn dead_end(
+    state: &AppState,
+    browser: &Browser,
+    origin: &Origin,
+    user_type: &str,
+    status: StatusCode,
+    step: &'static str,
+) -> Result<Response, AppError> {
+    let mut page = IdentifierPage { step, ..IdentifierPage::default() };
+    if step == "no_phone" {
+        let lang = browser.lang(origin.ui_locales.as_deref());
+        let r = &state.services.recovery;
+        let rule = &state.services.user_types.of(user_type).recovery;
+        page.support = rule.support_or(&r.support).get(lang).to_owned();
+        page.support_url = rule.support_url.clone().or_else(|| r.support_url.clone()).unwrap_or_default();
+    }
+    let mut response = render(state, browser, origin, user_type, status, page, Vec::new()).await?;
+    if let Ok(value) = clear_cookie(state.cookies.recovery, state.cookies.secure).parse() {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+async fn load(state: &AppState, browser: &Browser) -> Result<Option<Flow>, AppError> {
+    match browser.cookie(state.cookies.recovery) {
+        Some(secret) => Ok(recovery::load(&state.services, secret, FlowKind::Identifier).await?),
+        None => Ok(None),
+    }
+}
+
+/// The type to restart with when there is no flow: the hinted one, else the only one.
+fn fallback_type(state: &AppState, params: &Params) -> String {
+    let types = &state.services.user_types;
+    params
+        .get("user_type")
+        .ok()
+        .flatten()
+        .and_then(|id| types.get(id))
+        .or_else(|| types.all().first())
+        .map(|t| t.id.clone())
+        .unwrap_or_default()
+}
+
+pub async fn recovery_identifier_get(
+    State(state): State<AppState>,
+    browser: Browser,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let params = parse_params(query.as_deref().unwrap_or_default())?;
+    if field(&params, "continue")?.is_some() {
+        return match load(&state, &browser).await? {
+            Some(flow) => flow_page(&state, &browser, &flow, StatusCode::OK, IdentifierPage::default()).await,
+            None => {
+                let user_type = fallback_type(&state, &params);
+                dead_end(&state, &browser, &Origin::default(), &user_type, StatusCode::BAD_REQUEST, "expired").await
+            }
+        };
+    }
+    match choose_type(&state, &browser, &params, FlowKind::Identifier).await? {
+        Chosen::Page(response) => Ok(response),
+        Chosen::Type { user_type, origin } => {
+            form(&state, &browser, &user_type, &origin, StatusCode::OK, Typed::default()).await
+        }
+    }
+}
+
+pub async fn recovery_identifier_post(
+    State(state): State<AppState>,
+    browser: Browser,
+    CheckedForm(params): CheckedForm,
+) -> Result<Response, AppError> {
+    let started = Instant::now();
+    let result = post_step(&state, &browser, &params).await;
+    recovery::pad(&state.services, started).await;
+    result
+}
+
+async fn post_step(state: &AppState, browser: &Browser, params: &Params) -> Result<Response, AppError> {
+    let step = field(params, "step")?.unwrap_or_default();
+    if step == "form" {
+        return identify(state, browser, params).await;
+    }
+    let Some(mut flow) = load(state, browser).await? else {
+        let user_type = fallback_type(state, params);
+        return dead_end(state, browser, &Origin::default(), &user_type, StatusCode::BAD_REQUEST, "expired").await;
+    };
+    let lang = browser.lang(flow.ui_locales.as_deref());
+    let s = &state.services;
+    let info = browser.client_info();
+    match (step, flow.step) {
+        ("cancel", _) => {
+            recovery::end(s, &flow).await?;
+            let mut response = see_other(&login_url(&origin_of_flow(&flow), lang));
+            if let Ok(value) = clear_cookie(state.cookies.recovery, state.cookies.secure).parse() {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            Ok(response)
+        }
+        ("secret_question", Step::SecretQuestion) => {
+            let answer = Secret::new(field(params, "secret_answer")?.unwrap_or_default());
+            identifier::answer(s, &mut flow, &answer, &info).await?;
+            Ok(see_other(&continue_url(lang)))
+        }
+        ("sms_code", Step::SmsCode) => {
+            let code = field(params, "code")?.unwrap_or_default();
+            let origin = origin_of_flow(&flow);
+            match identifier::verify_sms(s, &mut flow, code, &info).await? {
+                Verified::Renewed { new_identifier } => {
+                    let page = IdentifierPage { new_identifier, ..IdentifierPage::default() };
+                    flow_page(state, browser, &flow, StatusCode::OK, page).await
+                }
+                Verified::Wrong { attempts_left } => {
+                    let page = IdentifierPage { attempts_left, code_error: true, ..IdentifierPage::default() };
+                    flow_page(state, browser, &flow, StatusCode::BAD_REQUEST, page).await
+                }
+                Verified::Dead => {
+                    dead_end(state, browser, &origin, &flow.user_type, StatusCode::BAD_REQUEST, "code_dead").await
+                }
+                Verified::Gone => {
+                    dead_end(state, browser, &origin, &flow.user_type, StatusCode::GONE, "link_invalid").await
+                }
+            }
+        }
+        // A step already answered (back, a second tab): show where the flow stands.
+        _ => Ok(see_other(&continue_url(lang))),
+    }
+}
+
+/// The first form: CSRF (done), the captcha, then the flow's first step.
+async fn identify(state: &AppState, browser: &Browser, params: &Params) -> Result<Response, AppError> {
+    let s = &state.services;
+    let (user_type, origin) = match choose_type(state, browser, params, FlowKind::Identifier).await? {
+        Chosen::Page(response) => return Ok(response),
+        Chosen::Type { user_type, origin } => (user_type, origin),
+    };
+    let rule = &s.user_types.of(&user_type).recovery;
+    let text = |name: &str| -> Result<String, AppError> {
+        Ok(field(params, name)?.unwrap_or_default().chars().take(254).collect())
+    };
+    let input = FirstPage {
+        email: text("email")?,
+        alternate_id: text("alternate_id")?,
+        birth_date: Some(text("birth_date")?).filter(|d| !d.is_empty()),
+    };
+    if rule.captcha != crate::domain::user_type::CaptchaKind::None {
+        let id = field(params, "captcha_id")?.unwrap_or_default();
+        if field(params, "captcha_alternative")? == Some("arithmetic") {
+            // The accessible alternative of an image: an operation instead (works without JS).
+            let challenge = match captcha::swap_to_arithmetic(s, id, CAPTCHA_IDENTIFIER).await? {
+                Some(challenge) => challenge,
+                None => captcha::issue_kind(s, ChallengeKind::Arithmetic, CAPTCHA_IDENTIFIER).await?,
+            };
+            let typed = Typed { input, captcha: Some(challenge), captcha_error: false };
+            return form(state, browser, &user_type, &origin, StatusCode::OK, typed).await;
+        }
+        let answer = field(params, "captcha_answer")?.unwrap_or_default();
+        if !captcha::verify(s, id, CAPTCHA_IDENTIFIER, answer).await? {
+            let typed = Typed { input, captcha: None, captcha_error: true };
+            return form(state, browser, &user_type, &origin, StatusCode::BAD_REQUEST, typed).await;
+        }
+    }
+    match identifier::begin(s, &user_type, &input, &origin, &browser.client_info()).await? {
+        Begun::Throttled(_) => Err(AppError::page(StatusCode::TOO_MANY_REQUESTS, "recovery_throttled")),
+        Begun::Started { secret, flow } => {
+            let lang = browser.lang(flow.ui_locales.as_deref());
+            let mut response = see_other(&continue_url(lang));
+            if let Ok(value) = cookie_of(state, &secret).parse() {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            Ok(response)
+        }
+    }
+}
+
+/// `GET /recovery/identifier/renew?t=…`: the renewal link. Never consumes it; sends the SMS
+/// code (not twice within `SMS_RESEND_SECONDS`) and goes to the code step.
+pub async fn recovery_identifier_renew_get(
+    State(state): State<AppState>,
+    browser: Browser,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let params = parse_params(query.as_deref().unwrap_or_default())?;
+    let token = field(&params, "t")?.unwrap_or_default();
+    let current = load(&state, &browser).await?;
+    let fallback = fallback_type(&state, &params);
+    let origin = Origin::default();
+    match identifier::open_link(&state.services, token, current.as_ref(), &browser.client_info()).await? {
+        Opened::Invalid { user_type } => {
+            let user_type = user_type.unwrap_or(fallback);
+            dead_end(&state, &browser, &origin, &user_type, StatusCode::GONE, "link_invalid").await
+        }
+        Opened::NoPhone { user_type } => {
+            dead_end(&state, &browser, &origin, &user_type, StatusCode::OK, "no_phone").await
+        }
+        Opened::Throttled(_) => Err(AppError::page(StatusCode::TOO_MANY_REQUESTS, "recovery_throttled")),
+        Opened::SmsFailed => Err(AppError::page(StatusCode::SERVICE_UNAVAILABLE, "identifier_sms_failed")),
+        Opened::Flow { secret, flow } => {
+            let lang = browser.lang(flow.ui_locales.as_deref());
+            let mut response = see_other(&continue_url(lang)).into_response();
+            if let Some(secret) = secret
+                && let Ok(value) = cookie_of(&state, &secret).parse()
+            {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            Ok(response)
+        }
+    }
+}

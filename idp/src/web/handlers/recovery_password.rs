@@ -1,0 +1,639 @@
+//! The forgotten password's pages (issue #5): `GET/POST /recovery/password` (the first page
+//! after the selector, the secret question, the security code, the new password, the waiting
+//! and success pages; one template with a `step` switch) and the e-mailed link
+//! `GET/POST /recovery/password/link` (from any device; an expired one offers a new one). The
+//! flow itself is `account::recovery::password`. Every POST is CSRF-checked and answers after
+//! the same minimum time (`recovery::pad`); a GET never consumes a code or a link.
+
+use std::time::Instant;
+
+use axum::extract::{RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use serde::Serialize;
+
+use super::password_policy::PasswordFields;
+use super::recovery::{Chosen, choose_type, login_url, origin_of, param, query_of, view_for};
+use super::{CheckedForm, field, parse_params, see_other};
+use crate::account::captcha::{self, Challenge, ChallengeKind};
+use crate::account::password_change::ChangeError;
+use crate::account::recovery::password::{self, Begun, CodeOutcome, LinkState, Resent};
+use crate::account::recovery::{self, Flow, FlowKind, IdentifyInput, Origin, Step};
+use crate::domain::user_type::{CaptchaKind, IdentifyBy, PasswordRecovery, RecoveryHandling, RecoveryRule};
+use crate::domain::{Client, Lang, Secret};
+use crate::oidc::authorize;
+use crate::oidc::params::Params;
+use crate::services::InfraError;
+use crate::web::AppState;
+use crate::web::browser::{Browser, clear_cookie, set_cookie};
+use crate::web::error::AppError;
+use crate::web::pages::{View, with_cookies};
+
+const PASSWORD_URL: &str = "/recovery/password";
+
+/// What `recovery_password.html` shows (`step`), and what each step needs.
+#[derive(Serialize, Default)]
+struct PasswordPage {
+    step: &'static str,
+    csrf: String,
+    step_number: usize,
+    step_count: usize,
+    client_name: String,
+    user_type: String,
+    request_id: String,
+    client_id: String,
+    login_url: String,
+    restart_url: String,
+    // identify
+    identifier_label: String,
+    identifier_kind: &'static str,
+    identifier: String,
+    birth_date: bool,
+    captcha: Option<Challenge>,
+    captcha_error: bool,
+    // secret question
+    secret_question_mode: &'static str,
+    secret_question: String,
+    secret_question_error: Option<&'static str>,
+    // secrets missing
+    support: String,
+    support_url: String,
+    // code
+    code_error: Option<&'static str>,
+    attempts_left: i64,
+    code_resent: bool,
+    // mail sent
+    link_minutes: i64,
+    /// Code and mail-sent pages of a type found by login or e-mail: an address shared by
+    /// several accounts gets nothing, so the page says to use the identifier instead.
+    several_accounts_hint: bool,
+    // new password
+    #[serde(flatten)]
+    fields: PasswordFields,
+    // link pages
+    link_h: String,
+    link_c: String,
+    // done
+    masked_login: String,
+    masked_email: String,
+    propagation_late: bool,
+    continue_url: String,
+}
+
+/// What a refused POST keeps or adds on the page shown again.
+#[derive(Default)]
+struct PasswordRetry {
+    identifier: String,
+    captcha: Option<Challenge>,
+    captcha_error: bool,
+    code_error: Option<&'static str>,
+    attempts_left: i64,
+    code_resent: bool,
+    password_errors: Vec<String>,
+    propagation_late: bool,
+}
+
+fn step_str(step: Step) -> &'static str {
+    match step {
+        Step::SecretQuestion => "secret_question",
+        Step::SecretsMissing => "secrets_missing",
+        Step::Code => "code",
+        Step::MailSent => "mail_sent",
+        Step::SmsCode => "mail_sent",
+        Step::NewPassword => "new_password",
+        Step::Waiting => "waiting",
+        Step::Done => "done",
+    }
+}
+
+/// "Étape n sur m" of the password recovery of `user_type` at `step` ("identify" first).
+fn progress(state: &AppState, user_type: &str, step: &str) -> (usize, usize) {
+    let user_type = state.services.user_types.of(user_type);
+    let rule = &user_type.recovery;
+    let mut steps = vec!["identify"];
+    if user_type.recovery_asks_question() {
+        steps.push("secret_question");
+    }
+    match rule.password {
+        PasswordRecovery::Code => steps.extend(["code", "new_password"]),
+        PasswordRecovery::Link => steps.extend(["mail_sent", "new_password"]),
+        PasswordRecovery::Provisional | PasswordRecovery::None => steps.push("mail_sent"),
+    }
+    let count = steps.len();
+    match steps.iter().position(|s| *s == step) {
+        Some(i) => (i + 1, count),
+        None => (0, 0),
+    }
+}
+
+fn flow_cookie(state: &AppState, secret: &Secret) -> String {
+    set_cookie(
+        state.cookies.recovery,
+        secret.expose(),
+        state.cookies.secure,
+        Some(state.services.recovery.flow_lifetime),
+    )
+}
+
+fn end_cookie(state: &AppState) -> String {
+    clear_cookie(state.cookies.recovery, state.cookies.secure)
+}
+
+async fn load_flow(state: &AppState, browser: &Browser) -> Result<Option<Flow>, AppError> {
+    match browser.cookie(state.cookies.recovery) {
+        Some(secret) => Ok(recovery::load(&state.services, secret, FlowKind::Password).await?),
+        None => Ok(None),
+    }
+}
+
+async fn client_of(state: &AppState, origin: &Origin) -> Result<Option<Client>, AppError> {
+    let s = &state.services;
+    if let Some(id) = origin.request_id.as_deref()
+        && let Some((_, client)) = authorize::pending(s, id).await?
+    {
+        return Ok(Some(client));
+    }
+    match origin.client_id.as_deref() {
+        Some(id) => Ok(s.store.client(id).await.map_err(InfraError::from)?),
+        None => Ok(None),
+    }
+}
+
+fn origin_of_flow(flow: &Flow) -> Origin {
+    Origin {
+        request_id: flow.request_id.clone(),
+        client_id: flow.client_id.clone(),
+        ui_locales: flow.ui_locales.clone(),
+    }
+}
+
+/// Where "Continuer" and "Annuler" lead: the relying party's pending request (through the login
+/// page, which resumes it), else /account.
+async fn continue_url(state: &AppState, origin: &Origin, lang: Lang) -> Result<String, AppError> {
+    if let Some(id) = origin.request_id.as_deref()
+        && authorize::pending(&state.services, id).await?.is_some()
+    {
+        return Ok(login_url(origin, lang));
+    }
+    Ok("/account".to_owned())
+}
+
+/// Renders one step of the password recovery.
+#[allow(clippy::too_many_arguments)]
+async fn render_password(
+    state: &AppState,
+    browser: &Browser,
+    user_type_id: &str,
+    origin: &Origin,
+    flow: Option<&Flow>,
+    step: &'static str,
+    status: StatusCode,
+    retry: PasswordRetry,
+    extra_cookies: Vec<String>,
+) -> Result<Response, AppError> {
+    let s = &state.services;
+    let client = client_of(state, origin).await?;
+    let user_type = s.user_types.of(user_type_id);
+    let view = view_for(state, browser, client.as_ref(), origin, Some(user_type));
+    let rule = &user_type.recovery;
+    let (cookie, set) = state.csrf_cookie(browser);
+    let (step_number, step_count) = progress(state, user_type_id, step);
+    let mut page = PasswordPage {
+        step,
+        csrf: state.csrf_token(&cookie),
+        step_number,
+        step_count,
+        client_name: client.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
+        user_type: user_type.id.clone(),
+        request_id: origin.request_id.clone().unwrap_or_default(),
+        client_id: origin.client_id.clone().unwrap_or_default(),
+        login_url: login_url(origin, view.lang),
+        restart_url: format!("{PASSWORD_URL}{}", query_of(origin, view.lang, &[("user_type", &user_type.id)])),
+        identifier: retry.identifier,
+        captcha_error: retry.captcha_error,
+        code_error: retry.code_error,
+        attempts_left: retry.attempts_left,
+        code_resent: retry.code_resent,
+        link_minutes: s.recovery.code_lifetime / 60,
+        propagation_late: retry.propagation_late,
+        ..PasswordPage::default()
+    };
+    match step {
+        "identify" => {
+            let (label, kind) = identifier_label(rule, view.lang, |k| state.text(&view, k));
+            page.identifier_label = label;
+            page.identifier_kind = kind;
+            page.birth_date = rule.birth_date;
+            page.captcha = match retry.captcha {
+                Some(c) => Some(c),
+                None => captcha::issue(s, rule.captcha, recovery::CAPTCHA_PASSWORD).await?,
+            };
+        }
+        "secret_question" => {
+            page.secret_question_mode = "answer";
+            if let Some(flow) = flow {
+                page.secret_question = recovery::question_for(s, flow, view.lang).await?.unwrap_or_default();
+            }
+        }
+        "code" | "mail_sent" => {
+            page.several_accounts_hint = rule.password != PasswordRecovery::Provisional
+                && rule.identify_by.contains(&IdentifyBy::Email)
+                && rule.identify_by.contains(&IdentifyBy::Login);
+        }
+        "secrets_missing" => {
+            page.support = rule.support_or(&s.recovery.support).get(view.lang).to_owned();
+            page.support_url = rule.support_url.clone().or_else(|| s.recovery.support_url.clone()).unwrap_or_default();
+        }
+        "new_password" => {
+            if let Some(user) = match flow {
+                Some(flow) => password::user_of(s, flow).await?,
+                None => None,
+            } {
+                page.fields = PasswordFields::for_user(state, &view, &user, retry.password_errors);
+            }
+        }
+        "done" | "waiting" => {
+            if let Some(outcome) = flow.and_then(|f| f.outcome.as_ref()) {
+                page.masked_login = outcome.masked_login.clone();
+                page.masked_email = outcome.masked_email.clone();
+            }
+            page.continue_url = continue_url(state, origin, view.lang).await?;
+        }
+        _ => {}
+    }
+    let mut cookies: Vec<String> = set.into_iter().collect();
+    cookies.extend(extra_cookies);
+    let mut headers = with_cookies(cookies);
+    if step == "waiting" {
+        // The waiting page looks again by itself (no inline script under the CSP).
+        headers.insert(header::REFRESH, axum::http::HeaderValue::from_static("2"));
+    }
+    Ok(state.page(status, &view, "recovery_password.html", &page, None, headers))
+}
+
+/// The label of the first page's field, and its kind (`login`, `email`, `alternate_id`, or
+/// `login_or_email`).
+fn identifier_label(rule: &RecoveryRule, lang: Lang, text: impl Fn(&str) -> String) -> (String, &'static str) {
+    match rule.identify_by.as_slice() {
+        [IdentifyBy::Login] => (text("recovery_field_login"), "login"),
+        [IdentifyBy::Email] => (text("recovery_field_email"), "email"),
+        [IdentifyBy::AlternateId, ..] => (rule.alternate_id_label.get(lang).to_owned(), "alternate_id"),
+        _ => (text("recovery_field_login_or_email"), "login_or_email"),
+    }
+}
+
+/// The flow's cookie is unknown or expired: a themed page offering to start again.
+async fn flow_expired(state: &AppState, browser: &Browser) -> Result<Response, AppError> {
+    let view = View::new(state, browser, None, None);
+    let (cookie, set) = state.csrf_cookie(browser);
+    let page = PasswordPage {
+        step: "expired",
+        csrf: state.csrf_token(&cookie),
+        restart_url: format!("{PASSWORD_URL}?lang={}", view.lang.code()),
+        login_url: "/account".to_owned(),
+        ..PasswordPage::default()
+    };
+    let mut cookies: Vec<String> = set.into_iter().collect();
+    cookies.push(end_cookie(state));
+    Ok(state.page(StatusCode::BAD_REQUEST, &view, "recovery_password.html", &page, None, with_cookies(cookies)))
+}
+
+/// Shows a flow where it stands.
+async fn show_flow(
+    state: &AppState,
+    browser: &Browser,
+    mut flow: Flow,
+    mut retry: PasswordRetry,
+) -> Result<Response, AppError> {
+    let s = &state.services;
+    if flow.step == Step::Waiting
+        && let Some(late) = password::waiting_is_over(s, &mut flow).await?
+    {
+        retry.propagation_late = late;
+    }
+    let step = step_str(flow.step);
+    render_password(
+        state,
+        browser,
+        &flow.user_type,
+        &origin_of_flow(&flow),
+        Some(&flow),
+        step,
+        StatusCode::OK,
+        retry,
+        Vec::new(),
+    )
+    .await
+}
+
+/// `GET /recovery/password`: the flow where it stands, or (a fresh start from the login page,
+/// or no flow) the selector then the first page. A GET never changes anything but the
+/// waiting page's own progress.
+pub async fn recovery_password_get(
+    State(state): State<AppState>,
+    browser: Browser,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let params = parse_params(query.as_deref().unwrap_or_default())?;
+    let fresh = ["user_type", "request_id", "client_id"].iter().any(|k| param(&params, k).is_some());
+    if !fresh && let Some(flow) = load_flow(&state, &browser).await? {
+        return show_flow(&state, &browser, flow, PasswordRetry::default()).await;
+    }
+    match choose_type(&state, &browser, &params, FlowKind::Password).await? {
+        Chosen::Page(response) => Ok(response),
+        Chosen::Type { user_type, origin } => {
+            render_password(
+                &state,
+                &browser,
+                &user_type,
+                &origin,
+                None,
+                "identify",
+                StatusCode::OK,
+                PasswordRetry::default(),
+                Vec::new(),
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /recovery/password`: one step, named by `action`. Every answer comes after the same
+/// minimum time (`recovery::pad`), whatever happened.
+pub async fn recovery_password_post(
+    State(state): State<AppState>,
+    browser: Browser,
+    CheckedForm(params): CheckedForm,
+) -> Result<Response, AppError> {
+    let started = Instant::now();
+    let result = password_post(&state, &browser, &params).await;
+    recovery::pad(&state.services, started).await;
+    result
+}
+
+async fn password_post(state: &AppState, browser: &Browser, params: &Params) -> Result<Response, AppError> {
+    let action = field(params, "action")?.unwrap_or_default();
+    if action == "identify" {
+        return identify_post(state, browser, params).await;
+    }
+    let Some(mut flow) = load_flow(state, browser).await? else {
+        return flow_expired(state, browser).await;
+    };
+    let s = &state.services;
+    let info = browser.client_info();
+    let here = format!("{PASSWORD_URL}?lang={}", browser.lang(flow.ui_locales.as_deref()).code());
+    match (action, flow.step) {
+        ("cancel", _) => {
+            recovery::end(s, &flow).await?;
+            let origin = origin_of_flow(&flow);
+            let to = continue_url(state, &origin, browser.lang(flow.ui_locales.as_deref())).await?;
+            let mut response = see_other(&to);
+            response.headers_mut().extend(with_cookies([end_cookie(state)]));
+            Ok(response)
+        }
+        ("answer", Step::SecretQuestion) => {
+            let answer = Secret::new(field(params, "secret_answer")?.unwrap_or_default());
+            password::answer(s, &mut flow, &answer, &info).await?;
+            Ok(see_other(&here))
+        }
+        ("verify", Step::Code) => {
+            let code = field(params, "code")?.unwrap_or_default();
+            match password::verify_code(s, &mut flow, code, &info).await? {
+                CodeOutcome::Right => Ok(see_other(&here)),
+                CodeOutcome::Wrong(left) => {
+                    let retry =
+                        PasswordRetry { code_error: Some("wrong"), attempts_left: left, ..PasswordRetry::default() };
+                    again(state, browser, &flow, "code", StatusCode::BAD_REQUEST, retry).await
+                }
+                CodeOutcome::Dead => {
+                    let retry = PasswordRetry { code_error: Some("dead"), ..PasswordRetry::default() };
+                    again(state, browser, &flow, "code", StatusCode::BAD_REQUEST, retry).await
+                }
+            }
+        }
+        ("resend", Step::Code) => match password::resend_code(s, &mut flow, &info).await? {
+            Resent::Sent => {
+                let retry = PasswordRetry { code_resent: true, ..PasswordRetry::default() };
+                again(state, browser, &flow, "code", StatusCode::OK, retry).await
+            }
+            Resent::TooSoon => {
+                let retry = PasswordRetry { code_error: Some("too_soon"), ..PasswordRetry::default() };
+                again(state, browser, &flow, "code", StatusCode::TOO_MANY_REQUESTS, retry).await
+            }
+            Resent::Throttled(_) => Err(throttled()),
+        },
+        ("password", Step::NewPassword) => {
+            let new = Secret::new(field(params, "new_password")?.unwrap_or_default());
+            let confirm = Secret::new(field(params, "confirm_password")?.unwrap_or_default());
+            match password::set_password(s, &mut flow, &new, &confirm, &info).await {
+                Ok(_) => Ok(see_other(&here)),
+                Err(ChangeError::Gone) => {
+                    recovery::end(s, &flow).await?;
+                    let origin = origin_of_flow(&flow);
+                    let cookies = vec![end_cookie(state)];
+                    render_password(
+                        state,
+                        browser,
+                        &flow.user_type,
+                        &origin,
+                        None,
+                        "gone",
+                        StatusCode::GONE,
+                        PasswordRetry::default(),
+                        cookies,
+                    )
+                    .await
+                }
+                Err(ChangeError::Infra(e)) => Err(e.into()),
+                Err(refused) => {
+                    let Some(user) = password::user_of(s, &flow).await? else {
+                        return flow_expired(state, browser).await;
+                    };
+                    let client = client_of(state, &origin_of_flow(&flow)).await?;
+                    let view = view_for(
+                        state,
+                        browser,
+                        client.as_ref(),
+                        &origin_of_flow(&flow),
+                        Some(s.user_types.of(&user.user_type)),
+                    );
+                    let text = |key: &str| state.text(&view, key);
+                    let errors = match refused {
+                        ChangeError::Mismatch => vec![text("password_mismatch")],
+                        ChangeError::Policy(violations) => violations.iter().map(|v| v.message(text)).collect(),
+                        ChangeError::Gone | ChangeError::Infra(_) => Vec::new(),
+                    };
+                    let retry = PasswordRetry { password_errors: errors, ..PasswordRetry::default() };
+                    again(state, browser, &flow, "new_password", StatusCode::UNPROCESSABLE_ENTITY, retry).await
+                }
+            }
+        }
+        // A step already done or not current (back button, second tab): the current page.
+        _ => Ok(see_other(&here)),
+    }
+}
+
+async fn again(
+    state: &AppState,
+    browser: &Browser,
+    flow: &Flow,
+    step: &'static str,
+    status: StatusCode,
+    retry: PasswordRetry,
+) -> Result<Response, AppError> {
+    render_password(state, browser, &flow.user_type, &origin_of_flow(flow), Some(flow), step, status, retry, Vec::new())
+        .await
+}
+
+/// "Trop de demandes…": a themed 429.
+fn throttled() -> AppError {
+    AppError::page(StatusCode::TOO_MANY_REQUESTS, "recovery_throttled")
+}
+
+/// The first page's POST: captcha, limits, identification, the flow.
+async fn identify_post(state: &AppState, browser: &Browser, params: &Params) -> Result<Response, AppError> {
+    let s = &state.services;
+    let user_type_id = field(params, "user_type")?.unwrap_or_default();
+    let Some(user_type) = s.user_types.get(user_type_id).filter(|t| {
+        t.recovery.handling == RecoveryHandling::SelfService && t.recovery.password != PasswordRecovery::None
+    }) else {
+        return Err(AppError::page(StatusCode::BAD_REQUEST, "error_bad_request"));
+    };
+    let rule = &user_type.recovery;
+    let (origin, _) = origin_of(state, params).await?;
+    let identifier = field(params, "identifier")?.unwrap_or_default().to_owned();
+    if rule.captcha != CaptchaKind::None {
+        let id = field(params, "captcha_id")?.unwrap_or_default();
+        if field(params, "captcha_alternative")? == Some("arithmetic") {
+            let challenge = match captcha::swap_to_arithmetic(s, id, recovery::CAPTCHA_PASSWORD).await? {
+                Some(c) => c,
+                None => captcha::issue_kind(s, ChallengeKind::Arithmetic, recovery::CAPTCHA_PASSWORD).await?,
+            };
+            let retry = PasswordRetry { identifier, captcha: Some(challenge), ..PasswordRetry::default() };
+            return render_password(
+                state,
+                browser,
+                &user_type.id,
+                &origin,
+                None,
+                "identify",
+                StatusCode::OK,
+                retry,
+                Vec::new(),
+            )
+            .await;
+        }
+        let answer = field(params, "captcha_answer")?.unwrap_or_default();
+        if !captcha::verify(s, id, recovery::CAPTCHA_PASSWORD, answer).await? {
+            let retry = PasswordRetry { identifier, captcha_error: true, ..PasswordRetry::default() };
+            return render_password(
+                state,
+                browser,
+                &user_type.id,
+                &origin,
+                None,
+                "identify",
+                StatusCode::BAD_REQUEST,
+                retry,
+                Vec::new(),
+            )
+            .await;
+        }
+    }
+    let input =
+        IdentifyInput { identifier: identifier.clone(), birth_date: field(params, "birth_date")?.map(str::to_owned) };
+    match password::begin(s, &user_type.id, &input, &origin, &browser.client_info()).await? {
+        Begun::Throttled(_) => Err(throttled()),
+        Begun::Started { secret, flow } => {
+            let lang = browser.lang(flow.ui_locales.as_deref());
+            let mut response = see_other(&format!("{PASSWORD_URL}?lang={}", lang.code()));
+            response.headers_mut().extend(with_cookies([flow_cookie(state, &secret)]));
+            Ok(response)
+        }
+    }
+}
+
+/// `GET /recovery/password/link?h=…&c=…`: the link of the mail, from any device. A valid one
+/// starts a flow in this browser at the new password (nothing is consumed until the change);
+/// an expired one offers a new link; anything else says the link no longer works.
+pub async fn recovery_password_link_get(
+    State(state): State<AppState>,
+    browser: Browser,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let params = parse_params(query.as_deref().unwrap_or_default())?;
+    let h = param(&params, "h").unwrap_or_default();
+    let c = param(&params, "c").unwrap_or_default();
+    let s = &state.services;
+    match password::link_state(s, &h, &c).await? {
+        LinkState::Valid(token) => {
+            // Reopening the same link in this browser keeps its flow (refresh-safe).
+            if let Some(flow) = load_flow(&state, &browser).await?
+                && flow.proven_token.as_ref().is_some_and(|(d, _)| *d == token.digest)
+            {
+                return show_flow(&state, &browser, flow, PasswordRetry::default()).await;
+            }
+            let Some((secret, flow)) = password::open_link(s, &token).await? else {
+                return link_page(&state, &browser, "link_invalid", &h, &c, StatusCode::GONE).await;
+            };
+            render_password(
+                &state,
+                &browser,
+                &flow.user_type,
+                &Origin::default(),
+                Some(&flow),
+                "new_password",
+                StatusCode::OK,
+                PasswordRetry::default(),
+                vec![flow_cookie(&state, &secret)],
+            )
+            .await
+        }
+        LinkState::Expired(_) => link_page(&state, &browser, "link_expired", &h, &c, StatusCode::GONE).await,
+        LinkState::Invalid => link_page(&state, &browser, "link_invalid", &h, &c, StatusCode::GONE).await,
+    }
+}
+
+/// `POST /recovery/password/link`: "Recevoir un nouveau lien" for an expired link. The answer
+/// is the same whether a mail went or not.
+pub async fn recovery_password_link_post(
+    State(state): State<AppState>,
+    browser: Browser,
+    CheckedForm(params): CheckedForm,
+) -> Result<Response, AppError> {
+    let started = Instant::now();
+    let h = field(&params, "h")?.unwrap_or_default().to_owned();
+    let c = field(&params, "c")?.unwrap_or_default().to_owned();
+    let result = async {
+        if let LinkState::Expired(token) = password::link_state(&state.services, &h, &c).await? {
+            password::resend_link(&state.services, &token, &browser.client_info()).await?;
+        }
+        link_page(&state, &browser, "link_resent", "", "", StatusCode::OK).await
+    }
+    .await;
+    recovery::pad(&state.services, started).await;
+    result
+}
+
+async fn link_page(
+    state: &AppState,
+    browser: &Browser,
+    step: &'static str,
+    h: &str,
+    c: &str,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let view = View::new(state, browser, None, None);
+    let (cookie, set) = state.csrf_cookie(browser);
+    let page = PasswordPage {
+        step,
+        csrf: state.csrf_token(&cookie),
+        link_h: h.to_owned(),
+        link_c: c.to_owned(),
+        link_minutes: state.services.recovery.code_lifetime / 60,
+        restart_url: format!("{PASSWORD_URL}?lang={}", view.lang.code()),
+        login_url: "/account".to_owned(),
+        ..PasswordPage::default()
+    };
+    Ok(state.page(status, &view, "recovery_password.html", &page, None, with_cookies(set)))
+}
