@@ -20,6 +20,7 @@ pub mod sms;
 pub mod store;
 pub mod theme;
 pub mod web;
+pub mod worker;
 
 pub use app::App;
 pub use config::Config;

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod browser;
+pub mod captcha;
 pub mod mail;
 pub mod rp;
 pub mod smtp;

@@ -40,6 +40,16 @@ struct ProvisionalMail<'a> {
     password: &'a str,
     expires: String,
     sign_in_url: String,
+    /// Sent by a recovery (Bonus Eco) rather than at the start of an account.
+    recovery: bool,
+}
+
+/// Why a provisional password is sent: the start of an account or an administrator reset, or a
+/// self-service recovery (issue #5; the mail reads differently, the audit kind too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProvisionalReason {
+    Activation,
+    Recovery,
 }
 
 /// Context of the `activation` e-mail.
@@ -55,6 +65,16 @@ struct ActivationMail<'a> {
 /// sessions, and e-mails it (first start of an account, or an administrator reset). The
 /// password is never returned: it only travels in the mail.
 pub async fn start_provisional(s: &Services, user: &User, info: &ClientInfo) -> Result<Option<Sent>, InfraError> {
+    send_provisional(s, user, info, ProvisionalReason::Activation).await
+}
+
+/// `start_provisional`, for `reason`; a recovery also lifts a lockout.
+pub async fn send_provisional(
+    s: &Services,
+    user: &User,
+    info: &ClientInfo,
+    reason: ProvisionalReason,
+) -> Result<Option<Sent>, InfraError> {
     let user_type = s.user_types.of(&user.user_type);
     let password = generate_password(&user_type.password_policy, &personal(user));
     let hash = s.passwords.hash(&password).await?;
@@ -63,15 +83,21 @@ pub async fn start_provisional(s: &Services, user: &User, info: &ClientInfo) -> 
     if !s.store.set_provisional_password(&user.id, &hash, expires_at, now).await? {
         return Ok(None);
     }
+    let recovery = reason == ProvisionalReason::Recovery;
+    if recovery {
+        super::lockout::unlock(s, &user.id).await?;
+    }
     let context = ProvisionalMail {
         name: user.display_name(),
         login: &user.login,
         password: password.expose(),
         expires: crate::mail::render::paris_date_time(expires_at),
         sign_in_url: s.endpoint("/account"),
+        recovery,
     };
     let mailed = notify::send(s, user, "provisional_password", &context).await;
-    audit::record(s, Some(&user.id), audit::ACTIVATION_SENT, info, json!({ "method": "provisional_password" })).await?;
+    let kind = if recovery { audit::RECOVERY_SENT } else { audit::ACTIVATION_SENT };
+    audit::record(s, Some(&user.id), kind, info, json!({ "method": "provisional_password" })).await?;
     Ok(Some(Sent { expires_at, mailed }))
 }
 

@@ -106,19 +106,8 @@ async fn send(s: &Services, mail: &QueuedMail, outgoing: OutgoingMail) -> Result
 }
 
 /// The worker: delivers due mail every `POLL` until `stop` turns true.
-pub async fn run(s: Arc<Services>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        if let Err(err) = deliver_due(&s).await {
-            tracing::error!(error = %err, "mail queue worker");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(POLL) => {}
-            changed = stop.changed() => if changed.is_err() { return },
-        }
-    }
+pub async fn run(s: Arc<Services>, stop: tokio::sync::watch::Receiver<bool>) {
+    crate::worker::poll("mail queue worker", POLL, stop, || deliver_due(&s)).await;
 }
 
 #[cfg(test)]

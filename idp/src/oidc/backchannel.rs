@@ -202,19 +202,8 @@ async fn deliver(s: &Services, http: &reqwest::Client, delivery: &LogoutDelivery
 }
 
 /// The worker: polls the queue until `stop` turns true (or its sender is dropped).
-pub async fn run(s: Arc<Services>, http: reqwest::Client, mut stop: tokio::sync::watch::Receiver<bool>) {
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        if let Err(err) = deliver_due(&s, &http).await {
-            tracing::error!(error = %err, "back-channel logout worker");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(POLL) => {}
-            changed = stop.changed() => if changed.is_err() { return },
-        }
-    }
+pub async fn run(s: Arc<Services>, http: reqwest::Client, stop: tokio::sync::watch::Receiver<bool>) {
+    crate::worker::poll("back-channel logout worker", POLL, stop, || deliver_due(&s, &http)).await;
 }
 
 #[cfg(test)]

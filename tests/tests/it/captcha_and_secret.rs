@@ -19,14 +19,9 @@ const PURPOSE: &str = "recovery_password";
 
 /// The answer to "a + b" or "a − b", as a person would compute it.
 fn solve(challenge: &Challenge) -> String {
-    let operation = challenge.operation.as_deref().expect("an arithmetic challenge shows its operation");
-    let parts: Vec<&str> = operation.split(' ').collect();
-    let (a, b): (u32, u32) = (parts[0].parse().unwrap(), parts[2].parse().unwrap());
-    match parts[1] {
-        "+" => (a + b).to_string(),
-        "−" => (a - b).to_string(),
-        other => panic!("unexpected operator {other} in {operation}"),
-    }
+    idp_tests::captcha::solve_operation(
+        challenge.operation.as_deref().expect("an arithmetic challenge shows its operation"),
+    )
 }
 
 async fn arithmetic(app: &TestApp, purpose: &str) -> Challenge {

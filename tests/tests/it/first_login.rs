@@ -173,18 +173,6 @@ fn assert_back_to_steps(page: &Page) {
 }
 
 /// The answer to the page's arithmetic captcha, as a person would compute it.
-fn solve_captcha(page: &Page) -> String {
-    let start = page.body.find("class=\"captcha__operation\">").expect("an arithmetic captcha") + 27;
-    let operation = &page.body[start..start + page.body[start..].find(" = ?").unwrap()];
-    let parts: Vec<&str> = operation.split(' ').collect();
-    let (a, b): (u32, u32) = (parts[0].parse().unwrap(), parts[2].parse().unwrap());
-    match parts[1] {
-        "+" => (a + b).to_string(),
-        "−" => (a - b).to_string(),
-        other => panic!("unexpected operator {other} in {operation}"),
-    }
-}
-
 fn page_text(page: &Page) -> String {
     page.body.replace("&#x27;", "'")
 }
@@ -284,8 +272,13 @@ async fn the_full_flow_asks_the_password_the_question_the_terms_and_a_captcha_in
     assert_step(&page, "captcha", "Étape 4 sur 4");
     assert!(page_text(&page).contains("Veuillez résoudre l'opération suivante"), "{}", page.body);
     let captcha_id = page.field("captcha_id").unwrap();
-    let answer =
-        p.submit(&browser, &page, &[("captcha_id", &captcha_id), ("captcha_answer", &solve_captcha(&page))]).await;
+    let answer = p
+        .submit(
+            &browser,
+            &page,
+            &[("captcha_id", &captcha_id), ("captcha_answer", &idp_tests::captcha::solve_page(&page))],
+        )
+        .await;
     p.back_to_rp(&browser, answer, pending, &user).await;
 
     let stored = p.app.services.store.user_by_id(&user.id).await.unwrap().unwrap();
@@ -446,7 +439,7 @@ async fn a_replayed_burned_or_expired_captcha_is_refused() {
     assert_step(&page1, "captcha", "Étape 2 sur 2");
 
     let id1 = page1.field("captcha_id").unwrap();
-    let right1 = solve_captcha(&page1);
+    let right1 = idp_tests::captcha::solve_page(&page1);
     let wrong = (right1.parse::<u32>().unwrap() + 1).to_string();
     let burned = p.submit(&b1, &page1, &[("captcha_id", &id1), ("captcha_answer", &wrong)]).await;
     assert_eq!(burned.status, 400);
@@ -455,7 +448,7 @@ async fn a_replayed_burned_or_expired_captcha_is_refused() {
     assert_eq!(again.status, 400, "a burned captcha was accepted");
 
     let id = again.field("captcha_id").unwrap();
-    let right = solve_captcha(&again);
+    let right = idp_tests::captcha::solve_page(&again);
     let solved = p.submit(&b1, &again, &[("captcha_id", &id), ("captcha_answer", &right)]).await;
     p.back_to_rp(&b1, solved, pending1, &first).await;
 
@@ -464,11 +457,16 @@ async fn a_replayed_burned_or_expired_captcha_is_refused() {
     assert!(p.app.sessions_of(&second.id).await.is_empty());
     let stale_id = replayed.field("captcha_id").unwrap();
     p.app.clock.advance(captcha::LIFETIME_SECONDS + 1);
-    let stale =
-        p.submit(&b2, &replayed, &[("captcha_id", &stale_id), ("captcha_answer", &solve_captcha(&replayed))]).await;
+    let stale = p
+        .submit(
+            &b2,
+            &replayed,
+            &[("captcha_id", &stale_id), ("captcha_answer", &idp_tests::captcha::solve_page(&replayed))],
+        )
+        .await;
     assert_eq!(stale.status, 400, "an expired captcha was accepted: {}", stale.body);
     let id2 = stale.field("captcha_id").unwrap();
-    let answer2 = solve_captcha(&stale);
+    let answer2 = idp_tests::captcha::solve_page(&stale);
     let solved = p.submit(&b2, &stale, &[("captcha_id", &id2), ("captcha_answer", &answer2)]).await;
     p.back_to_rp(&b2, solved, pending2, &second).await;
 }
@@ -603,8 +601,13 @@ async fn an_image_captcha_can_be_swapped_for_an_operation_without_javascript() {
     let id = swapped.field("captcha_id").unwrap();
     assert_ne!(id, image_id);
 
-    let answer =
-        p.submit(&browser, &swapped, &[("captcha_id", &id), ("captcha_answer", &solve_captcha(&swapped))]).await;
+    let answer = p
+        .submit(
+            &browser,
+            &swapped,
+            &[("captcha_id", &id), ("captcha_answer", &idp_tests::captcha::solve_page(&swapped))],
+        )
+        .await;
     p.back_to_rp(&browser, answer, pending, &user).await;
 }
 

@@ -103,18 +103,6 @@ fn page_text(page: &Page) -> String {
 }
 
 /// The answer to the page's arithmetic captcha, as a person would compute it.
-fn solve_captcha(page: &Page) -> String {
-    let start = page.body.find("class=\"captcha__operation\">").expect("an arithmetic captcha") + 27;
-    let operation = &page.body[start..start + page.body[start..].find(" = ?").unwrap()];
-    let parts: Vec<&str> = operation.split(' ').collect();
-    let (a, b): (u32, u32) = (parts[0].parse().unwrap(), parts[2].parse().unwrap());
-    match parts[1] {
-        "+" => (a + b).to_string(),
-        "−" => (a - b).to_string(),
-        other => panic!("unexpected operator {other} in {operation}"),
-    }
-}
-
 impl Provider {
     async fn user(&self, login: &str, email: &str, user_type: &str, phone: Option<&str>) -> User {
         let spec = UserSpec {
@@ -200,7 +188,7 @@ impl Provider {
         let page = self.first_page(browser, SEGUR).await;
         assert!(page_text(&page).contains("Veuillez résoudre l'opération suivante"), "{}", page.body);
         let captcha_id = page.field("captcha_id").unwrap();
-        let answer = solve_captcha(&page);
+        let answer = idp_tests::captcha::solve_page(&page);
         let fields = [
             ("step", "form"),
             ("user_type", SEGUR),

@@ -65,18 +65,6 @@ fn text(page: &Page) -> String {
 }
 
 /// The answer to the page's arithmetic captcha, as a person would compute it.
-fn solve_captcha(page: &Page) -> String {
-    let start = page.body.find("class=\"captcha__operation\">").expect("an arithmetic captcha") + 27;
-    let operation = &page.body[start..start + page.body[start..].find(" = ?").unwrap()];
-    let parts: Vec<&str> = operation.split(' ').collect();
-    let (a, b): (u32, u32) = (parts[0].parse().unwrap(), parts[2].parse().unwrap());
-    match parts[1] {
-        "+" => (a + b).to_string(),
-        "−" => (a - b).to_string(),
-        other => panic!("unexpected operator {other} in {operation}"),
-    }
-}
-
 /// The first `href` of `page` that starts with `prefix`, unescaped.
 fn href(page: &Page, prefix: &str) -> Option<String> {
     let body = text(page);
@@ -170,7 +158,7 @@ impl Provider {
             fields.push(("birth_date", born.into()));
         }
         if let Some(id) = page.field("captcha_id") {
-            fields.push(("captcha_answer", solve_captcha(page)));
+            fields.push(("captcha_answer", idp_tests::captcha::solve_page(page)));
             fields.push(("captcha_id", id));
         }
         let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -467,7 +455,7 @@ async fn bonus_eco_provisional_password() {
                 ];
                 let arithmetic = browser.post(&p.url("/first-login?lang=fr"), &swap).await;
                 form.push(("captcha_id", arithmetic.field("captcha_id").unwrap()));
-                form.push(("captcha_answer", solve_captcha(&arithmetic)));
+                form.push(("captcha_answer", idp_tests::captcha::solve_page(&arithmetic)));
             }
             other => panic!("unexpected first-login step {other}: {}", page.body),
         }

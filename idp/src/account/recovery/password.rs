@@ -12,7 +12,7 @@ use serde_json::json;
 use super::{Finished, Flow, FlowKind, IdentifyInput, Limit, Origin, QuestionStep, Step};
 use crate::account::password_change::{self, ChangeError, Changed, Context, Reason};
 use crate::account::session::ClientInfo;
-use crate::account::{activation, audit, lockout, policy};
+use crate::account::{activation, audit};
 use crate::crypto;
 use crate::domain::user_type::PasswordRecovery;
 use crate::domain::{Secret, User};
@@ -115,7 +115,7 @@ async fn deliver(s: &Services, flow: &mut Flow, info: &ClientInfo) -> Result<(),
         }
         PasswordRecovery::Provisional => {
             if let Some(user) = &user {
-                send_provisional(s, user, info).await?;
+                activation::send_provisional(s, user, info, activation::ProvisionalReason::Recovery).await?;
             }
             flow.step = Step::MailSent;
         }
@@ -172,47 +172,6 @@ async fn send_code(
     };
     notify::send(s, user, mail, &context).await;
     audit::record(s, Some(&user.id), audit::RECOVERY_SENT, info, json!({ "method": method_name })).await
-}
-
-/// Context of the `provisional_password` mail, recovery variant.
-#[derive(Serialize)]
-struct ProvisionalMail<'a> {
-    name: String,
-    login: &'a str,
-    password: &'a str,
-    expires: String,
-    sign_in_url: String,
-    recovery: bool,
-}
-
-/// Bonus Eco: a new provisional password (its sessions end, it must be changed at the next
-/// sign-in), the lockout lifted, the password e-mailed.
-async fn send_provisional(s: &Services, user: &User, info: &ClientInfo) -> Result<(), InfraError> {
-    let policy_of = &s.user_types.of(&user.user_type).password_policy;
-    let personal = policy::PersonalData {
-        login: &user.login,
-        given_name: &user.given_name,
-        family_name: &user.family_name,
-        email: &user.email,
-    };
-    let password = activation::generate_password(policy_of, &personal);
-    let hash = s.passwords.hash(&password).await?;
-    let now = s.now();
-    let expires_at = now + s.lifetimes.provisional_password;
-    if !s.store.set_provisional_password(&user.id, &hash, expires_at, now).await? {
-        return Ok(());
-    }
-    lockout::unlock(s, &user.id).await?;
-    let context = ProvisionalMail {
-        name: user.display_name(),
-        login: &user.login,
-        password: password.expose(),
-        expires: crate::mail::render::paris_date_time(expires_at),
-        sign_in_url: s.endpoint("/account"),
-        recovery: true,
-    };
-    notify::send(s, user, "provisional_password", &context).await;
-    audit::record(s, Some(&user.id), audit::RECOVERY_SENT, info, json!({ "method": "provisional_password" })).await
 }
 
 /// What a typed code did.

@@ -179,19 +179,8 @@ pub async fn deliver_due(s: &Services) -> Result<usize, InfraError> {
 }
 
 /// The worker: delivers due deliveries every `POLL` until `stop` turns true.
-pub async fn run(s: Arc<Services>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        if let Err(err) = deliver_due(&s).await {
-            tracing::error!(error = %err, "propagation webhook worker");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(POLL) => {}
-            changed = stop.changed() => if changed.is_err() { return },
-        }
-    }
+pub async fn run(s: Arc<Services>, stop: tokio::sync::watch::Receiver<bool>) {
+    crate::worker::poll("propagation webhook worker", POLL, stop, || deliver_due(&s)).await;
 }
 
 #[cfg(test)]
