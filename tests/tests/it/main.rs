@@ -34,6 +34,7 @@ mod pages;
 mod password_policy;
 mod propagation;
 mod recovery_identifier;
+mod recovery_pages;
 mod recovery_password;
 mod request_details;
 mod subjects;

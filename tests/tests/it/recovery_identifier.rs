@@ -4,6 +4,7 @@
 //! first page to a sign-in at a relying party; and what must not work: unknown accounts (same
 //! pages, nothing sent), brute-forced SMS codes, expired and reused links, floods.
 
+use crate::recovery_pages::FlowPages;
 use idp::account::login::{self, LoginOutcome};
 use idp::account::session::ClientInfo;
 use idp::account::{audit, secret_question};
@@ -132,6 +133,22 @@ impl Provider {
         self.app.url(path)
     }
 
+    fn pages(&self) -> FlowPages<'_> {
+        FlowPages { app: &self.app, path: "/recovery/identifier" }
+    }
+
+    async fn first_page(&self, browser: &Browser, user_type: &str) -> Page {
+        self.pages().first_page(browser, user_type).await
+    }
+
+    async fn submit(&self, browser: &Browser, page: &Page, fields: &[(&str, &str)]) -> Page {
+        self.pages().submit(browser, page, fields).await
+    }
+
+    async fn next(&self, browser: &Browser, answer: &Page) -> Page {
+        self.pages().next(browser, answer).await
+    }
+
     fn mails(&self, subject: &str) -> Vec<Mail> {
         read_outbox(&self.app.config.outbox_dir).into_iter().filter(|m| m.subject == subject).collect()
     }
@@ -157,30 +174,6 @@ impl Provider {
         let code: String = sms[0].1.chars().filter(char::is_ascii_digit).collect();
         assert_eq!(code.len(), 6, "a 6-digit code in {:?}", sms[0].1);
         code
-    }
-
-    /// The first page of the type's recovery.
-    async fn first_page(&self, browser: &Browser, user_type: &str) -> Page {
-        let page = browser.get(&self.url(&format!("/recovery/identifier?user_type={user_type}"))).await;
-        assert_eq!(page.status, 200, "the first page: {}", page.body);
-        assert!(page.body.contains("Étape 1 sur"), "the progress: {}", page.body);
-        page
-    }
-
-    /// Posts a form of `page` (its CSRF token) with `fields`.
-    async fn submit(&self, browser: &Browser, page: &Page, fields: &[(&str, &str)]) -> Page {
-        let csrf = page.field("csrf").expect("a form with a CSRF token");
-        let mut form = vec![("csrf", csrf.as_str())];
-        form.extend_from_slice(fields);
-        browser.post(&self.url("/recovery/identifier?lang=fr"), &form).await
-    }
-
-    /// Follows the redirect of a POST to the flow's page.
-    async fn next(&self, browser: &Browser, answer: &Page) -> Page {
-        assert_eq!(answer.status, 303, "expected a redirect to the next step: {}", answer.body);
-        let location = answer.location().unwrap();
-        assert!(location.starts_with("/recovery/identifier?continue=1"), "{location}");
-        browser.get(&self.url(&location)).await
     }
 
     /// Ségur's first page: the e-mail and the captcha. Returns the next page.

@@ -4,6 +4,7 @@
 //! student number and date of birth; and what must not work: unknown accounts (same pages,
 //! nothing sent), brute-forced, expired and reused codes and links, floods, forged forms.
 
+use crate::recovery_pages::FlowPages;
 use idp::account::login::{self, LoginOutcome};
 use idp::account::session::ClientInfo;
 use idp::account::{audit, secret_question};
@@ -79,6 +80,22 @@ impl Provider {
         self.app.url(path)
     }
 
+    fn pages(&self) -> FlowPages<'_> {
+        FlowPages { app: &self.app, path: "/recovery/password" }
+    }
+
+    async fn first_page(&self, browser: &Browser, user_type: &str) -> Page {
+        self.pages().first_page(browser, user_type).await
+    }
+
+    async fn submit(&self, browser: &Browser, page: &Page, fields: &[(&str, &str)]) -> Page {
+        self.pages().submit(browser, page, fields).await
+    }
+
+    async fn next(&self, browser: &Browser, answer: &Page) -> Page {
+        self.pages().next(browser, answer).await
+    }
+
     async fn user(&self, login: &str, email: &str, user_type: &str) -> User {
         let spec = UserSpec {
             login: login.into(),
@@ -120,30 +137,6 @@ impl Provider {
             .iter()
             .map(|m| m.text.lines().map(str::trim).find(|l| l.starts_with(&prefix)).expect("a link").to_owned())
             .collect()
-    }
-
-    /// The first page of the type's password recovery (the `user_type` hint skips the selector).
-    async fn first_page(&self, browser: &Browser, user_type: &str) -> Page {
-        let page = browser.get(&self.url(&format!("/recovery/password?user_type={user_type}"))).await;
-        assert_eq!(page.status, 200, "the first page: {}", page.body);
-        assert!(page.body.contains("Étape 1 sur"), "the progress: {}", page.body);
-        page
-    }
-
-    /// Posts `fields` with the CSRF token of `page`.
-    async fn submit(&self, browser: &Browser, page: &Page, fields: &[(&str, &str)]) -> Page {
-        let csrf = page.field("csrf").expect("a form with a CSRF token");
-        let mut form = vec![("csrf", csrf.as_str())];
-        form.extend_from_slice(fields);
-        browser.post(&self.url("/recovery/password?lang=fr"), &form).await
-    }
-
-    /// Follows the redirect of a POST to the flow's page.
-    async fn next(&self, browser: &Browser, answer: &Page) -> Page {
-        assert_eq!(answer.status, 303, "expected a redirect to the next step: {}", answer.body);
-        let location = answer.location().unwrap();
-        assert!(location.starts_with("/recovery/password"), "{location}");
-        browser.get(&self.url(&location)).await
     }
 
     /// Fills the first page: identifier (and date of birth), and the captcha when there is one.
