@@ -12,6 +12,8 @@ use tokio::task::JoinHandle;
 pub struct SmtpSink {
     pub port: u16,
     received: Arc<Mutex<Vec<String>>>,
+    /// While true, a message's final "250" waits: a slow server.
+    held: Arc<tokio::sync::watch::Sender<bool>>,
     task: JoinHandle<()>,
 }
 
@@ -21,16 +23,27 @@ impl SmtpSink {
         let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("the SMTP sink binds");
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
-        let store = received.clone();
+        let held = Arc::new(tokio::sync::watch::Sender::new(false));
+        let (store, gate) = (received.clone(), held.clone());
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let store = store.clone();
+                let (store, gate) = (store.clone(), gate.subscribe());
                 tokio::spawn(async move {
-                    let _ = session(stream, store).await;
+                    let _ = session(stream, store, gate).await;
                 });
             }
         });
-        Self { port, received, task }
+        Self { port, received, held, task }
+    }
+
+    /// From now on the sink takes each message but does not accept it (the final "250") until
+    /// `release`: a slow server.
+    pub fn hold(&self) {
+        self.held.send_replace(true);
+    }
+
+    pub fn release(&self) {
+        self.held.send_replace(false);
     }
 
     /// A port nothing listens on (yet): bound, then released.
@@ -60,7 +73,11 @@ impl SmtpSink {
     }
 }
 
-async fn session(stream: tokio::net::TcpStream, store: Arc<Mutex<Vec<String>>>) -> std::io::Result<()> {
+async fn session(
+    stream: tokio::net::TcpStream,
+    store: Arc<Mutex<Vec<String>>>,
+    mut held: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     write.write_all(b"220 sink.test ESMTP\r\n").await?;
@@ -85,6 +102,9 @@ async fn session(stream: tokio::net::TcpStream, store: Arc<Mutex<Vec<String>>>) 
                         break;
                     }
                     message.push_str(line.strip_prefix('.').unwrap_or(&line));
+                }
+                if held.wait_for(|h| !h).await.is_err() {
+                    return Ok(());
                 }
                 store.lock().unwrap().push(message);
                 write.write_all(b"250 queued\r\n").await?;

@@ -21,6 +21,11 @@ const CLAIM_SECS: i64 = 120;
 /// One attempt is abandoned after this long (the row stays queued).
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 const BATCH: i64 = 20;
+/// How long the request that queued a mail waits for its first attempt. A slower SMTP server
+/// does not hold the page (the attempt goes on in the background, the claim keeps the workers
+/// away), so a request that sends a mail takes about as long as one that does not: recovery
+/// pads every answer to `recovery.min_response_ms` (300 ms), above this.
+pub const SUBMIT_WAIT: Duration = Duration::from_millis(200);
 
 /// Seconds before attempt `attempts + 1`: 30 s, 1 min, 2 min … capped at one hour. Never given
 /// up: a mail is not lost because the SMTP server was down for a weekend.
@@ -46,7 +51,54 @@ pub async fn submit(s: &Services, mail: OutgoingMail) -> Result<(), InfraError> 
         last_error: None,
     };
     s.store.enqueue_mail(&queued, now + CLAIM_SECS).await?;
-    send(s, &queued, OutgoingMail { message_id: Some(id), ..mail }).await.map(|_| ())
+    let courier = Courier::of(s);
+    let outgoing = OutgoingMail { message_id: Some(id), ..mail };
+    let attempt = tokio::spawn(async move { courier.send(&queued, outgoing).await });
+    match tokio::time::timeout(SUBMIT_WAIT, attempt).await {
+        Ok(Ok(result)) => result.map(|_| ()),
+        Ok(Err(panicked)) => {
+            tracing::error!(error = %panicked, "a mail attempt failed; the worker will retry it");
+            Ok(())
+        }
+        // Still talking to the server: it finishes in the background (stored first, so nothing
+        // is lost either way).
+        Err(_) => Ok(()),
+    }
+}
+
+/// What one transport attempt needs, owned, so that an attempt can outlive the request.
+struct Courier {
+    mailer: Arc<dyn super::Mailer>,
+    store: Arc<dyn crate::store::Store>,
+    clock: Arc<dyn crate::clock::Clock>,
+}
+
+impl Courier {
+    fn of(s: &Services) -> Self {
+        Self { mailer: s.mailer.clone(), store: s.store.clone(), clock: s.clock.clone() }
+    }
+
+    /// One transport attempt of the claimed `mail` (its opened content in `outgoing`): delete
+    /// it once accepted (true), else schedule a retry (false).
+    async fn send(&self, mail: &QueuedMail, outgoing: OutgoingMail) -> Result<bool, InfraError> {
+        let result = match tokio::time::timeout(SEND_TIMEOUT, self.mailer.send(&outgoing)).await {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err("timed out".to_owned()),
+        };
+        match result {
+            Ok(()) => {
+                self.store.finish_mail(&mail.id).await?;
+                tracing::info!(mail_id = %mail.id, attempts = mail.attempts, "mail accepted by the transport");
+                Ok(true)
+            }
+            Err(error) => {
+                let next = self.clock.now() + backoff(mail.attempts);
+                self.store.retry_mail(&mail.id, next, &error).await?;
+                tracing::warn!(mail_id = %mail.id, attempts = mail.attempts, %error, next_attempt_at = next, "mail not sent; will retry");
+                Ok(false)
+            }
+        }
+    }
 }
 
 fn seal_error(e: crate::master_key::MasterKeyError) -> InfraError {
@@ -76,33 +128,11 @@ pub async fn deliver_due(s: &Services) -> Result<usize, InfraError> {
             html,
             message_id: Some(mail.id.clone()),
         };
-        if send(s, &mail, outgoing).await? {
+        if Courier::of(s).send(&mail, outgoing).await? {
             sent += 1;
         }
     }
     Ok(sent)
-}
-
-/// One transport attempt of the claimed `mail` (its opened content in `outgoing`): delete it
-/// once accepted (true), else schedule a retry (false).
-async fn send(s: &Services, mail: &QueuedMail, outgoing: OutgoingMail) -> Result<bool, InfraError> {
-    let result = match tokio::time::timeout(SEND_TIMEOUT, s.mailer.send(&outgoing)).await {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(_) => Err("timed out".to_owned()),
-    };
-    match result {
-        Ok(()) => {
-            s.store.finish_mail(&mail.id).await?;
-            tracing::info!(mail_id = %mail.id, attempts = mail.attempts, "mail accepted by the transport");
-            Ok(true)
-        }
-        Err(error) => {
-            let next = s.now() + backoff(mail.attempts);
-            s.store.retry_mail(&mail.id, next, &error).await?;
-            tracing::warn!(mail_id = %mail.id, attempts = mail.attempts, %error, next_attempt_at = next, "mail not sent; will retry");
-            Ok(false)
-        }
-    }
 }
 
 /// The worker: delivers due mail every `POLL` until `stop` turns true.

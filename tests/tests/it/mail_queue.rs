@@ -30,6 +30,33 @@ async fn queue_lock_mail(app: &TestApp) {
     assert!(notify::send(&app.services, &user, "account_locked", &context).await, "the mail is queued");
 }
 
+/// A slow SMTP server does not hold the request that queued the mail (a recovery page must not
+/// take longer because an account exists): the request returns while the server has not
+/// accepted the mail yet; the attempt goes on in the background and the mail arrives once, the
+/// worker leaving the claimed row alone.
+#[tokio::test]
+async fn a_slow_smtp_server_does_not_hold_the_request_and_the_mail_arrives_once() {
+    let sink = SmtpSink::start(0).await;
+    let app = app_with_smtp(sink.port, &idp::master_key::MasterKey::generate().encode(), None).await;
+    sink.hold();
+    queue_lock_mail(&app).await;
+    assert!(sink.messages().is_empty(), "the request returned before the server accepted the mail");
+    assert_eq!(app.services.store.pending_mail().await.unwrap().len(), 1, "stored first");
+    // The worker runs meanwhile: the row is claimed by the attempt under way.
+    assert_eq!(idp::mail::queue::deliver_due(&app.services).await.unwrap(), 0);
+    sink.release();
+    assert_eq!(sink.wait_for(1, 10).await.len(), 1);
+    for _ in 0..100 {
+        if app.services.store.pending_mail().await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(app.services.store.pending_mail().await.unwrap().is_empty(), "deleted once accepted");
+    assert_eq!(idp::mail::queue::deliver_due(&app.services).await.unwrap(), 0);
+    assert_eq!(sink.messages().len(), 1, "sent once");
+}
+
 #[tokio::test]
 async fn smtp_down_then_back_up_the_mail_arrives_once() {
     let port = SmtpSink::free_port().await;
@@ -169,4 +196,68 @@ async fn a_real_smtp_server_receives_the_provisional_password_that_then_signs_in
     .await
     .unwrap();
     assert!(matches!(outcome, idp::account::login::LoginOutcome::Success { .. }), "the mailed password signs in");
+}
+
+/// The recovery code of "Mot de passe perdu" (issue #5) through the real SMTP server: the
+/// scripted browser asks for it, reads it from what the server received, and sets a new
+/// password with it.
+#[tokio::test]
+async fn a_real_smtp_server_receives_the_recovery_code_that_then_sets_a_new_password() {
+    let Some((url, maildir)) = real_smtp() else { return };
+    let app = TestApp::spawn_with(Setup {
+        tweak: Box::new(move |raw| {
+            raw.smtp_url = Some(url);
+            raw.recovery.min_response_ms = 0;
+        }),
+        ..Setup::default()
+    })
+    .await;
+    let login = format!("smtp.{}", idp::crypto::random_token(6).to_lowercase().replace(['-', '_'], "x"));
+    let email = format!("{login}@example.org");
+    let spec = idp::admin::UserSpec {
+        login: login.clone(),
+        email: email.clone(),
+        given_name: "Camille".into(),
+        family_name: "Durand".into(),
+        ..idp::admin::UserSpec::default()
+    };
+    idp::admin::add_user(&app.services, &spec, &idp::domain::Secret::new(idp_tests::PASSWORD)).await.unwrap();
+
+    let pages = crate::recovery_pages::FlowPages { app: &app, path: "/recovery/password" };
+    let browser = idp_tests::Browser::new();
+    let first = pages.first_page(&browser, "usager").await;
+    let answer = idp_tests::captcha::solve_page(&first);
+    let captcha_id = first.field("captcha_id").expect("the default rule has an arithmetic captcha");
+    let fields = [
+        ("action", "identify"),
+        ("user_type", "usager"),
+        ("identifier", email.as_str()),
+        ("captcha_id", captcha_id.as_str()),
+        ("captcha_answer", answer.as_str()),
+    ];
+    let code_page = pages.next(&browser, &pages.submit(&browser, &first, &fields).await).await;
+    assert!(code_page.body.contains("name=\"code\""), "the code page: {}", code_page.body);
+
+    let mut received = Vec::new();
+    for _ in 0..100 {
+        received = maildir_messages_to(&maildir, &email);
+        if !received.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(received.len(), 1, "the SMTP server received the code once");
+    assert_eq!(received[0].subject, "Votre code de sécurité");
+    let at = received[0].text.find("c=").expect("the mail's link holds the code") + 2;
+    let code: String = received[0].text[at..].chars().take_while(char::is_ascii_digit).collect();
+    assert_eq!(code.len(), 6);
+
+    let verified = pages.submit(&browser, &code_page, &[("action", "verify"), ("code", &code)]).await;
+    let policy_page = pages.next(&browser, &verified).await;
+    let new = "Velo-Rouge-Montagne-58";
+    let fields = [("action", "password"), ("new_password", new), ("confirm_password", new)];
+    let done = pages.next(&browser, &pages.submit(&browser, &policy_page, &fields).await).await;
+    assert!(done.body.contains("id=\"recovery-done\""), "the success page: {}", done.body);
+    let user = app.services.store.user_by_login(&login).await.unwrap().unwrap();
+    assert!(app.services.passwords.verify(&idp::domain::Secret::new(new), Some(&user.password_hash)).await.unwrap());
 }
