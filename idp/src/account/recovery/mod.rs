@@ -97,8 +97,10 @@ pub struct Flow {
     pub request_id: Option<String>,
     pub client_id: Option<String>,
     pub ui_locales: Option<String>,
-    /// The propagation delivery to wait for (`propagation`).
+    /// The propagation delivery to wait for (`propagation`), and until when.
     pub propagation_id: Option<String>,
+    #[serde(default)]
+    pub waiting_until: Option<i64>,
     /// Set when the flow is done: what the last page shows (masked identifier and e-mail, or
     /// the new identifier, shown once).
     pub outcome: Option<Finished>,
@@ -165,6 +167,7 @@ pub async fn start(
         client_id: origin.client_id.clone(),
         ui_locales: origin.ui_locales.clone(),
         propagation_id: None,
+        waiting_until: None,
         outcome: None,
         created_at: now,
         expires_at: now + s.recovery.flow_lifetime,

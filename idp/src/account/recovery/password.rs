@@ -345,10 +345,11 @@ pub async fn set_password(
     });
     flow.propagation_id = changed.propagation_id.clone();
     if flow.propagation_id.is_some() {
-        // The waiting page gives up at `expires_at - AFTER_WAIT` (`waiting_is_over`); the flow
+        // The waiting page gives up after the propagation timeout (`waiting_is_over`); the flow
         // lives on for the success page shown then.
         flow.step = Step::Waiting;
-        flow.expires_at = s.now() + s.recovery.propagation_timeout + AFTER_WAIT;
+        flow.waiting_until = Some(s.now() + s.recovery.propagation_timeout);
+        flow.expires_at = flow.expires_at.max(s.now() + s.recovery.propagation_timeout + AFTER_WAIT);
     } else {
         flow.step = Step::Done;
     }
@@ -367,7 +368,7 @@ pub async fn waiting_is_over(s: &Services, flow: &mut Flow) -> Result<Option<boo
         Some(id) => super::propagation::status(s, id).await? == super::propagation::PropagationStatus::Delivered,
         None => true,
     };
-    let timed_out = s.now() >= flow.expires_at - AFTER_WAIT;
+    let timed_out = flow.waiting_until.is_none_or(|until| s.now() >= until);
     if !delivered && !timed_out {
         return Ok(None);
     }
