@@ -93,4 +93,59 @@ mod tests {
         assert_eq!(body["to"], "+33600000000");
         assert_eq!(body["text"], "Code : 123456");
     }
+
+    /// A one-request HTTP server answering `status`; returns its URL and what it received.
+    async fn gateway(status: &'static str) -> (String, tokio::task::JoinHandle<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/send", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut received = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Headers, then the body announced by Content-Length.
+            loop {
+                let n = stream.read(&mut buf).await.unwrap();
+                received.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&received).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
+                        })
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        break;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            let answer = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            stream.write_all(answer.as_bytes()).await.unwrap();
+            String::from_utf8_lossy(&received).to_string()
+        });
+        (url, task)
+    }
+
+    #[tokio::test]
+    async fn the_gateway_gets_the_number_and_the_text_as_json() {
+        let (url, received) = gateway("200 OK").await;
+        WebhookSms::new(&url).unwrap().send("+33600000000", "Code : 123456").await.unwrap();
+        let request = received.await.unwrap();
+        assert!(request.starts_with("POST /send "), "{request}");
+        let body: serde_json::Value = serde_json::from_str(request.split_once("\r\n\r\n").unwrap().1).unwrap();
+        assert_eq!(body, serde_json::json!({ "to": "+33600000000", "text": "Code : 123456" }));
+    }
+
+    #[tokio::test]
+    async fn a_refusing_gateway_is_an_error() {
+        let (url, _received) = gateway("500 Internal Server Error").await;
+        let err = WebhookSms::new(&url).unwrap().send("+33600000000", "Code : 123456").await.unwrap_err();
+        assert!(err.to_string().contains("500"), "{err}");
+        assert!(!err.to_string().contains("123456"), "the code is never in the error");
+    }
 }
