@@ -326,15 +326,14 @@ async fn create(
         user_type: parsed.user_type.id.clone(),
         password_hash,
         start: account_start,
+        birth_date: parsed.birth_date.clone(),
+        identifiers: parsed.identifiers.clone(),
     };
     let user = s.store.create_user(user, now).await.map_err(|e| match e {
+        StoreError::Conflict("identifier") => AdminError::Duplicate("an identifier of this user".into()),
         StoreError::Conflict(_) => AdminError::Duplicate(format!("login {:?}", spec.login)),
         other => other.into(),
     })?;
-    // Recovery data (issue #5), validated and checked free above.
-    if parsed.birth_date.is_some() || !parsed.identifiers.is_empty() {
-        s.store.set_recovery_profile(&user.id, parsed.birth_date.as_deref(), &parsed.identifiers, now).await?;
-    }
     let info = operator();
     let sent = match start {
         UserStart::Password(_) => {

@@ -50,6 +50,10 @@ pub struct NewUser {
     pub password_hash: String,
     /// How the account starts (issue #4).
     pub start: AccountStart,
+    /// Recovery data (issue #5): the date of birth (YYYY-MM-DD) and alternate identifiers
+    /// (kind, value), stored in the same transaction as the account.
+    pub birth_date: Option<String>,
+    pub identifiers: Vec<(String, String)>,
 }
 
 /// How a new account starts: ready to use (the password is final), with a provisional password

@@ -70,6 +70,8 @@ impl std::fmt::Debug for StoredKey {
 
 #[async_trait]
 pub trait UserStore {
+    /// Creates the account with its recovery data in one transaction; `Conflict("login")` or
+    /// `Conflict("identifier")` (nothing written) when either is taken.
     async fn create_user(&self, user: NewUser, now: i64) -> Result<User, StoreError>;
     async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
     async fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError>;

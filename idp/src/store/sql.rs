@@ -112,11 +112,11 @@ impl From<UserRow> for User {
 impl UserStore for SqlStore {
     async fn create_user(&self, user: NewUser, now: i64) -> Result<User, StoreError> {
         let id = crypto::random_uuid();
-        self.db
-            .execute(
+        let mut tx = self.db.begin().await?;
+        tx.execute(
                 q("INSERT INTO users (id, login, email, email_verified, given_name, family_name, phone_number, address, locale, user_type, password_hash, disabled, created_at, updated_at, \
-                   must_change_password, provisional_expires_at, activated_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, $11, $12, $12, $13, $14, $15)")
+                   must_change_password, provisional_expires_at, activated_at, birth_date) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, $11, $12, $12, $13, $14, $15, $16)")
                 .text(&id)
                 .text(user.login.as_str())
                 .text(user.email.as_str())
@@ -134,10 +134,22 @@ impl UserStore for SqlStore {
                     AccountStart::Provisional { expires_at } => Some(expires_at),
                     _ => None,
                 })
-                .opt_int(matches!(user.start, AccountStart::Ready).then_some(now)),
+                .opt_int(matches!(user.start, AccountStart::Ready).then_some(now))
+                .opt_text(user.birth_date.clone()),
             )
             .await
             .map_err(conflict("login"))?;
+        for (kind, value) in &user.identifiers {
+            tx.execute(
+                q("INSERT INTO user_identifiers (kind, value, user_id) VALUES ($1, $2, $3)")
+                    .text(kind)
+                    .text(value)
+                    .text(&id),
+            )
+            .await
+            .map_err(conflict("identifier"))?;
+        }
+        tx.commit().await?;
         self.user_by_id(&id).await?.ok_or_else(|| StoreError::Database("user vanished after insert".into()))
     }
 

@@ -64,6 +64,8 @@ fn new_user(login: &str) -> NewUser {
         user_type: "usager".into(),
         password_hash: "$argon2id$not-a-real-hash".into(),
         start: idp::domain::AccountStart::Ready,
+        birth_date: None,
+        identifiers: Vec::new(),
     }
 }
 

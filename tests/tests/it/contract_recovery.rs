@@ -29,6 +29,8 @@ async fn user(store: &SqlStore, login: &str, email: &str, at: i64) -> User {
         user_type: "usager".into(),
         password_hash: "$argon2id$not-a-real-hash".into(),
         start: idp::domain::AccountStart::Ready,
+        birth_date: None,
+        identifiers: Vec::new(),
     };
     store.create_user(new, at).await.unwrap()
 }
@@ -264,4 +266,33 @@ async fn join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
     })
     .await;
     outputs.into_iter().map(Option::unwrap).collect()
+}
+
+#[tokio::test]
+async fn store_create_user_writes_the_recovery_data_with_the_account_or_nothing() {
+    let (store, _dir) = store().await;
+    let with_profile = |login: &str, student: &str| NewUser {
+        login: Login::parse(login).unwrap(),
+        email: Email::parse(&format!("{login}@example.org")).unwrap(),
+        given_name: "Camille".into(),
+        family_name: "Dupont".into(),
+        phone_number: None,
+        address: None,
+        user_type: "sesame".into(),
+        password_hash: "$argon2id$not-a-real-hash".into(),
+        start: idp::domain::AccountStart::Ready,
+        birth_date: Some("2001-02-03".into()),
+        identifiers: pairs(&[("student_number", student), ("ine", &format!("ine-{login}"))]),
+    };
+    let first = store.create_user(with_profile("camille", "22001234"), NOW).await.unwrap();
+    assert_eq!(store.birth_date(&first.id).await.unwrap().as_deref(), Some("2001-02-03"));
+    assert_eq!(
+        store.identifiers_of(&first.id).await.unwrap(),
+        pairs(&[("ine", "ine-camille"), ("student_number", "22001234")])
+    );
+    // Another account with the same student number: refused, and no account half-created.
+    let taken = store.create_user(with_profile("dominique", "22001234"), NOW).await;
+    assert!(matches!(taken, Err(StoreError::Conflict("identifier"))), "{taken:?}");
+    assert!(store.user_by_login("dominique").await.unwrap().is_none(), "nothing written");
+    assert!(store.user_by_identifier(&kinds(&["ine"]), "ine-dominique").await.unwrap().is_none());
 }

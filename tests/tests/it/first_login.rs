@@ -77,6 +77,8 @@ impl Provider {
             user_type: user_type.into(),
             password_hash: s.passwords.hash(&Secret::new(PROVISIONAL)).await.unwrap(),
             start: AccountStart::Provisional { expires_at: s.now() + 7 * DAY },
+            birth_date: None,
+            identifiers: Vec::new(),
         };
         s.store.create_user(user, s.now()).await.unwrap()
     }
