@@ -12,6 +12,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod ephemeral;
+pub mod http;
 pub mod mail;
 pub mod master_key;
 pub mod oidc;

@@ -51,10 +51,7 @@ pub struct WebhookSms {
 
 impl WebhookSms {
     pub fn new(url: &str) -> Result<Self, SmsError> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
+        let http = crate::http::client("SMS gateway", std::time::Duration::from_secs(10))
             .map_err(|e| SmsError::Gateway(e.to_string()))?;
         Ok(Self { url: url.to_owned(), http })
     }

@@ -123,12 +123,7 @@ pub fn check_logout_uris(client: &Client, allow_insecure_http: bool) -> Result<(
 
 /// The HTTP client of the worker: no redirects (§2.5 names one URL), short timeouts.
 pub fn http_client() -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(15))
-        .user_agent(concat!("idp/", env!("CARGO_PKG_VERSION"), " (back-channel logout)"))
-        .build()
+    crate::http::client("back-channel logout", Duration::from_secs(15))
 }
 
 enum Sent {

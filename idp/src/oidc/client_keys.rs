@@ -20,7 +20,6 @@ use crate::services::Services;
 pub const CACHE_TTL: Duration = Duration::from_secs(300);
 /// At most one refetch for an unknown `kid` per client in this time.
 pub const REFETCH_EVERY: Duration = Duration::from_secs(10);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const TIMEOUT: Duration = Duration::from_secs(5);
 /// A JWK Set larger than this is refused (a handful of RSA keys is a few kilobytes).
 const MAX_BYTES: usize = 64 * 1024;
@@ -131,12 +130,7 @@ async fn fetch_and_cache(s: &Services, client_id: &str, uri: &str) -> Result<Vec
 
 async fn fetch(uri: &str) -> Result<Value, ClientKeyError> {
     let fail = |e: &dyn std::fmt::Display| ClientKeyError::Fetch(e.to_string());
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(TIMEOUT)
-        .build()
-        .map_err(|e| fail(&e))?;
+    let http = crate::http::client("client keys", TIMEOUT).map_err(|e| fail(&e))?;
     let mut response =
         http.get(uri).header(reqwest::header::ACCEPT, "application/json").send().await.map_err(|e| fail(&e))?;
     if !response.status().is_success() {

@@ -90,11 +90,7 @@ async fn fetch_sector_document(uri: &str) -> Result<Vec<String>, String> {
         return Err(format!("sector_identifier_uri {uri:?} must be an https URL"));
     }
     let failed = |why: &str| format!("sector_identifier_uri {uri:?}: {why}");
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(std::time::Duration::from_secs(5))
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
+    let http = crate::http::client("sector identifier", std::time::Duration::from_secs(10))
         .map_err(|_| failed("no HTTP client"))?;
     let mut response = http.get(url).send().await.map_err(|_| failed("could not be fetched"))?;
     if !response.status().is_success() {

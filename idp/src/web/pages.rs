@@ -33,6 +33,25 @@ impl View {
         View { theme, lang, lang_switch_url: browser.url_in(lang.other()) }
     }
 
+    /// `new`, with the user type's theme when the client has none (pages about one account:
+    /// first login, activation, recovery).
+    pub fn with_user_type(
+        state: &AppState,
+        browser: &Browser,
+        client: Option<&Client>,
+        ui_locales: Option<&str>,
+        user_type: Option<&crate::domain::user_type::UserType>,
+    ) -> Self {
+        let mut view = Self::new(state, browser, client, ui_locales);
+        let client_theme = client.and_then(|c| c.theme.as_deref()).filter(|t| state.themes.has_theme(t));
+        if client_theme.is_none()
+            && let Some(theme) = user_type.and_then(|t| t.theme.as_deref()).filter(|t| state.themes.has_theme(t))
+        {
+            view.theme = theme.to_owned();
+        }
+        view
+    }
+
     pub fn frame(&self) -> PageFrame {
         PageFrame { lang: self.lang, theme: self.theme.clone(), lang_switch_url: self.lang_switch_url.clone() }
     }

@@ -118,6 +118,15 @@ pub struct Finished {
 }
 
 impl Flow {
+    /// The relying party's request the flow came from.
+    pub fn origin(&self) -> Origin {
+        Origin {
+            request_id: self.request_id.clone(),
+            client_id: self.client_id.clone(),
+            ui_locales: self.ui_locales.clone(),
+        }
+    }
+
     /// The single matching account, if exactly one matched.
     pub fn single_user(&self) -> Option<&str> {
         match self.user_ids.as_slice() {

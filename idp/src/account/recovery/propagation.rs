@@ -154,11 +154,7 @@ fn http_client() -> Result<&'static reqwest::Client, String> {
     if let Some(client) = CLIENT.get() {
         return Ok(client);
     }
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(SEND_TIMEOUT)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let client = crate::http::client("propagation webhook", SEND_TIMEOUT).map_err(|e| e.to_string())?;
     Ok(CLIENT.get_or_init(|| client))
 }
 

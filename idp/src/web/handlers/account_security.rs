@@ -110,10 +110,7 @@ pub async fn account_password_post(
         Err(err) => err,
     };
     let password_errors = match &err {
-        SelfServiceError::NewPassword(ChangeError::Mismatch) => vec![state.text(&view, "password_mismatch")],
-        SelfServiceError::NewPassword(ChangeError::Policy(violations)) => {
-            violations.iter().map(|v| v.message(|key| state.text(&view, key))).collect()
-        }
+        SelfServiceError::NewPassword(refused) => super::password_policy::refusal_messages(&state, &view, refused),
         _ => Vec::new(),
     };
     let status = status_of(&err);

@@ -43,15 +43,8 @@ struct ActivatePage {
 
 /// The page's theme: the user type's when it has one.
 fn view(state: &AppState, browser: &Browser, user: Option<&User>) -> View {
-    let mut view = View::new(state, browser, None, None);
-    if let Some(theme) = user
-        .and_then(|u| state.services.user_types.get(&u.user_type))
-        .and_then(|t| t.theme.clone())
-        .filter(|t| state.themes.has_theme(t))
-    {
-        view.theme = theme;
-    }
-    view
+    let user_type = user.map(|u| state.services.user_types.of(&u.user_type));
+    View::with_user_type(state, browser, None, None, user_type)
 }
 
 fn render(state: &AppState, view: &View, status: StatusCode, page: ActivatePage) -> Response {
@@ -123,12 +116,7 @@ pub async fn activate_post(
                 return Ok(invalid(&state, &browser));
             };
             let view = view(&state, &browser, Some(&user));
-            let text = |key: &str| state.text(&view, key);
-            let errors = match refused {
-                ChangeError::Mismatch => vec![text("password_mismatch")],
-                ChangeError::Policy(violations) => violations.iter().map(|v| v.message(text)).collect(),
-                ChangeError::Gone | ChangeError::Infra(_) => Vec::new(),
-            };
+            let errors = super::password_policy::refusal_messages(&state, &view, &refused);
             Ok(form(&state, &browser, &user, token, StatusCode::UNPROCESSABLE_ENTITY, errors))
         }
     }

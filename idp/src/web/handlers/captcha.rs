@@ -5,7 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::account::captcha;
+use crate::account::captcha::{self, Challenge, ChallengeKind};
+use crate::oidc::params::Params;
+use crate::services::Services;
 use crate::web::AppState;
 use crate::web::error::AppError;
 
@@ -26,4 +28,18 @@ pub async fn captcha_image_get(State(state): State<AppState>, Path(file): Path<S
             .into_response()),
         None => Err(AppError::page(StatusCode::NOT_FOUND, "error_not_found")),
     }
+}
+
+/// The form asked for the accessible alternative of its image captcha ("an operation
+/// instead", works without JavaScript): the arithmetic challenge replacing it for `purpose`
+/// (a new one when the image's has gone). `None` when the form answers its captcha instead.
+pub async fn arithmetic_instead(s: &Services, params: &Params, purpose: &str) -> Result<Option<Challenge>, AppError> {
+    if super::field(params, "captcha_alternative")? != Some("arithmetic") {
+        return Ok(None);
+    }
+    let id = super::field(params, "captcha_id")?.unwrap_or_default();
+    Ok(Some(match captcha::swap_to_arithmetic(s, id, purpose).await? {
+        Some(challenge) => challenge,
+        None => captcha::issue_kind(s, ChallengeKind::Arithmetic, purpose).await?,
+    }))
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::authorize::respond;
 use super::password_policy::PasswordFields;
 use super::{CheckedForm, field, see_other};
-use crate::account::captcha::{self, Challenge, ChallengeKind};
+use crate::account::captcha::{self, Challenge};
 use crate::account::first_login::{self, CAPTCHA_PURPOSE, PendingSignIn, Step};
 use crate::account::password_change::ChangeError;
 use crate::account::secret_question::{self, SecretQuestionError};
@@ -102,13 +102,8 @@ async fn view_for(
         Some((request, client)) => (Some(client), origin_of(&request.redirect_uri)),
         None => (s.store.client(&pending.client_id).await.map_err(InfraError::from)?, None),
     };
-    let mut view = View::new(state, browser, client.as_ref(), pending.ui_locales.as_deref());
-    let client_theme = client.as_ref().and_then(|c| c.theme.as_deref()).filter(|t| state.themes.has_theme(t));
-    if client_theme.is_none()
-        && let Some(theme) = s.user_types.of(&user.user_type).theme.as_deref().filter(|t| state.themes.has_theme(t))
-    {
-        view.theme = theme.to_owned();
-    }
+    let user_type = s.user_types.of(&user.user_type);
+    let view = View::with_user_type(state, browser, client.as_ref(), pending.ui_locales.as_deref(), Some(user_type));
     Ok((view, client.map(|c| c.name).unwrap_or_default(), redirect_origin))
 }
 
@@ -239,19 +234,14 @@ async fn password_step(
     let new = Secret::new(field(params, "new_password")?.unwrap_or_default());
     let confirm = Secret::new(field(params, "confirm_password")?.unwrap_or_default());
     let info = browser.client_info();
-    let violations = match first_login::change_password(&state.services, pending, user, &new, &confirm, &info).await {
+    let refused = match first_login::change_password(&state.services, pending, user, &new, &confirm, &info).await {
         Ok(()) => return Ok(StepResult::Done),
-        Err(ChangeError::Mismatch) => None,
-        Err(ChangeError::Policy(violations)) => Some(violations),
         Err(ChangeError::Gone) => return Ok(StepResult::Gone),
         Err(ChangeError::Infra(e)) => return Err(e.into()),
+        Err(refused) => refused,
     };
-    // One message per failed rule, in the page's language and theme.
     let (view, ..) = view_for(state, browser, pending, user).await?;
-    let errors = match violations {
-        None => vec![state.text(&view, "password_mismatch")],
-        Some(violations) => violations.iter().map(|v| v.message(|key| state.text(&view, key))).collect(),
-    };
+    let errors = super::password_policy::refusal_messages(state, &view, &refused);
     Ok(StepResult::Again(StatusCode::BAD_REQUEST, Retry { password_errors: errors, ..Retry::default() }))
 }
 
@@ -304,15 +294,10 @@ async fn captcha_step(
     params: &Params,
 ) -> Result<StepResult, AppError> {
     let s = &state.services;
-    let id = field(params, "captcha_id")?.unwrap_or_default();
-    if field(params, "captcha_alternative")? == Some("arithmetic") {
-        // The accessible alternative of an image: an operation instead (works without JS).
-        let challenge = match captcha::swap_to_arithmetic(s, id, CAPTCHA_PURPOSE).await? {
-            Some(challenge) => challenge,
-            None => captcha::issue_kind(s, ChallengeKind::Arithmetic, CAPTCHA_PURPOSE).await?,
-        };
+    if let Some(challenge) = super::captcha::arithmetic_instead(s, params, CAPTCHA_PURPOSE).await? {
         return Ok(StepResult::Again(StatusCode::OK, Retry { captcha: Some(challenge), ..Retry::default() }));
     }
+    let id = field(params, "captcha_id")?.unwrap_or_default();
     let answer = field(params, "captcha_answer")?.unwrap_or_default();
     if first_login::pass_captcha(s, pending, id, answer).await? {
         return Ok(StepResult::Done);

@@ -9,6 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use crate::account::password_change::ChangeError;
 use crate::account::policy;
 use crate::domain::user_type::{Localized, PasswordPolicy};
 use crate::domain::{Lang, User};
@@ -138,5 +139,17 @@ impl PasswordFields {
             ],
             password_errors,
         }
+    }
+}
+
+/// What a page says of a refused new password: one message per failed rule, or the mismatch
+/// of the confirmation, in the page's language and theme. Nothing for the other errors (the
+/// page shows its own).
+pub fn refusal_messages(state: &AppState, view: &View, refused: &ChangeError) -> Vec<String> {
+    let text = |key: &str| state.text(view, key);
+    match refused {
+        ChangeError::Mismatch => vec![text("password_mismatch")],
+        ChangeError::Policy(violations) => violations.iter().map(|v| v.message(text)).collect(),
+        ChangeError::Gone | ChangeError::Infra(_) => Vec::new(),
     }
 }

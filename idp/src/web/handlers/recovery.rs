@@ -60,6 +60,14 @@ pub async fn origin_of(state: &AppState, params: &Params) -> Result<(Origin, Opt
     Ok((origin, client))
 }
 
+/// The client of a recovery (`origin_of` names it along with its pending request).
+pub async fn client_of(state: &AppState, origin: &Origin) -> Result<Option<Client>, AppError> {
+    match origin.client_id.as_deref() {
+        Some(id) => Ok(state.services.store.client(id).await.map_err(InfraError::from)?),
+        None => Ok(None),
+    }
+}
+
 /// A single non-empty parameter; a repeated one counts as absent (these only steer pages).
 pub fn param(params: &Params, name: &str) -> Option<String> {
     params.get(name).ok().flatten().map(str::to_owned)
@@ -73,14 +81,7 @@ pub fn view_for(
     origin: &Origin,
     user_type: Option<&UserType>,
 ) -> View {
-    let mut view = View::new(state, browser, client, origin.ui_locales.as_deref());
-    let client_theme = client.and_then(|c| c.theme.as_deref()).filter(|t| state.themes.has_theme(t));
-    if client_theme.is_none()
-        && let Some(theme) = user_type.and_then(|t| t.theme.as_deref()).filter(|t| state.themes.has_theme(t))
-    {
-        view.theme = theme.to_owned();
-    }
-    view
+    View::with_user_type(state, browser, client, origin.ui_locales.as_deref(), user_type)
 }
 
 /// `?a=b&…` keeping the relying party's request and the language.

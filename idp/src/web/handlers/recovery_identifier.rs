@@ -16,15 +16,14 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::recovery::{Chosen, choose_type, login_url, query_of, view_for};
+use super::recovery::{Chosen, choose_type, client_of, login_url, query_of, view_for};
 use super::{CheckedForm, field, parse_params, see_other};
-use crate::account::captcha::{self, Challenge, ChallengeKind};
+use crate::account::captcha::{self, Challenge};
 use crate::account::recovery::identifier::{self, Asks, Begun, FirstPage, Opened, Verified};
 use crate::account::recovery::{self, CAPTCHA_IDENTIFIER, Flow, FlowKind, Origin, Step};
 use crate::domain::user_type::IdentifierRecovery;
-use crate::domain::{Client, Lang, Secret};
+use crate::domain::{Lang, Secret};
 use crate::oidc::params::Params;
-use crate::services::InfraError;
 use crate::web::AppState;
 use crate::web::browser::{Browser, clear_cookie, set_cookie};
 use crate::web::error::AppError;
@@ -76,21 +75,6 @@ struct Typed {
 
 fn continue_url(lang: Lang) -> String {
     format!("{URL}?continue=1&lang={}", lang.code())
-}
-
-fn origin_of_flow(flow: &Flow) -> Origin {
-    Origin {
-        request_id: flow.request_id.clone(),
-        client_id: flow.client_id.clone(),
-        ui_locales: flow.ui_locales.clone(),
-    }
-}
-
-async fn client_of(state: &AppState, origin: &Origin) -> Result<Option<Client>, AppError> {
-    match origin.client_id.as_deref() {
-        Some(id) => Ok(state.services.store.client(id).await.map_err(InfraError::from)?),
-        None => Ok(None),
-    }
 }
 
 async fn view(
@@ -232,7 +216,7 @@ async fn flow_page(
         _ if user_type.recovery.identifier == IdentifierRecovery::NewIdentifier => "link_sent",
         _ => "mail_sent",
     };
-    render(state, browser, &origin_of_flow(flow), &flow.user_type, status, page, Vec::new()).await
+    render(state, browser, &flow.origin(), &flow.user_type, status, page, Vec::new()).await
 }
 
 /// A page outside any flow (dead link, expired flow…), with a way to start over.
@@ -328,7 +312,7 @@ async fn post_step(state: &AppState, browser: &Browser, params: &Params) -> Resu
     match (step, flow.step) {
         ("cancel", _) => {
             recovery::end(s, &flow).await?;
-            let mut response = see_other(&login_url(&origin_of_flow(&flow), lang));
+            let mut response = see_other(&login_url(&flow.origin(), lang));
             if let Ok(value) = clear_cookie(state.cookies.recovery, state.cookies.secure).parse() {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
@@ -341,7 +325,7 @@ async fn post_step(state: &AppState, browser: &Browser, params: &Params) -> Resu
         }
         ("sms_code", Step::SmsCode) => {
             let code = field(params, "code")?.unwrap_or_default();
-            let origin = origin_of_flow(&flow);
+            let origin = flow.origin();
             match identifier::verify_sms(s, &mut flow, code, &info).await? {
                 Verified::Renewed { new_identifier } => {
                     let page = IdentifierPage { new_identifier, ..IdentifierPage::default() };
@@ -381,16 +365,11 @@ async fn identify(state: &AppState, browser: &Browser, params: &Params) -> Resul
         birth_date: Some(text("birth_date")?).filter(|d| !d.is_empty()),
     };
     if rule.captcha != crate::domain::user_type::CaptchaKind::None {
-        let id = field(params, "captcha_id")?.unwrap_or_default();
-        if field(params, "captcha_alternative")? == Some("arithmetic") {
-            // The accessible alternative of an image: an operation instead (works without JS).
-            let challenge = match captcha::swap_to_arithmetic(s, id, CAPTCHA_IDENTIFIER).await? {
-                Some(challenge) => challenge,
-                None => captcha::issue_kind(s, ChallengeKind::Arithmetic, CAPTCHA_IDENTIFIER).await?,
-            };
+        if let Some(challenge) = super::captcha::arithmetic_instead(s, params, CAPTCHA_IDENTIFIER).await? {
             let typed = Typed { input, captcha: Some(challenge), captcha_error: false };
             return form(state, browser, &user_type, &origin, StatusCode::OK, typed).await;
         }
+        let id = field(params, "captcha_id")?.unwrap_or_default();
         let answer = field(params, "captcha_answer")?.unwrap_or_default();
         if !captcha::verify(s, id, CAPTCHA_IDENTIFIER, answer).await? {
             let typed = Typed { input, captcha: None, captcha_error: true };

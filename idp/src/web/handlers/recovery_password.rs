@@ -13,17 +13,16 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::password_policy::PasswordFields;
-use super::recovery::{Chosen, choose_type, login_url, origin_of, param, query_of, view_for};
+use super::recovery::{Chosen, choose_type, client_of, login_url, origin_of, param, query_of, view_for};
 use super::{CheckedForm, field, parse_params, see_other};
-use crate::account::captcha::{self, Challenge, ChallengeKind};
+use crate::account::captcha::{self, Challenge};
 use crate::account::password_change::ChangeError;
 use crate::account::recovery::password::{self, Begun, CodeOutcome, LinkState, Resent};
 use crate::account::recovery::{self, Flow, FlowKind, IdentifyInput, Origin, Step};
 use crate::domain::user_type::{CaptchaKind, IdentifyBy, PasswordRecovery, RecoveryHandling, RecoveryRule};
-use crate::domain::{Client, Lang, Secret};
+use crate::domain::{Lang, Secret};
 use crate::oidc::authorize;
 use crate::oidc::params::Params;
-use crate::services::InfraError;
 use crate::web::AppState;
 use crate::web::browser::{Browser, clear_cookie, set_cookie};
 use crate::web::error::AppError;
@@ -143,27 +142,6 @@ async fn load_flow(state: &AppState, browser: &Browser) -> Result<Option<Flow>, 
     match browser.cookie(state.cookies.recovery) {
         Some(secret) => Ok(recovery::load(&state.services, secret, FlowKind::Password).await?),
         None => Ok(None),
-    }
-}
-
-async fn client_of(state: &AppState, origin: &Origin) -> Result<Option<Client>, AppError> {
-    let s = &state.services;
-    if let Some(id) = origin.request_id.as_deref()
-        && let Some((_, client)) = authorize::pending(s, id).await?
-    {
-        return Ok(Some(client));
-    }
-    match origin.client_id.as_deref() {
-        Some(id) => Ok(s.store.client(id).await.map_err(InfraError::from)?),
-        None => Ok(None),
-    }
-}
-
-fn origin_of_flow(flow: &Flow) -> Origin {
-    Origin {
-        request_id: flow.request_id.clone(),
-        client_id: flow.client_id.clone(),
-        ui_locales: flow.ui_locales.clone(),
     }
 }
 
@@ -316,7 +294,7 @@ async fn show_flow(
         state,
         browser,
         &flow.user_type,
-        &origin_of_flow(&flow),
+        &flow.origin(),
         Some(&flow),
         step,
         StatusCode::OK,
@@ -385,7 +363,7 @@ async fn password_post(state: &AppState, browser: &Browser, params: &Params) -> 
     match (action, flow.step) {
         ("cancel", _) => {
             recovery::end(s, &flow).await?;
-            let origin = origin_of_flow(&flow);
+            let origin = flow.origin();
             let to = continue_url(state, &origin, browser.lang(flow.ui_locales.as_deref())).await?;
             let mut response = see_other(&to);
             response.headers_mut().extend(with_cookies([end_cookie(state)]));
@@ -429,7 +407,7 @@ async fn password_post(state: &AppState, browser: &Browser, params: &Params) -> 
                 Ok(_) => Ok(see_other(&here)),
                 Err(ChangeError::Gone) => {
                     recovery::end(s, &flow).await?;
-                    let origin = origin_of_flow(&flow);
+                    let origin = flow.origin();
                     let cookies = vec![end_cookie(state)];
                     render_password(
                         state,
@@ -449,20 +427,15 @@ async fn password_post(state: &AppState, browser: &Browser, params: &Params) -> 
                     let Some(user) = password::user_of(s, &flow).await? else {
                         return flow_expired(state, browser).await;
                     };
-                    let client = client_of(state, &origin_of_flow(&flow)).await?;
+                    let client = client_of(state, &flow.origin()).await?;
                     let view = view_for(
                         state,
                         browser,
                         client.as_ref(),
-                        &origin_of_flow(&flow),
+                        &flow.origin(),
                         Some(s.user_types.of(&user.user_type)),
                     );
-                    let text = |key: &str| state.text(&view, key);
-                    let errors = match refused {
-                        ChangeError::Mismatch => vec![text("password_mismatch")],
-                        ChangeError::Policy(violations) => violations.iter().map(|v| v.message(text)).collect(),
-                        ChangeError::Gone | ChangeError::Infra(_) => Vec::new(),
-                    };
+                    let errors = super::password_policy::refusal_messages(state, &view, &refused);
                     let retry = PasswordRetry { password_errors: errors, ..PasswordRetry::default() };
                     again(state, browser, &flow, "new_password", StatusCode::UNPROCESSABLE_ENTITY, retry).await
                 }
@@ -481,8 +454,7 @@ async fn again(
     status: StatusCode,
     retry: PasswordRetry,
 ) -> Result<Response, AppError> {
-    render_password(state, browser, &flow.user_type, &origin_of_flow(flow), Some(flow), step, status, retry, Vec::new())
-        .await
+    render_password(state, browser, &flow.user_type, &flow.origin(), Some(flow), step, status, retry, Vec::new()).await
 }
 
 /// "Trop de demandes…": a themed 429.
@@ -503,12 +475,7 @@ async fn identify_post(state: &AppState, browser: &Browser, params: &Params) -> 
     let (origin, _) = origin_of(state, params).await?;
     let identifier = field(params, "identifier")?.unwrap_or_default().to_owned();
     if rule.captcha != CaptchaKind::None {
-        let id = field(params, "captcha_id")?.unwrap_or_default();
-        if field(params, "captcha_alternative")? == Some("arithmetic") {
-            let challenge = match captcha::swap_to_arithmetic(s, id, recovery::CAPTCHA_PASSWORD).await? {
-                Some(c) => c,
-                None => captcha::issue_kind(s, ChallengeKind::Arithmetic, recovery::CAPTCHA_PASSWORD).await?,
-            };
+        if let Some(challenge) = super::captcha::arithmetic_instead(s, params, recovery::CAPTCHA_PASSWORD).await? {
             let retry = PasswordRetry { identifier, captcha: Some(challenge), ..PasswordRetry::default() };
             return render_password(
                 state,
@@ -523,6 +490,7 @@ async fn identify_post(state: &AppState, browser: &Browser, params: &Params) -> 
             )
             .await;
         }
+        let id = field(params, "captcha_id")?.unwrap_or_default();
         let answer = field(params, "captcha_answer")?.unwrap_or_default();
         if !captcha::verify(s, id, recovery::CAPTCHA_PASSWORD, answer).await? {
             let retry = PasswordRetry { identifier, captcha_error: true, ..PasswordRetry::default() };
