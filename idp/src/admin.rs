@@ -190,7 +190,7 @@ pub struct ParsedUser<'a> {
 }
 
 pub fn parse_user<'a>(s: &'a Services, spec: &UserSpec) -> Result<ParsedUser<'a>, AdminError> {
-    let login = Login::parse(&spec.login).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let login = Login::parse_new(&spec.login).map_err(|e| AdminError::Invalid(e.to_string()))?;
     let email = Email::parse(&spec.email).map_err(|e| AdminError::Invalid(e.to_string()))?;
     // Every user has one of the declared types (issue #4); none given: the default one.
     let user_type = if spec.user_type.is_empty() {
@@ -267,6 +267,21 @@ pub fn split_identifier(pair: &str) -> Result<(String, String), AdminError> {
         .ok_or_else(|| AdminError::Invalid(format!("identifier {pair:?}: expected kind=value")))
 }
 
+/// Refuses a login that looks like another account's (same UTS #39 skeleton), naming it: the
+/// operator sees which one. The same login is the store's `Conflict("login")`.
+async fn check_login_not_confusable(s: &Services, login: &Login) -> Result<(), AdminError> {
+    match s.store.user_confusable_with(login).await.map_err(InfraError::from)? {
+        Some(other) => Err(confusable(login.as_str(), &other.login)),
+        None => Ok(()),
+    }
+}
+
+fn confusable(login: &str, existing: &str) -> AdminError {
+    AdminError::Invalid(format!(
+        "login {login:?} looks like the existing login {existing:?} (Unicode TS #39 confusables): choose another"
+    ))
+}
+
 /// Refuses alternate identifiers another account already holds (checked before any write).
 async fn check_identifiers_free(s: &Services, identifiers: &[(String, String)]) -> Result<(), AdminError> {
     for (kind, value) in identifiers {
@@ -295,6 +310,7 @@ pub async fn add_user_starting(
     {
         return Err(AdminError::Invalid("the password must be at least 8 characters".into()));
     }
+    check_login_not_confusable(s, &parsed.login).await?;
     check_identifiers_free(s, &parsed.identifiers).await?;
     create(s, spec, parsed, start).await
 }
@@ -331,6 +347,11 @@ async fn create(
     };
     let user = s.store.create_user(user, now).await.map_err(|e| match e {
         StoreError::Conflict("identifier") => AdminError::Duplicate("an identifier of this user".into()),
+        // Created by another node since the check above.
+        StoreError::Conflict("confusable login") => AdminError::Invalid(format!(
+            "login {:?} looks like a login created meanwhile (Unicode TS #39 confusables): choose another",
+            spec.login
+        )),
         StoreError::Conflict(_) => AdminError::Duplicate(format!("login {:?}", spec.login)),
         other => other.into(),
     })?;
@@ -369,14 +390,23 @@ pub const IMPORT_OPTIONAL_COLUMNS: [&str; 2] = ["birth_date", "identifiers"];
 /// with an activation link. Returns the accounts and what was sent.
 pub async fn import_users(s: &Services, csv: &str) -> Result<Vec<(User, Sent)>, AdminError> {
     let specs = parse_import(csv)?;
+    // Earlier rows' logins, with their skeletons: a row may neither repeat nor resemble one.
+    let mut seen: Vec<(usize, Login, String)> = Vec::with_capacity(specs.len());
     for (line, spec) in &specs {
         let parsed = parse_user(s, spec).map_err(|e| AdminError::Invalid(format!("line {line}: {e}")))?;
-        if specs.iter().any(|(other, o)| other < line && o.login.to_lowercase() == spec.login.to_lowercase()) {
-            return Err(AdminError::Invalid(format!("line {line}: login {:?} appears twice", spec.login)));
+        let skeleton = parsed.login.skeleton();
+        if let Some((other_line, other, _)) = seen.iter().find(|(_, _, k)| *k == skeleton) {
+            return Err(AdminError::Invalid(if *other == parsed.login {
+                format!("line {line}: login {:?} appears twice", spec.login)
+            } else {
+                format!("line {line}: login {:?} looks like login {:?} of line {other_line}", spec.login, other.as_str())
+            }));
         }
         if s.store.user_by_login(parsed.login.as_str()).await.map_err(InfraError::from)?.is_some() {
             return Err(AdminError::Duplicate(format!("line {line}: login {:?}", spec.login)));
         }
+        check_login_not_confusable(s, &parsed.login).await.map_err(|e| AdminError::Invalid(format!("line {line}: {e}")))?;
+        seen.push((*line, parsed.login.clone(), skeleton));
         for (kind, value) in &parsed.identifiers {
             let twice = specs.iter().any(|(other, o)| {
                 other < line && o.identifiers.iter().any(|(k, v)| k.trim() == kind && v.trim() == value)

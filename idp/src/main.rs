@@ -205,7 +205,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { demo, demo_rp_url } => serve(config, demo, &demo_rp_url).await,
         Command::Migrate => {
-            idp::store::sql::SqlStore::open(&config.database_url).await?;
+            let store = idp::store::sql::SqlStore::open(&config.database_url).await?;
+            // Logins written before the PRECIS rule (issue #10): normalised where unambiguous,
+            // skeletons filled in; the rest is reported and left working as it was.
+            let findings = store.migrate_logins().await?;
+            for finding in &findings {
+                println!("to review: {finding}");
+            }
+            if !findings.is_empty() {
+                println!(
+                    "{} login(s) left as they were (see docs/decisions/0014-login-normalisation.md)",
+                    findings.len()
+                );
+            }
             println!("database is up to date");
             Ok(())
         }

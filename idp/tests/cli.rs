@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 use idp::store::sql::SqlStore;
 use idp::store::{ClientStore, RecoveryStore, UserStore};
 
+#[path = "cli/logins.rs"]
+mod logins;
+
 const SECRET_40: &str = "Zq8vN2rT5wXy7Ab3Cd9Ef1Gh4Jk6Lm0PqRsTuVw";
 const PASSWORD: &str = "Correct-horse-battery-1";
 

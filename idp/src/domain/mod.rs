@@ -1,8 +1,10 @@
-//! Pure types, parsed at the edge: clients, redirect URIs, scopes, users, languages, secrets.
+//! Pure types, parsed at the edge: clients, redirect URIs, scopes, users and logins, languages,
+//! secrets.
 //! Nothing here imports axum, sqlx, redis or tera.
 
 pub mod client;
 pub mod lang;
+pub mod login;
 pub mod scope;
 pub mod secret;
 pub mod user;
@@ -10,6 +12,7 @@ pub mod user_type;
 
 pub use client::{AuthMethod, Client, GrantType, RedirectUri, SigningAlg};
 pub use lang::Lang;
+pub use login::Login;
 pub use scope::Scopes;
 pub use secret::Secret;
-pub use user::{AccountStart, Email, Login, NewUser, UNUSABLE_PASSWORD_HASH, User};
+pub use user::{AccountStart, Email, NewUser, UNUSABLE_PASSWORD_HASH, User};

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::login::Login;
+
 /// A stored user. `id` is the public, stable subject identifier (`sub`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
@@ -74,26 +76,12 @@ pub const UNUSABLE_PASSWORD_HASH: &str = "!unusable";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UserFieldError {
-    #[error("the login must be 1 to 100 characters: letters, digits, '.', '_', '-' or '@'")]
+    #[error("the login must be 1 to 100 characters: letters, digits, '.', '_', '-', '@' or '+'")]
     Login,
+    #[error("the login mixes letters of several scripts (Latin and Cyrillic, for instance)")]
+    MixedScript,
     #[error("the e-mail address is not valid")]
     Email,
-}
-
-/// Logins are compared case-insensitively: stored lower-case.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Login(String);
-
-impl Login {
-    pub fn parse(raw: &str) -> Result<Self, UserFieldError> {
-        let s = raw.trim().to_lowercase();
-        let ok =
-            !s.is_empty() && s.chars().count() <= 100 && s.chars().all(|c| c.is_alphanumeric() || "._-@+".contains(c));
-        if ok { Ok(Self(s)) } else { Err(UserFieldError::Login) }
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// A deliberately simple check (one '@', a dot in the domain, no spaces): the real proof of an
@@ -124,13 +112,6 @@ impl Email {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn logins_are_lower_cased_and_trimmed() {
-        assert_eq!(Login::parse(" Alice.Martin ").unwrap().as_str(), "alice.martin");
-        assert!(Login::parse("alice martin").is_err());
-        assert!(Login::parse("").is_err());
-    }
 
     #[test]
     fn emails_need_a_domain_with_a_dot() {

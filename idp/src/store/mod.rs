@@ -6,6 +6,7 @@
 pub mod account_state;
 pub mod audit;
 pub mod db;
+pub mod login_migration;
 pub mod logout_queue;
 pub mod mail_queue;
 pub mod password_history;
@@ -15,7 +16,7 @@ pub mod sql;
 
 use async_trait::async_trait;
 
-use crate::domain::{Client, NewUser, Scopes, User};
+use crate::domain::{Client, Login, NewUser, Scopes, User};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -70,11 +71,16 @@ impl std::fmt::Debug for StoredKey {
 
 #[async_trait]
 pub trait UserStore {
-    /// Creates the account with its recovery data in one transaction; `Conflict("login")` or
-    /// `Conflict("identifier")` (nothing written) when either is taken.
+    /// Creates the account with its recovery data and its login's skeleton in one transaction;
+    /// `Conflict("login")`, `Conflict("confusable login")` (another login has the skeleton:
+    /// UTS #39) or `Conflict("identifier")` (nothing written) when one is taken.
     async fn create_user(&self, user: NewUser, now: i64) -> Result<User, StoreError>;
     async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
+    /// `login` as typed: it is brought to its PRECIS form first (`Login::parse`), and a string
+    /// the profile refuses finds nobody.
     async fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError>;
+    /// The account whose login looks like `login` (same skeleton) without being it.
+    async fn user_confusable_with(&self, login: &Login) -> Result<Option<User>, StoreError>;
     async fn set_password_hash(&self, user_id: &str, hash: &str, now: i64) -> Result<(), StoreError>;
 }
 
@@ -335,12 +341,12 @@ pub trait RecoveryStore {
         now: i64,
     ) -> Result<(), StoreError>;
     /// Consumes the one-time token (digest, purpose) and gives the account the login
-    /// `new_login`, in one transaction. False (nothing written) when the token is gone or
-    /// expired; `Conflict` when the login is taken.
+    /// `new_login` and its skeleton, in one transaction. False (nothing written) when the token
+    /// is gone or expired; `Conflict` when the login, or a login that looks like it, is taken.
     async fn renew_login(
         &self,
         user_id: &str,
-        new_login: &str,
+        new_login: &Login,
         token: (&str, &str),
         now: i64,
     ) -> Result<bool, StoreError>;

@@ -5,9 +5,9 @@
 use async_trait::async_trait;
 
 use super::db::q;
-use super::sql::{SqlStore, UserRow, select_users};
+use super::sql::{LOGIN_OR_SKELETON, LoginRow, SqlStore, UserRow, select_users};
 use super::{RecoveryStore, StoreError, WebhookDelivery, WebhookQueue};
-use crate::domain::User;
+use crate::domain::{Login, User};
 
 /// Lookups by e-mail return at most this many accounts (namesakes sharing an address).
 const MAX_ACCOUNTS_PER_EMAIL: i64 = 20;
@@ -102,11 +102,15 @@ impl RecoveryStore for SqlStore {
     async fn renew_login(
         &self,
         user_id: &str,
-        new_login: &str,
+        new_login: &Login,
         token: (&str, &str),
         now: i64,
     ) -> Result<bool, StoreError> {
+        let skeleton = new_login.skeleton();
         let mut tx = self.db().begin().await?;
+        if tx.optional::<LoginRow>(q(LOGIN_OR_SKELETON).text(new_login.as_str()).text(&skeleton)).await?.is_some() {
+            return Err(StoreError::Conflict("login"));
+        }
         let taken = tx
             .execute(
                 q("DELETE FROM user_tokens WHERE digest = $1 AND purpose = $2 AND user_id = $3 AND expires_at > $4")
@@ -121,7 +125,11 @@ impl RecoveryStore for SqlStore {
         }
         let updated = tx
             .execute(
-                q("UPDATE users SET login = $1, updated_at = $2 WHERE id = $3").text(new_login).int(now).text(user_id),
+                q("UPDATE users SET login = $1, login_skeleton = $2, updated_at = $3 WHERE id = $4")
+                    .text(new_login.as_str())
+                    .text(&skeleton)
+                    .int(now)
+                    .text(user_id),
             )
             .await
             .map_err(|err| match err {

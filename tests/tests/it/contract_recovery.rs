@@ -151,17 +151,20 @@ async fn store_renew_login_consumes_the_token_once_and_refuses_a_taken_login() {
     store.insert_user_token(&token(&alice, "d1", "identifier_renewal", NOW + 900)).await.unwrap();
 
     // Wrong purpose, expired: nothing written, the token stays.
-    assert!(!store.renew_login(&alice.id, "alice.new", ("d1", "recovery"), NOW).await.unwrap());
-    assert!(!store.renew_login(&alice.id, "alice.new", ("d1", "identifier_renewal"), NOW + 900).await.unwrap());
+    let new = Login::parse("alice.new").unwrap();
+    assert!(!store.renew_login(&alice.id, &new, ("d1", "recovery"), NOW).await.unwrap());
+    assert!(!store.renew_login(&alice.id, &new, ("d1", "identifier_renewal"), NOW + 900).await.unwrap());
     // A taken login: a conflict, and the token is not consumed (one transaction).
-    let taken = store.renew_login(&alice.id, "bob.durand", ("d1", "identifier_renewal"), NOW).await;
+    let bob = Login::parse("bob.durand").unwrap();
+    let taken = store.renew_login(&alice.id, &bob, ("d1", "identifier_renewal"), NOW).await;
     assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
     assert_eq!(store.user_by_id(&alice.id).await.unwrap().unwrap().login, "alice.martin");
     assert!(store.user_token("d1", "identifier_renewal", NOW).await.unwrap().is_some(), "the token survives");
 
     // Concurrent renewals with the same token: exactly one wins.
     let logins = ["alice.a", "alice.b", "alice.c", "alice.d", "alice.e"];
-    let attempts = logins.iter().map(|l| store.renew_login(&alice.id, l, ("d1", "identifier_renewal"), NOW));
+    let parsed: Vec<Login> = logins.iter().map(|l| Login::parse(l).unwrap()).collect();
+    let attempts = parsed.iter().map(|l| store.renew_login(&alice.id, l, ("d1", "identifier_renewal"), NOW));
     let mut won = Vec::new();
     for (login, result) in logins.iter().zip(join(attempts.collect()).await) {
         if result.unwrap() {

@@ -23,6 +23,7 @@ mod flow;
 mod grants;
 mod keys;
 mod lockout;
+mod logins;
 mod logout;
 mod mail_queue;
 mod oidcc_backchannel;

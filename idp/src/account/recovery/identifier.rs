@@ -20,7 +20,7 @@ use crate::account::audit;
 use crate::account::session::ClientInfo;
 use crate::crypto;
 use crate::domain::user_type::{IdentifierRecovery, IdentifyBy, RecoveryRule};
-use crate::domain::{Lang, Secret, User};
+use crate::domain::{Lang, Login, Secret, User};
 use crate::mail::notify;
 use crate::services::{InfraError, Services};
 use crate::store::{StoreError, UserToken};
@@ -388,10 +388,11 @@ pub async fn verify_sms(s: &Services, flow: &mut Flow, code: &str, info: &Client
     }
     let mut renewed = None;
     for _ in 0..5 {
-        let candidate = new_identifier();
+        // Always a valid login (the alphabet is lower-case ASCII); a confusable one is a conflict.
+        let Ok(candidate) = Login::parse(&new_identifier()) else { continue };
         match s.store.renew_login(&user_id, &candidate, (&link, LINK_PURPOSE), now).await {
             Ok(true) => {
-                renewed = Some(candidate);
+                renewed = Some(candidate.as_str().to_owned());
                 break;
             }
             Ok(false) => break,

@@ -215,9 +215,13 @@ pub struct IdentifyInput {
     pub birth_date: Option<String>,
 }
 
-/// The identifier as compared and counted: trimmed, lower-case.
+/// The identifier as compared and counted: its PRECIS form when it is a valid login (issue #10:
+/// `ＡLICE` and `alice` share one counter), else trimmed and lower-case.
 pub fn normalize_identifier(raw: &str) -> String {
-    raw.trim().to_lowercase()
+    match crate::domain::Login::parse(raw) {
+        Ok(login) => login.as_str().to_owned(),
+        Err(_) => raw.trim().to_lowercase(),
+    }
 }
 
 /// The enabled accounts of `user_type` that `input` names under `rule`, oldest first: by login,
