@@ -7,8 +7,8 @@ use idp::store::{RecoveryStore, UserStore};
 
 /// `user add` of `login`, password on standard input.
 fn add(idp: &Idp, login: &str, email: &str) -> super::Run {
-    let args = ["user", "add", "--login", login, "--email", email, "--given-name", "A", "--family-name", "B"];
-    idp.run_with_stdin(&with(&args, &["--password-stdin"]), &format!("{PASSWORD}\n"))
+    let args = ["user", "add", "--login", login, "--email", email, "--given-name", "A", "--family-name", "B", "--password-stdin"];
+    idp.run_with_stdin(&args, &format!("{PASSWORD}\n"))
 }
 
 #[test]
