@@ -399,13 +399,19 @@ pub async fn import_users(s: &Services, csv: &str) -> Result<Vec<(User, Sent)>, 
             return Err(AdminError::Invalid(if *other == parsed.login {
                 format!("line {line}: login {:?} appears twice", spec.login)
             } else {
-                format!("line {line}: login {:?} looks like login {:?} of line {other_line}", spec.login, other.as_str())
+                format!(
+                    "line {line}: login {:?} looks like login {:?} of line {other_line}",
+                    spec.login,
+                    other.as_str()
+                )
             }));
         }
         if s.store.user_by_login(parsed.login.as_str()).await.map_err(InfraError::from)?.is_some() {
             return Err(AdminError::Duplicate(format!("line {line}: login {:?}", spec.login)));
         }
-        check_login_not_confusable(s, &parsed.login).await.map_err(|e| AdminError::Invalid(format!("line {line}: {e}")))?;
+        check_login_not_confusable(s, &parsed.login)
+            .await
+            .map_err(|e| AdminError::Invalid(format!("line {line}: {e}")))?;
         seen.push((*line, parsed.login.clone(), skeleton));
         for (kind, value) in &parsed.identifiers {
             let twice = specs.iter().any(|(other, o)| {

@@ -187,14 +187,18 @@ mod tests {
 
     #[test]
     fn the_existing_login_syntax_still_fits() {
-        for login in ["claire.dupont2", "alice.martin@example.org", "22001234", "jean-paul_o+rp", "demo"] {
+        for login in
+            ["claire.dupont2", "alice.martin@example.org", "22001234", "jean-paul_o+rp", "demo", "ab12cd34ef56"]
+        {
             assert_eq!(form(login), login);
+            assert_eq!(Login::parse_new(login).map(|l| l.as_str().to_owned()), Ok(login.to_owned()), "a new {login}");
         }
     }
 
     #[test]
     fn spaces_controls_and_symbols_are_refused() {
-        for bad in ["", "   ", "alice martin", "alice\tmartin", "alice\u{0}", "alice!", "a#b", "€uro", "ª", "x\u{200b}y"]
+        for bad in
+            ["", "   ", "alice martin", "alice\tmartin", "alice\u{0}", "alice!", "a#b", "€uro", "ª", "x\u{200b}y"]
         {
             assert!(Login::parse(bad).is_err(), "{bad:?} was accepted");
         }
@@ -208,7 +212,10 @@ mod tests {
         let cyrillic = Login::parse("\u{430}lice.martin").unwrap();
         assert_ne!(latin, cyrillic, "two different logins for the profile");
         assert_eq!(latin.skeleton(), cyrillic.skeleton(), "one skeleton: refused beside each other");
-        assert_ne!(Login::parse("claire.dupont").unwrap().skeleton(), Login::parse("claire.dupont2").unwrap().skeleton());
+        assert_ne!(
+            Login::parse("claire.dupont").unwrap().skeleton(),
+            Login::parse("claire.dupont2").unwrap().skeleton()
+        );
     }
 
     #[test]
@@ -277,6 +284,9 @@ mod tests {
         }
         let second = plan_migration(&rows);
         assert!(second.updates.is_empty(), "{second:?}");
-        assert_eq!(second.findings, vec![LoginFinding::Confusable { login: "\u{430}lice.martin".into(), with: "alice.martin".into() }]);
+        assert_eq!(
+            second.findings,
+            vec![LoginFinding::Confusable { login: "\u{430}lice.martin".into(), with: "alice.martin".into() }]
+        );
     }
 }

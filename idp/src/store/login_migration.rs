@@ -23,10 +23,8 @@ impl SqlStore {
             .db()
             .all::<StoredLoginRow>(q("SELECT id, login, login_skeleton FROM users ORDER BY created_at, id"))
             .await?;
-        let rows: Vec<StoredLogin> = rows
-            .into_iter()
-            .map(|r| StoredLogin { id: r.id, login: r.login, skeleton: r.login_skeleton })
-            .collect();
+        let rows: Vec<StoredLogin> =
+            rows.into_iter().map(|r| StoredLogin { id: r.id, login: r.login, skeleton: r.login_skeleton }).collect();
         let plan = plan_migration(&rows);
         if plan.updates.is_empty() {
             return Ok(plan.findings);

@@ -115,8 +115,14 @@ impl UserStore for SqlStore {
         let skeleton = user.login.skeleton();
         let mut tx = self.db.begin().await?;
         // A clearer refusal than the UNIQUE index's; the index still decides between two nodes.
-        if let Some(holder) = tx.optional::<LoginRow>(q(LOGIN_OR_SKELETON).text(user.login.as_str()).text(&skeleton)).await? {
-            return Err(StoreError::Conflict(if holder.login == user.login.as_str() { "login" } else { "confusable login" }));
+        if let Some(holder) =
+            tx.optional::<LoginRow>(q(LOGIN_OR_SKELETON).text(user.login.as_str()).text(&skeleton)).await?
+        {
+            return Err(StoreError::Conflict(if holder.login == user.login.as_str() {
+                "login"
+            } else {
+                "confusable login"
+            }));
         }
         tx.execute(
                 q("INSERT INTO users (id, login, email, email_verified, given_name, family_name, phone_number, address, locale, user_type, password_hash, disabled, created_at, updated_at, \
@@ -204,8 +210,7 @@ pub(crate) use select_users;
 const USERS_BY_ID: &str = select_users!("WHERE id = $1");
 const USERS_BY_LOGIN: &str = select_users!("WHERE login = $1");
 /// A user holding this login (`$1`) or this skeleton (`$2`); the login first.
-pub(crate) const LOGIN_OR_SKELETON: &str =
-    "SELECT login FROM users WHERE login = $1 OR login_skeleton = $2 ORDER BY CASE WHEN login = $1 THEN 0 ELSE 1 END LIMIT 1";
+pub(crate) const LOGIN_OR_SKELETON: &str = "SELECT login FROM users WHERE login = $1 OR login_skeleton = $2 ORDER BY CASE WHEN login = $1 THEN 0 ELSE 1 END LIMIT 1";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct LoginRow {

@@ -7,7 +7,19 @@ use idp::store::{RecoveryStore, UserStore};
 
 /// `user add` of `login`, password on standard input.
 fn add(idp: &Idp, login: &str, email: &str) -> super::Run {
-    let args = ["user", "add", "--login", login, "--email", email, "--given-name", "A", "--family-name", "B", "--password-stdin"];
+    let args = [
+        "user",
+        "add",
+        "--login",
+        login,
+        "--email",
+        email,
+        "--given-name",
+        "A",
+        "--family-name",
+        "B",
+        "--password-stdin",
+    ];
     idp.run_with_stdin(&args, &format!("{PASSWORD}\n"))
 }
 
@@ -114,9 +126,8 @@ fn migrate_reports_a_confusable_pair_written_before_the_rule_and_keeps_both() {
     );
     assert!(run.stdout.contains("1 login(s) left as they were"), "{}", run.stdout);
     assert!(run.stdout.contains("database is up to date"), "{}", run.stdout);
-    let (cyrillic, bob) = idp.store(async |s| {
-        (s.user_by_login("\u{430}lice.martin").await.unwrap(), s.user_by_id("u2").await.unwrap())
-    });
+    let (cyrillic, bob) =
+        idp.store(async |s| (s.user_by_login("\u{430}lice.martin").await.unwrap(), s.user_by_id("u2").await.unwrap()));
     assert_eq!(cyrillic.map(|u| u.id), Some("u1".into()), "reported, not merged: it still signs in");
     assert_eq!(bob.map(|u| u.login), Some("bob".into()), "normalised: no other row is bob");
 
