@@ -109,8 +109,7 @@ pub fn build_client(spec: &ClientSpec, now: i64) -> Result<(Client, Option<Secre
             .map_err(AdminError::Invalid)?;
     }
     // RFC 9101 §10.5: a signed request object is verified with the client's keys.
-    if spec.settings.require_signed_request_object && spec.settings.jwks.is_none() && spec.settings.jwks_uri.is_none()
-    {
+    if spec.settings.require_signed_request_object && spec.settings.jwks.is_none() && spec.settings.jwks_uri.is_none() {
         return Err(AdminError::Invalid(
             "require_signed_request_object needs the client's keys: --setting jwks=… or jwks_uri=…".into(),
         ));

@@ -103,7 +103,11 @@ impl ClientSettings {
         if let Some(window) = self.refresh_race_window
             && !(0..=MAX_REFRESH_RACE_WINDOW).contains(&window)
         {
-            return Err(ClientFieldError::Lifetime { name: "refresh_race_window", min: 0, max: MAX_REFRESH_RACE_WINDOW });
+            return Err(ClientFieldError::Lifetime {
+                name: "refresh_race_window",
+                min: 0,
+                max: MAX_REFRESH_RACE_WINDOW,
+            });
         }
         Ok(())
     }

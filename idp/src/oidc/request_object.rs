@@ -107,7 +107,9 @@ fn member_text(name: &str, value: &Value) -> Result<Option<String>, OAuthError> 
     let wrong = |expected: &str| invalid(&format!("{name} in the request object must be {expected}"));
     match name {
         "request" | "request_uri" => Err(invalid("a request object cannot contain request or request_uri")),
-        _ if STRING_MEMBERS.contains(&name) => value.as_str().map(|v| Some(v.to_owned())).ok_or_else(|| wrong("a string")),
+        _ if STRING_MEMBERS.contains(&name) => {
+            value.as_str().map(|v| Some(v.to_owned())).ok_or_else(|| wrong("a string"))
+        }
         // §6.1's example: "max_age": 86400.
         "max_age" => value.as_u64().map(|n| Some(n.to_string())).ok_or_else(|| wrong("a non-negative integer")),
         // §5.5: `claims` is a JSON object inside the object.

@@ -3,8 +3,8 @@
 //! Used by introspection (RFC 7662) and revocation (RFC 7009), where `token_type_hint` only
 //! says where to look first: a wrong hint never hides a token (RFC 7009 §2.1, RFC 7662 §2.1).
 
-use super::{OAuthError, session_bound};
 use super::token::{AccessTokenRecord, access_token_key, revoked_grant_key};
+use super::{OAuthError, session_bound};
 use crate::crypto::digest;
 use crate::ephemeral;
 use crate::services::Services;

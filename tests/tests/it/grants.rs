@@ -557,7 +557,8 @@ async fn by_default_a_public_client_s_replayed_refresh_token_is_refused_and_revo
         ..ClientSpec::default()
     };
     world.app.client(spa).await;
-    let request = crate::support_protocol::AuthorizeRequest::new("spa", RP_CALLBACK).with("scope", "openid offline_access");
+    let request =
+        crate::support_protocol::AuthorizeRequest::new("spa", RP_CALLBACK).with("scope", "openid offline_access");
     let code = world.code(&request).await;
     let exchange = [
         ("grant_type", "authorization_code"),
@@ -570,8 +571,12 @@ async fn by_default_a_public_client_s_replayed_refresh_token_is_refused_and_revo
     assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.json);
     let app = &world.app;
     let refresh = |token: String| async move {
-        post_token(app, None, &[("grant_type", "refresh_token"), ("refresh_token", token.as_str()), ("client_id", "spa")])
-            .await
+        post_token(
+            app,
+            None,
+            &[("grant_type", "refresh_token"), ("refresh_token", token.as_str()), ("client_id", "spa")],
+        )
+        .await
     };
     let old = tokens.str("refresh_token").to_owned();
     let rotated = refresh(old.clone()).await;

@@ -100,7 +100,10 @@ async fn a_client_requiring_signed_request_objects_is_served_with_one() {
     let jwt = key.sign_jwt("oauth-authz-req+jwt", &signed_object(&world)).unwrap();
     let request = AuthorizeRequest::new("signed-rp", RP_CALLBACK).with("request", &jwt);
 
-    let callback = world.browser.authorize(&world.app.issuer, &request.url(&world.app), crate::support_protocol::LOGIN, idp_tests::PASSWORD).await;
+    let callback = world
+        .browser
+        .authorize(&world.app.issuer, &request.url(&world.app), crate::support_protocol::LOGIN, idp_tests::PASSWORD)
+        .await;
 
     let params = query(&callback);
     assert_eq!(params.get("state").map(String::as_str), Some("signed-state"), "{callback}");
@@ -164,7 +167,10 @@ async fn a_well_typed_unsigned_request_object_from_a_client_without_keys_still_w
     });
     let request = world.request("openid").with("request", &unsigned(&object));
 
-    let callback = world.browser.authorize(&world.app.issuer, &request.url(&world.app), crate::support_protocol::LOGIN, idp_tests::PASSWORD).await;
+    let callback = world
+        .browser
+        .authorize(&world.app.issuer, &request.url(&world.app), crate::support_protocol::LOGIN, idp_tests::PASSWORD)
+        .await;
 
     let params = query(&callback);
     assert_eq!(params.get("state").map(String::as_str), Some("from-object"), "{callback}");
