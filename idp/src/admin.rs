@@ -108,6 +108,15 @@ pub fn build_client(spec: &ClientSpec, now: i64) -> Result<(Client, Option<Secre
         crate::oidc::client_keys::check_registration(&spec.settings, spec.allow_insecure_http)
             .map_err(AdminError::Invalid)?;
     }
+    // RFC 9101 §10.5: a signed request object is verified with the client's keys.
+    if spec.settings.require_signed_request_object && spec.settings.jwks.is_none() && spec.settings.jwks_uri.is_none() {
+        return Err(AdminError::Invalid(
+            "require_signed_request_object needs the client's keys: --setting jwks=… or jwks_uri=…".into(),
+        ));
+    }
+    if spec.settings.session_refresh_tokens && !grants.contains(&GrantType::RefreshToken) {
+        return Err(AdminError::Invalid("session_refresh_tokens needs --grant refresh_token".into()));
+    }
     if let Some(secret) = &spec.secret {
         // A chosen secret must be as strong as a generated one would be (≥ 256 bits of entropy
         // cannot be checked, so at least 32 characters).
@@ -620,6 +629,24 @@ mod tests {
         assert!(build_client(&ClientSpec { id_token_alg: Some("HS256".into()), ..spec() }, 0).is_err());
         assert!(build_client(&ClientSpec { secret: Some(Secret::new("short")), ..spec() }, 0).is_err());
         assert!(build_client(&ClientSpec { redirect_uris: vec![], ..spec() }, 0).is_err());
+    }
+
+    #[test]
+    fn strict_protocol_settings_are_refused_where_they_cannot_hold() {
+        let settings = |pairs: &[&str]| parse_settings(&pairs.iter().map(|p| (*p).to_owned()).collect::<Vec<_>>());
+        let with = |s: ClientSettings| ClientSpec { settings: s, ..spec() };
+        // Without keys nothing could verify the signed request objects it would have to send.
+        assert!(build_client(&with(settings(&["require_signed_request_object=true"]).unwrap()), 0).is_err());
+        // A session refresh token is a refresh token: the client needs the grant.
+        assert!(build_client(&with(settings(&["session_refresh_tokens=true"]).unwrap()), 0).is_err());
+        let refreshing = ClientSpec {
+            grants: vec!["authorization_code".into(), "refresh_token".into()],
+            ..with(settings(&["session_refresh_tokens=true", "refresh_race_window=10"]).unwrap())
+        };
+        assert!(build_client(&refreshing, 0).is_ok());
+        for window in ["refresh_race_window=61", "refresh_race_window=-1"] {
+            assert!(build_client(&with(settings(&[window]).unwrap()), 0).is_err(), "{window} was accepted");
+        }
     }
 
     #[test]

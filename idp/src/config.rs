@@ -45,9 +45,9 @@ pub struct RawConfig {
     pub refresh_token_ttl: i64,
     pub session_ttl: i64,
     pub auth_request_ttl: i64,
-    /// Seconds during which a rotated refresh token presented again by its client gets the same
-    /// successor instead of revoking the grant (two tabs refreshing at once; decision 0008).
-    pub refresh_race_window: i64,
+    /// Removed (issue #10): the refresh race tolerance is a client setting now, off by default
+    /// (decision 0008). Kept here only to refuse it with a message that says where it went.
+    pub refresh_race_window: Option<toml::Value>,
     pub allow_insecure_redirect_uris: bool,
     pub max_body_bytes: usize,
     /// Base64 of 32 bytes: encrypts the signing keys at rest (`crate::master_key`).
@@ -96,7 +96,7 @@ impl Default for RawConfig {
             refresh_token_ttl: 30 * 24 * 3600,
             session_ttl: 10 * 3600,
             auth_request_ttl: 30 * 60,
-            refresh_race_window: 10,
+            refresh_race_window: None,
             allow_insecure_redirect_uris: false,
             max_body_bytes: 64 * 1024,
             user_types: vec![UserType::default_usager()],
@@ -167,8 +167,6 @@ pub struct Lifetimes {
     pub refresh_token: i64,
     pub session: i64,
     pub auth_request: i64,
-    /// 0 switches the tolerance off: every replay of a rotated refresh token revokes the grant.
-    pub refresh_race_window: i64,
     /// A provisional password stops working this long after it was set (issue #4).
     pub provisional_password: i64,
     /// An activation link stops working this long after it was sent (issue #4).
@@ -332,9 +330,16 @@ impl Config {
         if raw.login_ip_window <= 0 {
             return Err(invalid("login_ip_window must be a positive number of seconds".into()));
         }
-        if !(0..=60).contains(&raw.refresh_race_window) {
-            // Longer would let a stolen refresh token ride along unnoticed (decision 0008).
-            return Err(invalid("refresh_race_window must be between 0 and 60 seconds".into()));
+        if raw.refresh_race_window.is_some() {
+            // A server-wide window also covered clients that never race (issue #10): strict
+            // rotation is the default and the tolerance is opted into per client.
+            return Err(invalid(
+                "refresh_race_window is no longer a server setting: refresh token rotation is strict \
+                 (RFC 9700 §4.14.2). Remove it (and IDP_REFRESH_RACE_WINDOW); a browser application \
+                 whose tabs refresh at once gets it as a client setting, --setting refresh_race_window=10 \
+                 (docs/decisions/0008-refresh-token-races.md)"
+                    .into(),
+            ));
         }
         if raw.code_ttl > 600 {
             // RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED."
@@ -369,7 +374,6 @@ impl Config {
                 refresh_token: raw.refresh_token_ttl,
                 session: raw.session_ttl,
                 auth_request: raw.auth_request_ttl,
-                refresh_race_window: raw.refresh_race_window,
                 provisional_password: raw.provisional_password_lifetime,
                 activation_link: raw.activation_link_lifetime,
                 password_expiry_check_interval: raw.password_expiry_check_interval,
@@ -557,5 +561,14 @@ mod tests {
         assert!(Config::from_sources("", &env(&[("IDP_CODE_TTL", "3600")])).is_err());
         assert!(Config::from_sources("", &env(&[("IDP_ISSUER", "https://x.example/?a=b")])).is_err());
         assert!(Config::from_sources("", &env(&[("IDP_LISTEN", "nowhere")])).is_err());
+    }
+
+    #[test]
+    fn the_removed_refresh_race_window_says_where_it_went() {
+        // Issue #10: strict rotation is the default; the tolerance is a client setting.
+        for (file, vars) in [("refresh_race_window = 10\n", env(&[])), ("", env(&[("IDP_REFRESH_RACE_WINDOW", "0")]))] {
+            let err = Config::from_sources(file, &vars).unwrap_err().to_string();
+            assert!(err.contains("--setting refresh_race_window"), "{err}");
+        }
     }
 }

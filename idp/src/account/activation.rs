@@ -83,6 +83,12 @@ pub async fn send_provisional(
     if !s.store.set_provisional_password(&user.id, &hash, expires_at, now).await? {
         return Ok(None);
     }
+    // The sessions are invalid from the commit on (`sessions_not_before`); ending them here
+    // propagates the logout, and ends one opened in this very second, which the check spares
+    // (its tokens with it, `oidc::session_bound`).
+    for session in super::session::list_for_user(s, &user.id).await? {
+        super::session::end(s, &session).await?;
+    }
     let recovery = reason == ProvisionalReason::Recovery;
     if recovery {
         super::lockout::unlock(s, &user.id).await?;

@@ -33,7 +33,9 @@ pub struct BrowserSession {
 }
 
 impl BrowserSession {
-    fn is_valid_for(&self, user: &User) -> bool {
+    /// Not disabled, and no password change or reset since the user last proved a credential
+    /// here. Tokens bound to the session use the same rule (`oidc::session_bound`).
+    pub fn is_valid_for(&self, user: &User) -> bool {
         !user.disabled && self.confirmed_at.max(self.auth_time) >= user.sessions_not_before
     }
 }

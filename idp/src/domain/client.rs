@@ -50,6 +50,19 @@ pub struct ClientSettings {
     pub access_token_ttl: Option<i64>,
     pub id_token_ttl: Option<i64>,
     pub refresh_token_ttl: Option<i64>,
+    /// Seconds during which a rotated refresh token presented again, while its successor is
+    /// unused, gets that same successor instead of revoking the grant: the "grace period" of
+    /// Okta and Auth0, for browser applications whose tabs refresh at once (decision 0008).
+    /// Unset or 0 (the default): strict rotation, every replay revokes the grant (RFC 9700
+    /// §4.14.2). At most `MAX_REFRESH_RACE_WINDOW`.
+    pub refresh_race_window: Option<i64>,
+    /// RFC 9101 §10.5: every authorization request of this client must come as a signed
+    /// request object (`alg: none` refused). Needs `jwks` or `jwks_uri`.
+    pub require_signed_request_object: bool,
+    /// A refresh token also without `offline_access`, bound to the browser session: it lives
+    /// no longer than that session and stops working when it ends (OpenID Connect Core §11
+    /// leaves such tokens to the provider). Needs the `refresh_token` grant.
+    pub session_refresh_tokens: bool,
     /// OpenID Connect Core §8: public (default) or pairwise subject identifiers.
     pub subject_type: SubjectType,
     pub sector_identifier_uri: Option<String>,
@@ -69,9 +82,12 @@ pub struct ClientSettings {
 pub const MIN_CLIENT_TOKEN_TTL: i64 = 60;
 pub const MAX_CLIENT_TOKEN_TTL: i64 = 24 * 3600;
 pub const MAX_CLIENT_REFRESH_TOKEN_TTL: i64 = 365 * 24 * 3600;
+/// Longer would let a stolen refresh token ride along unnoticed (decision 0008).
+pub const MAX_REFRESH_RACE_WINDOW: i64 = 60;
 
 impl ClientSettings {
-    /// Whether the lifetimes this client overrides are within the bounds above.
+    /// Whether the lifetimes this client overrides (and its refresh race window) are within
+    /// the bounds above.
     pub fn check_lifetimes(&self) -> Result<(), ClientFieldError> {
         for (name, value, max) in [
             ("access_token_ttl", self.access_token_ttl, MAX_CLIENT_TOKEN_TTL),
@@ -83,6 +99,15 @@ impl ClientSettings {
             {
                 return Err(ClientFieldError::Lifetime { name, min: MIN_CLIENT_TOKEN_TTL, max });
             }
+        }
+        if let Some(window) = self.refresh_race_window
+            && !(0..=MAX_REFRESH_RACE_WINDOW).contains(&window)
+        {
+            return Err(ClientFieldError::Lifetime {
+                name: "refresh_race_window",
+                min: 0,
+                max: MAX_REFRESH_RACE_WINDOW,
+            });
         }
         Ok(())
     }

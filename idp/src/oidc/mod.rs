@@ -22,6 +22,7 @@ pub mod pkce;
 pub mod refresh_race;
 pub mod request_object;
 pub mod revoke;
+pub mod session_bound;
 pub mod subject;
 pub mod token;
 pub mod token_format;

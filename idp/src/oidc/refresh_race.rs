@@ -1,14 +1,16 @@
-//! Refresh token rotation that tolerates two browser tabs and still detects reuse (decision
-//! 0008, RFC 9700 §4.14.2).
+//! Refresh token rotation: strict by default, with a per-client tolerance for two browser tabs
+//! that still detects reuse (decision 0008, RFC 9700 §4.14.2).
 //!
-//! The successor of a refresh token is not random: it is a MAC of the presented token under a
-//! server key. Two requests that present the same token at the same moment therefore compute
-//! the same successor; one rotates (atomically, in the store), the other finds that rotation.
-//! A rotated token presented again is tolerated only while `refresh_race_window` has not passed
+//! By default a rotated refresh token is dead at once: presenting it again revokes the whole
+//! grant (RFC 9700 §4.14.2, RFC 6749 §10.4). A client registered with `refresh_race_window`
+//! (its "grace period") has a rotated token tolerated while that many seconds have not passed
 //! since the rotation and the successor has not been used yet: the caller then answers the
 //! same successor and a fresh access token. Anything else is reuse: the whole grant is revoked.
-//! Nothing extra is stored: the store already knows when the old token was rotated (`used_at`)
-//! and whether its successor was used.
+//! The successor of a refresh token is not random: it is a MAC of the presented token under a
+//! server key, so two requests that present the same token at the same moment compute the same
+//! successor; one rotates (atomically, in the store), the other finds that rotation. Nothing
+//! extra is stored: the store already knows when the old token was rotated (`used_at`) and
+//! whether its successor was used.
 
 use super::OAuthError;
 use super::token::revoke_grant;
@@ -24,8 +26,8 @@ pub fn successor_of(s: &Services, presented: &str) -> String {
     b64url(&hmac_sha256(&s.refresh_key, format!("refresh-successor|{presented}").as_bytes()))
 }
 
-/// `old` was already rotated. Ok when this is a tolerated race; otherwise revokes the grant and
-/// answers `invalid_grant`.
+/// `old` was already rotated. Ok when this is a race the client opted into tolerating;
+/// otherwise revokes the grant and answers `invalid_grant`.
 pub async fn tolerate_or_revoke(
     s: &Services,
     client: &Client,
@@ -33,7 +35,7 @@ pub async fn tolerate_or_revoke(
     successor: &str,
     now: i64,
 ) -> Result<(), OAuthError> {
-    let window = s.lifetimes.refresh_race_window;
+    let window = client.settings.refresh_race_window.unwrap_or(0);
     let within_window = window > 0 && old.used_at.is_some_and(|rotated| now - rotated <= window);
     if within_window {
         let next = s.store.refresh_token(&digest(successor)).await?;

@@ -1,8 +1,10 @@
 //! The token endpoint (RFC 6749 §3.2): client authentication, then one function per grant.
 //! Authorization codes are single use (atomic take); a replayed code revokes what was issued
 //! from it (RFC 6749 §4.1.2). Refresh tokens rotate: the old one stops working, and presenting
-//! it again revokes the whole grant (RFC 9700 §4.14.2), except for a second tab within
-//! `refresh_race_window` (`refresh_race`, decision 0008). The client credentials grant lives in
+//! it again revokes the whole grant (RFC 9700 §4.14.2), except for a second tab within the
+//! client's own `refresh_race_window` when it opted into one (`refresh_race`, decision 0008).
+//! Tokens of a grant without `offline_access` end with the browser session they were issued in
+//! (`session_bound`, OpenID Connect Core §11). The client credentials grant lives in
 //! `grant_client_credentials`.
 
 use std::time::Duration;
@@ -12,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::authorize::{CodeGrant, code_key};
 use super::id_token::{self, IdTokenInput};
 use super::params::Params;
-use super::{OAuthError, OAuthErrorCode, claims_request, client_auth, pkce, subject, token_format};
+use super::{OAuthError, OAuthErrorCode, claims_request, client_auth, pkce, session_bound, subject, token_format};
 use crate::crypto::{self, digest};
 use crate::domain::{Client, GrantType, Scopes};
 use crate::ephemeral;
@@ -41,6 +43,10 @@ pub struct AccessTokenRecord {
     pub user_id: Option<String>,
     pub scopes: Scopes,
     pub grant_id: String,
+    /// The browser session the token ends with (`session_bound`); `None` for `offline_access`
+    /// grants, client credentials, and records written before issue #10.
+    #[serde(default)]
+    pub sid: Option<String>,
     /// `iat` for introspection (RFC 7662 §2.2); 0 in records written before it existed.
     #[serde(default)]
     pub issued_at: i64,
@@ -123,9 +129,28 @@ pub async fn exchange_code(s: &Services, client: &Client, params: &Params) -> Re
         .await?
         .filter(|u| !u.disabled)
         .ok_or_else(|| OAuthError::invalid_grant("the account is no longer active"))?;
-    let access_token =
-        issue_access_token_for(s, client, Some(&user.id), &grant.scopes, &grant.grant_id, Some(grant.auth_time))
-            .await?;
+    // OpenID Connect Core §11: without offline_access the tokens live in the session the user
+    // signed in with; if it ended since the code was issued, there is nothing to speak for.
+    let session_bound = session_bound::is_session_bound(&grant.scopes);
+    let session_expires_at = if session_bound {
+        match session_bound::live_session(s, &grant.sid, &user).await? {
+            Some(session) => Some(session.expires_at),
+            None => return Err(OAuthError::invalid_grant("the sign-in session of this authorization has ended")),
+        }
+    } else {
+        None
+    };
+    let bound_sid = session_bound.then_some(grant.sid.as_str());
+    let access_token = issue_access_token_for(
+        s,
+        client,
+        Some(&user.id),
+        &grant.scopes,
+        &grant.grant_id,
+        Some(grant.auth_time),
+        bound_sid,
+    )
+    .await?;
     let subject = subject::for_client(s, &user.id, client).await?;
     claims_request::remember_for_grant(s, &grant.grant_id, &grant.claims).await?;
     let id_token = id_token::issue_with_extra(
@@ -141,9 +166,13 @@ pub async fn exchange_code(s: &Services, client: &Client, params: &Params) -> Re
         },
         &claims_request::id_token_extras(&user, &grant.claims, grant.acr.as_deref()),
     )?;
-    let refresh_token = if grant.scopes.contains("offline_access") && client.allows_grant(GrantType::RefreshToken) {
+    // §11: offline_access asks for a refresh token; a client registered for it also gets one
+    // that lives only as long as the session.
+    let wants_refresh = !session_bound || client.settings.session_refresh_tokens;
+    let refresh_token = if wants_refresh && client.allows_grant(GrantType::RefreshToken) {
         let (token, digest) = new_refresh_secret();
         let now = s.now();
+        let ttl_end = now + token_format::refresh_token_ttl(s, client);
         let record = RefreshToken {
             digest,
             grant_id: grant.grant_id.clone(),
@@ -154,7 +183,7 @@ pub async fn exchange_code(s: &Services, client: &Client, params: &Params) -> Re
             sid: Some(grant.sid.clone()),
             amr: grant.amr.clone(),
             created_at: now,
-            expires_at: now + token_format::refresh_token_ttl(s, client),
+            expires_at: session_expires_at.map_or(ttl_end, |end| end.min(ttl_end)),
             used_at: None,
         };
         s.store.insert_refresh_token(&record).await?;
@@ -185,8 +214,8 @@ async fn refresh(s: &Services, client: &Client, params: &Params) -> Result<Token
     if old.client_id != client.id {
         return Err(invalid());
     }
-    // A rotated token came back: a second tab racing the first gets the same successor again;
-    // a stolen or replayed one revokes the whole grant (decision 0008, RFC 9700 §4.14.2).
+    // A rotated token came back: reuse, which revokes the whole grant (RFC 9700 §4.14.2),
+    // unless the client opted into a race window and this is a second tab (decision 0008).
     let successor = super::refresh_race::successor_of(s, presented);
     let already_rotated = old.used_at.is_some();
     if already_rotated {
@@ -207,6 +236,18 @@ async fn refresh(s: &Services, client: &Client, params: &Params) -> Result<Token
         }
     };
     let user = s.store.user_by_id(&old.user_id).await?.filter(|u| !u.disabled).ok_or_else(invalid)?;
+    // A session refresh token (no offline_access) died with its session (OpenID Connect Core §11).
+    let bound_sid = if session_bound::is_session_bound(&old.scopes) {
+        match old.sid.as_deref() {
+            Some(sid) if session_bound::live_session(s, sid, &user).await?.is_some() => Some(sid),
+            _ => {
+                revoke_grant(s, &old.grant_id).await?;
+                return Err(invalid());
+            }
+        }
+    } else {
+        None
+    };
     // The new token inherits the grant (scopes, auth_time, sid, amr) and never outlives the old.
     let record = RefreshToken {
         digest: digest(&successor),
@@ -221,7 +262,8 @@ async fn refresh(s: &Services, client: &Client, params: &Params) -> Result<Token
         super::refresh_race::tolerate_or_revoke(s, client, &rotated, &successor, now).await?;
     }
     let access_token =
-        issue_access_token_for(s, client, Some(&user.id), &scopes, &old.grant_id, Some(old.auth_time)).await?;
+        issue_access_token_for(s, client, Some(&user.id), &scopes, &old.grant_id, Some(old.auth_time), bound_sid)
+            .await?;
     // OpenID Connect Core §12.2: a new ID token, same sub and auth_time, no nonce.
     let id_token = if scopes.contains("openid") {
         let subject = subject::for_client(s, &user.id, client).await?;
@@ -257,11 +299,12 @@ pub(crate) async fn issue_access_token(
     scopes: &Scopes,
     grant_id: &str,
 ) -> Result<String, OAuthError> {
-    issue_access_token_for(s, client, user_id, scopes, grant_id, None).await
+    issue_access_token_for(s, client, user_id, scopes, grant_id, None, None).await
 }
 
 /// An access token in the client's format and lifetime (`token_format`); `auth_time` goes into
-/// JWT access tokens (RFC 9068 §2.2.1). JWT or opaque, the record is kept by the token's digest.
+/// JWT access tokens (RFC 9068 §2.2.1). JWT or opaque, the record is kept by the token's digest,
+/// with the session `sid` it ends with, if any (`session_bound`).
 pub(crate) async fn issue_access_token_for(
     s: &Services,
     client: &Client,
@@ -269,6 +312,7 @@ pub(crate) async fn issue_access_token_for(
     scopes: &Scopes,
     grant_id: &str,
     auth_time: Option<i64>,
+    sid: Option<&str>,
 ) -> Result<String, OAuthError> {
     let now = s.now();
     let ttl = token_format::access_token_ttl(s, client);
@@ -280,6 +324,7 @@ pub(crate) async fn issue_access_token_for(
         user_id: user_id.map(str::to_owned),
         scopes: scopes.clone(),
         grant_id: grant_id.to_owned(),
+        sid: sid.map(str::to_owned),
         issued_at: now,
         expires_at: now + ttl,
     };

@@ -3,8 +3,8 @@
 //! Used by introspection (RFC 7662) and revocation (RFC 7009), where `token_type_hint` only
 //! says where to look first: a wrong hint never hides a token (RFC 7009 §2.1, RFC 7662 §2.1).
 
-use super::OAuthError;
 use super::token::{AccessTokenRecord, access_token_key, revoked_grant_key};
+use super::{OAuthError, session_bound};
 use crate::crypto::digest;
 use crate::ephemeral;
 use crate::services::Services;
@@ -43,13 +43,31 @@ pub async fn find(s: &Services, token: &str, hint: Option<&str>) -> Result<Optio
     Ok(None)
 }
 
-/// Whether the token can still be used: not expired, not rotated, its grant not revoked.
+/// Whether the token can still be used: not expired, not rotated, its grant not revoked, and
+/// its browser session live if it ends with one (`session_bound`).
 pub async fn is_live(s: &Services, found: &Found) -> Result<bool, OAuthError> {
     let now = s.now();
-    Ok(match found {
-        Found::Access { record, .. } => {
-            record.expires_at > now && s.ephemeral.get(&revoked_grant_key(&record.grant_id)).await?.is_none()
-        }
-        Found::Refresh(token) => token.used_at.is_none() && token.expires_at > now,
-    })
+    let (unexpired, user_id, sid) = match found {
+        Found::Access { record, .. } => (
+            record.expires_at > now && s.ephemeral.get(&revoked_grant_key(&record.grant_id)).await?.is_none(),
+            record.user_id.as_deref(),
+            record.sid.as_deref(),
+        ),
+        Found::Refresh(token) => (
+            token.used_at.is_none() && token.expires_at > now,
+            Some(token.user_id.as_str()),
+            // A token of a session-bound grant always has its sid; none is bound to nothing.
+            session_bound::is_session_bound(&token.scopes).then(|| token.sid.as_deref().unwrap_or_default()),
+        ),
+    };
+    let (true, Some(sid)) = (unexpired, sid) else {
+        return Ok(unexpired);
+    };
+    let Some(user) = (match user_id {
+        Some(id) => s.store.user_by_id(id).await?,
+        None => None,
+    }) else {
+        return Ok(false);
+    };
+    session_bound::is_live(s, Some(sid), &user).await
 }

@@ -14,7 +14,8 @@ fn invalid_token() -> OAuthError {
     OAuthError::new(OAuthErrorCode::InvalidToken, "the access token is invalid or expired")
 }
 
-/// Looks up a live access token: known, not expired, its grant not revoked.
+/// Looks up a live access token: known, not expired, its grant not revoked, and its browser
+/// session still live if it is bound to one (`session_bound`).
 pub async fn access_token(s: &Services, token: &str) -> Result<AccessTokenRecord, OAuthError> {
     if super::token_format::is_jwt(token) {
         super::token_format::check_jwt(s, token)?;
@@ -24,6 +25,19 @@ pub async fn access_token(s: &Services, token: &str) -> Result<AccessTokenRecord
         .ok_or_else(invalid_token)?;
     if record.expires_at <= s.now() || s.ephemeral.get(&revoked_grant_key(&record.grant_id)).await?.is_some() {
         return Err(invalid_token());
+    }
+    if let Some(sid) = record.sid.as_deref() {
+        let user = match record.user_id.as_deref() {
+            Some(id) => s.store.user_by_id(id).await?,
+            None => None,
+        };
+        let live = match user {
+            Some(user) => super::session_bound::is_live(s, Some(sid), &user).await?,
+            None => false,
+        };
+        if !live {
+            return Err(invalid_token());
+        }
     }
     Ok(record)
 }

@@ -1,6 +1,7 @@
 //! Machine grants and token management: the client credentials grant (RFC 6749 §4.4),
-//! introspection (RFC 7662), revocation (RFC 7009), and refresh token rotation that lets two
-//! browser tabs refresh at once without turning reuse detection off (decision 0008).
+//! introspection (RFC 7662), revocation (RFC 7009), and refresh token rotation: strict by
+//! default, and for a client that opts in, two browser tabs refreshing at once without turning
+//! reuse detection off (decision 0008).
 
 use idp::admin::ClientSpec;
 use idp::domain::client::ClientSettings;
@@ -9,7 +10,7 @@ use serde_json::Value;
 
 use idp_tests::RP_CALLBACK;
 
-use crate::support_protocol::{Answer, CLIENT_ID, LOGIN, World, basic, get_userinfo, machine, post_token};
+use crate::support_protocol::{Answer, CLIENT_ID, World, basic, get_userinfo, machine, post_token};
 
 /// Registers a machine-to-machine client (client_secret_basic, client_credentials only, no
 /// redirect URI) allowed `scopes`; returns its secret.
@@ -409,12 +410,23 @@ async fn discovery_advertises_introspection_revocation_and_client_credentials() 
 }
 
 // --- Refresh token races (decision 0008) ---
+//
+// Rotation is strict unless the client opted into a race window (issue #10): these tests
+// register "shop" with `refresh_race_window = RACE_WINDOW`, as a browser application would.
+
+const RACE_WINDOW: i64 = 10;
+
+/// "shop" registered with a race window of `RACE_WINDOW` seconds.
+async fn racing_world() -> World {
+    World::with_shop_settings(ClientSettings { refresh_race_window: Some(RACE_WINDOW), ..ClientSettings::default() })
+        .await
+}
 
 #[tokio::test]
 async fn two_tabs_refreshing_at_once_both_succeed_and_share_one_successor() {
     // Two requests with the same refresh token at the same moment: neither logs the user out,
     // both get the same new refresh token (and each its own access token).
-    let world = World::new().await;
+    let world = racing_world().await;
     let tokens = world.tokens("openid offline_access").await;
     let old = tokens.str("refresh_token");
 
@@ -433,7 +445,7 @@ async fn two_tabs_refreshing_at_once_both_succeed_and_share_one_successor() {
 async fn many_concurrent_refreshes_all_get_the_same_successor() {
     // The store lets exactly one request rotate; the others lose that race and must find the
     // rotation (not treat it as reuse).
-    let world = World::new().await;
+    let world = racing_world().await;
     let tokens = world.tokens("openid offline_access").await;
     let old = tokens.str("refresh_token");
 
@@ -454,11 +466,11 @@ async fn many_concurrent_refreshes_all_get_the_same_successor() {
 
 #[tokio::test]
 async fn a_second_tab_a_moment_later_gets_the_same_successor() {
-    let world = World::new().await;
+    let world = racing_world().await;
     let tokens = world.tokens("openid offline_access").await;
     let old = tokens.str("refresh_token");
     let first = world.refresh(old).await;
-    world.app.clock.advance(world.app.config.lifetimes.refresh_race_window - 1);
+    world.app.clock.advance(RACE_WINDOW - 1);
 
     let second = world.refresh(old).await;
 
@@ -471,11 +483,11 @@ async fn a_second_tab_a_moment_later_gets_the_same_successor() {
 async fn a_late_replay_of_a_rotated_refresh_token_revokes_everything() {
     // RFC 9700 §4.14.2: outside the window, a rotated token coming back is reuse: the whole
     // grant is revoked, refresh and access tokens alike.
-    let world = World::new().await;
+    let world = racing_world().await;
     let tokens = world.tokens("openid offline_access").await;
     let old = tokens.str("refresh_token");
     let rotated = world.refresh(old).await;
-    world.app.clock.advance(world.app.config.lifetimes.refresh_race_window + 1);
+    world.app.clock.advance(RACE_WINDOW + 1);
 
     let replay = world.refresh(old).await;
 
@@ -487,7 +499,7 @@ async fn a_late_replay_of_a_rotated_refresh_token_revokes_everything() {
 #[tokio::test]
 async fn a_replay_after_the_successor_was_used_revokes_everything_even_within_the_window() {
     // Once the successor was used, the old token has no business coming back: reuse.
-    let world = World::new().await;
+    let world = racing_world().await;
     let tokens = world.tokens("openid offline_access").await;
     let old = tokens.str("refresh_token");
     let rotated = world.refresh(old).await;
@@ -502,18 +514,95 @@ async fn a_replay_after_the_successor_was_used_revokes_everything_even_within_th
 
 #[tokio::test]
 async fn with_the_window_at_zero_every_replay_revokes() {
-    // refresh_race_window = 0 restores strict rotation.
-    let app = idp_tests::TestApp::spawn_with(idp_tests::Setup {
-        tweak: Box::new(|raw| raw.refresh_race_window = 0),
-        ..idp_tests::Setup::default()
-    })
-    .await;
-    let alice = app.user(LOGIN).await;
-    let (_, secret) = app.confidential_client(CLIENT_ID, RP_CALLBACK).await;
-    let world = World { app, alice, secret, browser: idp_tests::Browser::new() };
+    // refresh_race_window = 0 is strict rotation, like leaving it unset.
+    let world =
+        World::with_shop_settings(ClientSettings { refresh_race_window: Some(0), ..ClientSettings::default() }).await;
     let tokens = world.tokens("openid offline_access").await;
     let old = tokens.str("refresh_token");
-    world.refresh(old).await;
+    let rotated = world.refresh(old).await;
 
     assert_error(&world.refresh(old).await, StatusCode::BAD_REQUEST, "invalid_grant");
+    assert_error(&world.refresh(rotated.str("refresh_token")).await, StatusCode::BAD_REQUEST, "invalid_grant");
+}
+
+// --- Strict rotation, the default (issue #10, RFC 9700 §4.14.2, RFC 6749 §10.4) ---
+
+#[tokio::test]
+async fn by_default_a_rotated_refresh_token_replayed_at_once_is_refused_and_revokes_its_successor() {
+    // No window: the old token is dead the moment it is rotated, even with its successor
+    // unused, and its return revokes the grant: successor and access tokens alike.
+    let world = World::new().await;
+    let tokens = world.tokens("openid offline_access").await;
+    let old = tokens.str("refresh_token");
+    let rotated = world.refresh(old).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.json);
+
+    let replay = world.refresh(old).await;
+
+    assert_error(&replay, StatusCode::BAD_REQUEST, "invalid_grant");
+    let successor = world.refresh(rotated.str("refresh_token")).await;
+    assert_error(&successor, StatusCode::BAD_REQUEST, "invalid_grant");
+    assert_eq!(get_userinfo(&world.app, rotated.str("access_token")).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn by_default_a_public_client_s_replayed_refresh_token_is_refused_and_revokes_its_successor() {
+    // The same for a public client (PKCE, no secret): strict rotation matters most there.
+    let world = World::new().await;
+    let spa = ClientSpec {
+        id: "spa".into(),
+        public: true,
+        redirect_uris: vec![RP_CALLBACK.into()],
+        grants: vec!["authorization_code".into(), "refresh_token".into()],
+        ..ClientSpec::default()
+    };
+    world.app.client(spa).await;
+    let request =
+        crate::support_protocol::AuthorizeRequest::new("spa", RP_CALLBACK).with("scope", "openid offline_access");
+    let code = world.code(&request).await;
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", RP_CALLBACK),
+        ("code_verifier", request.verifier.as_str()),
+        ("client_id", "spa"),
+    ];
+    let tokens = post_token(&world.app, None, &exchange).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.json);
+    let app = &world.app;
+    let refresh = |token: String| async move {
+        post_token(
+            app,
+            None,
+            &[("grant_type", "refresh_token"), ("refresh_token", token.as_str()), ("client_id", "spa")],
+        )
+        .await
+    };
+    let old = tokens.str("refresh_token").to_owned();
+    let rotated = refresh(old.clone()).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.json);
+
+    let replay = refresh(old).await;
+
+    assert_eq!(replay.status, StatusCode::BAD_REQUEST, "{}", replay.json);
+    assert_eq!(replay.error(), "invalid_grant");
+    let successor = refresh(rotated.str("refresh_token").to_owned()).await;
+    assert_eq!(successor.error(), "invalid_grant", "the successor survived the replay: {}", successor.json);
+}
+
+#[tokio::test]
+async fn by_default_two_concurrent_refreshes_with_one_token_end_the_grant() {
+    // Without the opt-in, the loser of a race is a replay like any other.
+    let world = World::new().await;
+    let tokens = world.tokens("openid offline_access").await;
+    let old = tokens.str("refresh_token");
+
+    let (a, b) = tokio::join!(world.refresh(old), world.refresh(old));
+
+    let refused = [&a, &b].iter().filter(|answer| answer.status == StatusCode::BAD_REQUEST).count();
+    assert!(refused >= 1, "both concurrent refreshes succeeded: {} / {}", a.json, b.json);
+    for answer in [&a, &b].into_iter().filter(|answer| answer.status == StatusCode::OK) {
+        let next = world.refresh(answer.str("refresh_token")).await;
+        assert_error(&next, StatusCode::BAD_REQUEST, "invalid_grant");
+    }
 }

@@ -38,6 +38,8 @@ mod recovery_identifier;
 mod recovery_pages;
 mod recovery_password;
 mod request_details;
+mod request_objects;
+mod session_tokens;
 mod subjects;
 mod support_protocol;
 mod token;

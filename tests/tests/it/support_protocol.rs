@@ -151,6 +151,23 @@ impl World {
         Self { app, alice, secret, browser: Browser::new() }
     }
 
+    /// As `new`, "shop" registered with these client settings (`--setting …`).
+    pub async fn with_shop_settings(settings: idp::domain::client::ClientSettings) -> Self {
+        let app = TestApp::spawn().await;
+        let alice = app.user(LOGIN).await;
+        let spec = idp::admin::ClientSpec {
+            id: CLIENT_ID.into(),
+            name: "Client shop".into(),
+            redirect_uris: vec![RP_CALLBACK.into()],
+            post_logout_redirect_uris: vec![format!("{RP_CALLBACK}/bye")],
+            grants: vec!["authorization_code".into(), "refresh_token".into()],
+            settings,
+            ..idp::admin::ClientSpec::default()
+        };
+        let (_, secret) = app.client(spec).await;
+        Self { app, alice, secret: secret.expect("a confidential client"), browser: Browser::new() }
+    }
+
     /// A valid request from "shop" for `scope`.
     pub fn request(&self, scope: &str) -> AuthorizeRequest {
         AuthorizeRequest::new(CLIENT_ID, RP_CALLBACK).with("scope", scope)
