@@ -205,7 +205,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { demo, demo_rp_url } => serve(config, demo, &demo_rp_url).await,
         Command::Migrate => {
-            idp::store::sql::SqlStore::open(&config.database_url).await?;
+            idp::store::sql::SqlStore::open_with_timeout(&config.database_url, config.database_timeout).await?;
             println!("database is up to date");
             Ok(())
         }
