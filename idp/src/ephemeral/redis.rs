@@ -22,7 +22,13 @@ pub struct RedisEphemeral {
 }
 
 impl RedisEphemeral {
-    pub async fn connect(url: &str, prefix: &str, timeout: Duration) -> Result<Self, EphemeralError> {
+    /// Connects with the default bound on every command (tools and tests; the server passes
+    /// `redis_timeout_ms` to `connect_with_timeout`).
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, EphemeralError> {
+        Self::connect_with_timeout(url, prefix, Duration::from_millis(1500)).await
+    }
+
+    pub async fn connect_with_timeout(url: &str, prefix: &str, timeout: Duration) -> Result<Self, EphemeralError> {
         let client = redis::Client::open(url).map_err(unavailable)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))

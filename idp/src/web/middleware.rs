@@ -147,10 +147,25 @@ fn reason(status: StatusCode) -> String {
 }
 
 /// Issue #10: a client has `limit` from the end of the head to send the whole body (a POST that
-/// announces a large `Content-Length` and sends nothing is cut). Past it the body reads fail,
-/// and the answer, whatever the handler made of that failure, is 408 and the connection closes
-/// (RFC 9110 §15.5.9).
-pub async fn body_deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+/// announces a `Content-Length` and sends nothing is cut). Past it the body reads fail, and the
+/// answer, whatever the handler made of that failure, is 408 and the connection closes (RFC 9110
+/// §15.5.9). A body announced larger than `max_bytes` is refused at once (413, as axum's own
+/// limit would after reading), without waiting for it.
+pub async fn body_deadline(
+    State((limit, max_bytes)): State<(Duration, usize)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|length| length > max_bytes as u64) {
+        let mut response = (StatusCode::PAYLOAD_TOO_LARGE, "length limit exceeded").into_response();
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    }
     let timed_out = Arc::new(AtomicBool::new(false));
     let flag = timed_out.clone();
     let request = request.map(|inner| {

@@ -124,7 +124,7 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: std::time::D
         .route("/health", get(handlers::health::healthz_get))
         .route("/readyz", get(handlers::health::readyz_get))
         .fallback(handlers::not_found)
-        .layer(axum::middleware::from_fn_with_state(body_timeout, middleware::body_deadline))
+        .layer(axum::middleware::from_fn_with_state((body_timeout, max_body_bytes), middleware::body_deadline))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::error_pages))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::request_log))

@@ -37,6 +37,7 @@ mod recovery_identifier;
 mod recovery_pages;
 mod recovery_password;
 mod request_details;
+mod slow_clients;
 mod subjects;
 mod support_protocol;
 mod token;
