@@ -53,7 +53,9 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     );
     let ephemeral: Arc<dyn Ephemeral> = match &config.redis_url {
         Some(url) => Arc::new(
-            RedisEphemeral::connect_with_timeout(url, &config.redis_prefix, config.redis_timeout).await.context("connecting to Redis (IDP_REDIS_URL)")?,
+            RedisEphemeral::connect_with_timeout(url, &config.redis_prefix, config.redis_timeout)
+                .await
+                .context("connecting to Redis (IDP_REDIS_URL)")?,
         ),
         None => Arc::new(MemoryEphemeral::new()),
     };

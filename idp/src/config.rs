@@ -376,7 +376,8 @@ impl Config {
         if !(1..=1_000_000).contains(&raw.max_connections) {
             return Err(invalid("max_connections must be between 1 and 1000000".into()));
         }
-        for (name, value) in [("redis_timeout_ms", raw.redis_timeout_ms), ("database_timeout_ms", raw.database_timeout_ms)]
+        for (name, value) in
+            [("redis_timeout_ms", raw.redis_timeout_ms), ("database_timeout_ms", raw.database_timeout_ms)]
         {
             if !(50..=60_000).contains(&value) {
                 return Err(invalid(format!("{name} must be between 50 and 60000 milliseconds")));
@@ -496,6 +497,25 @@ mod tests {
         assert_eq!(c.database_url, "sqlite:./data/idp.db");
         assert!(c.redis_url.is_none());
         assert!(!c.secure_cookies);
+    }
+
+    #[test]
+    fn server_limits_and_dependency_waits_have_defaults_and_bounds() {
+        let c = Config::from_sources("", &[]).unwrap();
+        assert_eq!(c.server_limits.header_timeout, Duration::from_secs(10));
+        assert_eq!(c.server_limits.body_timeout, Duration::from_secs(30));
+        assert_eq!(c.server_limits.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.server_limits.max_connections, 10_000);
+        assert_eq!(c.redis_timeout, Duration::from_millis(1500));
+        assert_eq!(c.database_timeout, Duration::from_millis(2000));
+        let c =
+            Config::from_sources("", &env(&[("IDP_HTTP_HEADER_TIMEOUT", "3"), ("IDP_MAX_CONNECTIONS", "50")])).unwrap();
+        assert_eq!(c.server_limits.header_timeout, Duration::from_secs(3));
+        assert_eq!(c.server_limits.max_connections, 50);
+        for bad in ["http_header_timeout = 0", "http_idle_timeout = -1", "max_connections = 0", "redis_timeout_ms = 0"]
+        {
+            assert!(Config::from_sources(bad, &[]).is_err(), "{bad} is refused");
+        }
     }
 
     #[test]

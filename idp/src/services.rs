@@ -140,3 +140,20 @@ impl From<EphemeralError> for OAuthError {
         InfraError::from(err).into()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_unreachable_dependency_is_unavailable() {
+        assert!(InfraError::from(StoreError::Unavailable("pool timed out".into())).is_unavailable());
+        assert!(InfraError::from(EphemeralError::Unavailable("refused".into())).is_unavailable());
+        assert!(!InfraError::from(StoreError::Database("syntax error".into())).is_unavailable());
+        assert!(!InfraError::from(EphemeralError::Corrupt("bad json".into())).is_unavailable());
+        assert!(!InfraError::Signing("no key".into()).is_unavailable());
+        let oauth = OAuthError::from(InfraError::from(StoreError::Unavailable("down".into())));
+        assert_eq!(oauth.code, crate::oidc::OAuthErrorCode::TemporarilyUnavailable);
+        assert_eq!(OAuthError::from(StoreError::Database("x".into())).code, crate::oidc::OAuthErrorCode::ServerError);
+    }
+}

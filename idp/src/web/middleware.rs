@@ -73,10 +73,7 @@ struct ErrorContext {
 
 /// Endpoints for machines answer JSON even for framework rejections.
 fn is_machine_endpoint(path: &str) -> bool {
-    matches!(
-        path,
-        "/token" | "/userinfo" | "/introspect" | "/revoke" | "/jwks" | "/.well-known/openid-configuration"
-    )
+    matches!(path, "/token" | "/userinfo" | "/introspect" | "/revoke" | "/jwks" | "/.well-known/openid-configuration")
 }
 
 /// Headers of the handler's answer that its themed page keeps.
@@ -168,16 +165,15 @@ pub async fn body_deadline(
     }
     let timed_out = Arc::new(AtomicBool::new(false));
     let flag = timed_out.clone();
-    let request = request.map(|inner| {
-        Body::new(DeadlineBody { inner, deadline: Box::pin(tokio::time::sleep(limit)), timed_out: flag })
-    });
+    let request = request
+        .map(|inner| Body::new(DeadlineBody { inner, deadline: Box::pin(tokio::time::sleep(limit)), timed_out: flag }));
     let response = next.run(request).await;
     if !timed_out.load(Ordering::Relaxed) {
         return response;
     }
     tracing::info!("request body not received in time");
-    let mut response = super::error::AppError::page(StatusCode::REQUEST_TIMEOUT, "error_request_timeout")
-        .into_response();
+    let mut response =
+        super::error::AppError::page(StatusCode::REQUEST_TIMEOUT, "error_request_timeout").into_response();
     response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
 }

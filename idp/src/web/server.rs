@@ -84,8 +84,7 @@ pub async fn serve(
 /// descriptors (EMFILE, ENFILE) or memory is logged and waited out briefly instead of spinning.
 async fn accept_failed(err: &std::io::Error) {
     use std::io::ErrorKind;
-    if matches!(err.kind(), ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset | ErrorKind::ConnectionRefused)
-    {
+    if matches!(err.kind(), ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset | ErrorKind::ConnectionRefused) {
         return;
     }
     tracing::error!(error = %err, "accepting a connection failed; retrying shortly");
