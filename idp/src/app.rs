@@ -38,6 +38,7 @@ pub struct App {
     state: AppState,
     listener: TcpListener,
     max_body_bytes: usize,
+    limits: crate::config::ServerLimits,
 }
 
 /// Opens the backends the settings name and loads the keys: what the CLI needs without the
@@ -46,13 +47,15 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     let store: Arc<dyn Store> = Arc::new(
-        SqlStore::open(&config.database_url)
+        SqlStore::open_with_timeout(&config.database_url, config.database_timeout)
             .await
             .with_context(|| "opening the database (IDP_DATABASE_URL)".to_owned())?,
     );
     let ephemeral: Arc<dyn Ephemeral> = match &config.redis_url {
         Some(url) => Arc::new(
-            RedisEphemeral::connect(url, &config.redis_prefix).await.context("connecting to Redis (IDP_REDIS_URL)")?,
+            RedisEphemeral::connect_with_timeout(url, &config.redis_prefix, config.redis_timeout)
+                .await
+                .context("connecting to Redis (IDP_REDIS_URL)")?,
         ),
         None => Arc::new(MemoryEphemeral::new()),
     };
@@ -185,7 +188,7 @@ impl App {
             cookies: CookieNames::new(config.secure_cookies),
             default_theme: config.default_theme.clone(),
         };
-        Ok(Self { state, listener, max_body_bytes: config.max_body_bytes })
+        Ok(Self { state, listener, max_body_bytes: config.max_body_bytes, limits: config.server_limits })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -197,10 +200,11 @@ impl App {
     }
 
     pub fn router(&self) -> axum::Router {
-        web::router(self.state.clone(), self.max_body_bytes)
+        web::router(self.state.clone(), self.max_body_bytes, self.limits.body_timeout)
     }
 
-    /// Serves until `shutdown` resolves, then finishes the requests under way. The back-channel
+    /// Serves until `shutdown` resolves, then finishes the requests under way (`web::server`:
+    /// header, body and idle timeouts, a connection cap). The back-channel
     /// logout worker and the mail queue worker run alongside and stop with the server.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let router = self.router();
@@ -210,9 +214,7 @@ impl App {
         let mail_worker = tokio::spawn(crate::mail::queue::run(self.state.services.clone(), stopped.clone()));
         let propagation_worker =
             tokio::spawn(crate::account::recovery::propagation::run(self.state.services.clone(), stopped));
-        let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = web::server::serve(self.listener, router, self.limits, shutdown).await;
         let _ = stop.send(true);
         let _ = worker.await;
         let _ = mail_worker.await;

@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use url::Url;
@@ -50,6 +51,20 @@ pub struct RawConfig {
     pub refresh_race_window: Option<toml::Value>,
     pub allow_insecure_redirect_uris: bool,
     pub max_body_bytes: usize,
+    /// Seconds a client has to send a request's head (line and headers) once it has sent its
+    /// first byte, and a new connection to send that first byte (slow clients, issue #10).
+    pub http_header_timeout: i64,
+    /// Seconds a client has to send a whole request body, counted from the end of the head.
+    pub http_body_timeout: i64,
+    /// Seconds a kept-alive connection may wait, idle, for its next request.
+    pub http_idle_timeout: i64,
+    /// Open connections at most; beyond, new ones wait in the listen queue until one closes.
+    pub max_connections: usize,
+    /// Milliseconds a Redis command (or a reconnection) may take before the request is answered
+    /// 503 "temporarily unavailable".
+    pub redis_timeout_ms: u64,
+    /// Milliseconds a request may wait for a PostgreSQL connection before it is answered 503.
+    pub database_timeout_ms: u64,
     /// Base64 of 32 bytes: encrypts the signing keys at rest (`crate::master_key`).
     pub master_key: Option<String>,
     /// `[[user_types]]` tables (issue #4); one `usager` type when none is declared.
@@ -99,6 +114,12 @@ impl Default for RawConfig {
             refresh_race_window: None,
             allow_insecure_redirect_uris: false,
             max_body_bytes: 64 * 1024,
+            http_header_timeout: 10,
+            http_body_timeout: 30,
+            http_idle_timeout: 60,
+            max_connections: 10_000,
+            redis_timeout_ms: 1500,
+            database_timeout_ms: 2000,
             user_types: vec![UserType::default_usager()],
             secret_questions: crate::account::secret_question::default_questions(),
             master_key: None,
@@ -131,6 +152,11 @@ pub struct Config {
     pub lifetimes: Lifetimes,
     pub allow_insecure_redirect_uris: bool,
     pub max_body_bytes: usize,
+    /// Slow and idle clients, and the connection cap (`web::server`).
+    pub server_limits: ServerLimits,
+    /// Bounded waits on the dependencies: past them a request gets 503 (issue #10).
+    pub redis_timeout: Duration,
+    pub database_timeout: Duration,
     pub user_types: UserTypes,
     pub secret_questions: Vec<Localized>,
     /// Cookies get `Secure` and the `__Host-` prefix when the issuer is https.
@@ -140,6 +166,15 @@ pub struct Config {
     pub master_key: Option<MasterKey>,
     pub login_throttle: LoginThrottle,
     pub recovery: RecoverySettings,
+}
+
+/// What the HTTP server allows a connection (`web::server`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerLimits {
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
 }
 
 /// Per-address limit on failed sign-ins (issue #4; `account::lockout`).
@@ -327,6 +362,25 @@ impl Config {
                 return Err(invalid(format!("{name} must be a positive number of seconds")));
             }
         }
+        for (name, value) in [
+            ("http_header_timeout", raw.http_header_timeout),
+            ("http_body_timeout", raw.http_body_timeout),
+            ("http_idle_timeout", raw.http_idle_timeout),
+        ] {
+            if !(1..=3600).contains(&value) {
+                return Err(invalid(format!("{name} must be between 1 and 3600 seconds")));
+            }
+        }
+        if !(1..=1_000_000).contains(&raw.max_connections) {
+            return Err(invalid("max_connections must be between 1 and 1000000".into()));
+        }
+        for (name, value) in
+            [("redis_timeout_ms", raw.redis_timeout_ms), ("database_timeout_ms", raw.database_timeout_ms)]
+        {
+            if !(50..=60_000).contains(&value) {
+                return Err(invalid(format!("{name} must be between 50 and 60000 milliseconds")));
+            }
+        }
         if raw.login_ip_window <= 0 {
             return Err(invalid("login_ip_window must be a positive number of seconds".into()));
         }
@@ -380,6 +434,14 @@ impl Config {
             },
             allow_insecure_redirect_uris: raw.allow_insecure_redirect_uris,
             max_body_bytes: raw.max_body_bytes,
+            server_limits: ServerLimits {
+                header_timeout: Duration::from_secs(raw.http_header_timeout as u64),
+                body_timeout: Duration::from_secs(raw.http_body_timeout as u64),
+                idle_timeout: Duration::from_secs(raw.http_idle_timeout as u64),
+                max_connections: raw.max_connections,
+            },
+            redis_timeout: Duration::from_millis(raw.redis_timeout_ms),
+            database_timeout: Duration::from_millis(raw.database_timeout_ms),
             user_types: UserTypes::new(raw.user_types).map_err(|e| invalid(e.to_string()))?,
             secret_questions: crate::account::secret_question::validate_questions(raw.secret_questions)
                 .map_err(invalid)?,
@@ -439,6 +501,25 @@ mod tests {
         assert_eq!(c.database_url, "sqlite:./data/idp.db");
         assert!(c.redis_url.is_none());
         assert!(!c.secure_cookies);
+    }
+
+    #[test]
+    fn server_limits_and_dependency_waits_have_defaults_and_bounds() {
+        let c = Config::from_sources("", &[]).unwrap();
+        assert_eq!(c.server_limits.header_timeout, Duration::from_secs(10));
+        assert_eq!(c.server_limits.body_timeout, Duration::from_secs(30));
+        assert_eq!(c.server_limits.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.server_limits.max_connections, 10_000);
+        assert_eq!(c.redis_timeout, Duration::from_millis(1500));
+        assert_eq!(c.database_timeout, Duration::from_millis(2000));
+        let c =
+            Config::from_sources("", &env(&[("IDP_HTTP_HEADER_TIMEOUT", "3"), ("IDP_MAX_CONNECTIONS", "50")])).unwrap();
+        assert_eq!(c.server_limits.header_timeout, Duration::from_secs(3));
+        assert_eq!(c.server_limits.max_connections, 50);
+        for bad in ["http_header_timeout = 0", "http_idle_timeout = -1", "max_connections = 0", "redis_timeout_ms = 0"]
+        {
+            assert!(Config::from_sources(bad, &[]).is_err(), "{bad} is refused");
+        }
     }
 
     #[test]

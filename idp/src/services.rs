@@ -55,10 +55,38 @@ impl Services {
         format!("{}{path}", self.issuer)
     }
 
+    /// Whether the database and the ephemeral store answer now, each within `within`
+    /// (`GET /readyz`, issue #10). Both are asked at once.
+    pub async fn readiness(&self, within: std::time::Duration) -> Readiness {
+        let database = tokio::time::timeout(within, self.store.ping());
+        let ephemeral = tokio::time::timeout(within, self.ephemeral.ping());
+        let (database, ephemeral) = tokio::join!(database, ephemeral);
+        if let Ok(Err(err)) = &database {
+            tracing::warn!(error = %err, "readiness: the database does not answer");
+        }
+        if let Ok(Err(err)) = &ephemeral {
+            tracing::warn!(error = %err, "readiness: the ephemeral store does not answer");
+        }
+        Readiness { database: matches!(database, Ok(Ok(()))), ephemeral: matches!(ephemeral, Ok(Ok(()))) }
+    }
+
     /// Reads the signing keys from the store again, as every node does periodically: a
     /// rotation made elsewhere (another node, the CLI) takes effect here.
     pub async fn reload_keys(&self) -> Result<(), crate::oidc::keys::KeyError> {
         self.keys.reload(self.store.as_ref(), self.now()).await
+    }
+}
+
+/// What `Services::readiness` found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Readiness {
+    pub database: bool,
+    pub ephemeral: bool,
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.database && self.ephemeral
     }
 }
 
@@ -78,8 +106,24 @@ pub enum InfraError {
     Sealing(String),
 }
 
+impl InfraError {
+    /// A dependency (the database, Redis) cannot be reached or did not answer in time: the
+    /// request may succeed later (503 and `Retry-After`), unlike a failure of ours (500).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            InfraError::Store(err) => matches!(err, StoreError::Unavailable(_)),
+            InfraError::Ephemeral(err) => matches!(err, EphemeralError::Unavailable(_)),
+            InfraError::Hashing(_) | InfraError::Signing(_) | InfraError::Sealing(_) => false,
+        }
+    }
+}
+
 impl From<InfraError> for OAuthError {
     fn from(err: InfraError) -> Self {
+        if err.is_unavailable() {
+            tracing::warn!(error = %err, "a dependency is unavailable during a protocol request");
+            return OAuthError::temporarily_unavailable();
+        }
         tracing::error!(error = %err, "infrastructure failure during a protocol request");
         OAuthError::server_error()
     }
@@ -94,5 +138,22 @@ impl From<StoreError> for OAuthError {
 impl From<EphemeralError> for OAuthError {
     fn from(err: EphemeralError) -> Self {
         InfraError::from(err).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_unreachable_dependency_is_unavailable() {
+        assert!(InfraError::from(StoreError::Unavailable("pool timed out".into())).is_unavailable());
+        assert!(InfraError::from(EphemeralError::Unavailable("refused".into())).is_unavailable());
+        assert!(!InfraError::from(StoreError::Database("syntax error".into())).is_unavailable());
+        assert!(!InfraError::from(EphemeralError::Corrupt("bad json".into())).is_unavailable());
+        assert!(!InfraError::Signing("no key".into()).is_unavailable());
+        let oauth = OAuthError::from(InfraError::from(StoreError::Unavailable("down".into())));
+        assert_eq!(oauth.code, crate::oidc::OAuthErrorCode::TemporarilyUnavailable);
+        assert_eq!(OAuthError::from(StoreError::Database("x".into())).code, crate::oidc::OAuthErrorCode::ServerError);
     }
 }

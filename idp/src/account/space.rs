@@ -166,9 +166,10 @@ pub async fn end(s: &Services, cookie: &str) -> Result<(), InfraError> {
 pub async fn claims(s: &Services, session: &AccountSession) -> Result<Option<Value>, InfraError> {
     match userinfo::userinfo(s, &session.access_token).await {
         Ok(claims) => Ok(Some(claims)),
-        Err(e) if e.code == crate::oidc::OAuthErrorCode::ServerError => {
-            Err(InfraError::Signing("userinfo failed".into()))
+        Err(e) if e.code == crate::oidc::OAuthErrorCode::TemporarilyUnavailable => {
+            Err(InfraError::Ephemeral(crate::ephemeral::EphemeralError::Unavailable("userinfo".into())))
         }
+        Err(e) if e.is_infra() => Err(InfraError::Signing("userinfo failed".into())),
         Err(_) => Ok(None),
     }
 }

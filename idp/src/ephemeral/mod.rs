@@ -35,6 +35,10 @@ pub trait Ephemeral: Send + Sync {
     async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> Result<(), EphemeralError>;
     async fn set_remove(&self, key: &str, member: &str) -> Result<(), EphemeralError>;
     async fn set_members(&self, key: &str) -> Result<Vec<String>, EphemeralError>;
+    /// Whether the backend answers now (`GET /readyz`); the in-process one always does.
+    async fn ping(&self) -> Result<(), EphemeralError> {
+        Ok(())
+    }
 }
 
 /// Typed helpers: records are JSON.

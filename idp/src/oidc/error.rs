@@ -26,6 +26,9 @@ pub enum OAuthErrorCode {
     AccessDenied,
     /// RFC 6749 §4.1.2.1.
     ServerError,
+    /// RFC 6749 §4.1.2.1: the server is temporarily unable to handle the request (a dependency
+    /// is down); answered 503 with `Retry-After` by the other endpoints too (issue #10).
+    TemporarilyUnavailable,
     /// OpenID Connect Core §3.1.2.6: `prompt=none` and nobody is signed in.
     LoginRequired,
     /// OpenID Connect Core §3.1.2.6: `prompt=none` and consent is needed.
@@ -56,6 +59,7 @@ impl OAuthErrorCode {
             Self::InvalidScope => "invalid_scope",
             Self::AccessDenied => "access_denied",
             Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
             Self::InteractionRequired => "interaction_required",
@@ -93,6 +97,14 @@ impl OAuthError {
     }
     pub fn server_error() -> Self {
         Self::new(OAuthErrorCode::ServerError, "the server could not complete the request")
+    }
+    pub fn temporarily_unavailable() -> Self {
+        Self::new(OAuthErrorCode::TemporarilyUnavailable, "the service is temporarily unavailable, try again later")
+    }
+    /// The server failed (`server_error`) or a dependency is down (`temporarily_unavailable`):
+    /// nothing the client did.
+    pub fn is_infra(&self) -> bool {
+        matches!(self.code, OAuthErrorCode::ServerError | OAuthErrorCode::TemporarilyUnavailable)
     }
     pub fn with_basic_challenge(mut self, basic: bool) -> Self {
         self.basic_challenge = basic;

@@ -108,15 +108,39 @@ pub(crate) fn db_err(err: sqlx::Error) -> StoreError {
     {
         return StoreError::Conflict("record");
     }
+    if is_unavailable(&err) {
+        return StoreError::Unavailable(err.to_string());
+    }
     StoreError::Database(err.to_string())
+}
+
+/// The database cannot be reached, or gave no connection in time, or is shutting down: the
+/// request may succeed later (503), unlike a failed statement (issue #10).
+fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL SQLSTATE class 08 (connection exception), 57P01–57P03 (admin shutdown,
+        // crash shutdown, cannot connect now), 53300 (too many connections).
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
 impl Db {
-    /// Opens the pool the URL names: `sqlite:` (file created if missing) or `postgres:`.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    /// Opens the pool the URL names: `sqlite:` (file created if missing) or `postgres:`. On
+    /// PostgreSQL a request waits at most `acquire_timeout` for a connection, so an outage is
+    /// answered 503 in about that time; SQLite keeps sqlx's default (a local file is not down, and
+    /// its one writer connection is a queue that may be long under load).
+    pub async fn connect(url: &str, acquire_timeout: Duration) -> Result<Self, StoreError> {
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(db_err)?
@@ -132,7 +156,7 @@ impl Db {
             let options = PgConnectOptions::from_str(url).map_err(db_err)?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(acquire_timeout)
                 .connect_with(options)
                 .await
                 .map_err(db_err)?;
@@ -143,6 +167,15 @@ impl Db {
                 url.split(':').next().unwrap_or_default()
             )))
         }
+    }
+
+    /// One round trip to the database (`GET /readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Db::Sqlite(p) => sqlx::query("SELECT 1").execute(&p.read).await.map(drop),
+            Db::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(drop),
+        }
+        .map_err(db_err)
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {

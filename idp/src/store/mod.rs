@@ -26,6 +26,10 @@ pub enum StoreError {
     /// The database could not be reached or failed; never reported as "not found".
     #[error("database error: {0}")]
     Database(String),
+    /// The database could not be reached or gave no connection in time (`database_timeout_ms`):
+    /// answered 503, and the request may succeed later (issue #10).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
 }
@@ -423,8 +427,15 @@ pub trait MailQueue {
     async fn pending_mail(&self) -> Result<Vec<QueuedMail>, StoreError>;
 }
 
+/// Whether the database answers now (`GET /readyz`, issue #10).
+#[async_trait]
+pub trait HealthCheck {
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
 pub trait Store:
-    UserStore
+    HealthCheck
+    + UserStore
     + ClientStore
     + GrantStore
     + KeyStore
@@ -441,7 +452,8 @@ pub trait Store:
 {
 }
 impl<
-    T: UserStore
+    T: HealthCheck
+        + UserStore
         + ClientStore
         + GrantStore
         + KeyStore

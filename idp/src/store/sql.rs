@@ -16,8 +16,16 @@ pub struct SqlStore {
 
 impl SqlStore {
     /// Connects and brings the schema up to date (migrations are embedded in the binary).
+    /// Opens the database the URL names and migrates it (tools and tests: the default wait for
+    /// a connection; the server passes `database_timeout_ms` to `open_with_timeout`).
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let db = Db::connect(url).await?;
+        Self::open_with_timeout(url, std::time::Duration::from_secs(2)).await
+    }
+
+    /// As `open`; a request waits at most `acquire_timeout` for a PostgreSQL connection (then
+    /// `StoreError::Unavailable`, answered 503).
+    pub async fn open_with_timeout(url: &str, acquire_timeout: std::time::Duration) -> Result<Self, StoreError> {
+        let db = Db::connect(url, acquire_timeout).await?;
         db.migrate().await?;
         Ok(Self { db })
     }
@@ -105,6 +113,13 @@ impl From<UserRow> for User {
             activated_at: r.activated_at,
             sessions_not_before: r.sessions_not_before,
         }
+    }
+}
+
+#[async_trait]
+impl super::HealthCheck for SqlStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await
     }
 }
 

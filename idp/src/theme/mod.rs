@@ -42,6 +42,8 @@ pub const REQUIRED_KEYS: &[&str] = &[
     "error_request_expired",
     "error_csrf",
     "error_internal",
+    "error_unavailable",
+    "error_request_timeout",
     "error_not_found",
     "error_bad_request",
     "error_method",

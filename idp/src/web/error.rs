@@ -1,6 +1,8 @@
 //! `AppError`, the one error type of the handlers, and its responses: a themed page for people
 //! (rendered by the `error_pages` middleware, which knows the theme and language), RFC 6749
 //! §5.2 JSON for the token endpoint, RFC 6750 §3 `WWW-Authenticate` for the userinfo endpoint.
+//! The one place where "a dependency is unavailable" becomes 503 with `Retry-After` (issue #10):
+//! `InfraError::is_unavailable` for pages, `OAuthErrorCode::TemporarilyUnavailable` for JSON.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -65,8 +67,18 @@ impl From<InfraError> for AppError {
     }
 }
 
+/// Seconds a client is told to wait when a dependency is down (RFC 9110 §10.2.3): about the
+/// time the Redis client and the database pool take to reconnect.
+pub const RETRY_AFTER_SECONDS: &str = "5";
+
+/// RFC 6749 §4.1.2.1 `temporarily_unavailable` as JSON, 503 with `Retry-After`.
+pub fn unavailable_json() -> Response {
+    oauth_json(&OAuthError::temporarily_unavailable())
+}
+
 fn oauth_status(code: OAuthErrorCode) -> StatusCode {
     match code {
+        OAuthErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         OAuthErrorCode::InvalidClient | OAuthErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
         OAuthErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
         OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -80,6 +92,9 @@ pub fn oauth_json(err: &OAuthError) -> Response {
         (status, Json(json!({"error": err.code.as_str(), "error_description": err.description}))).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+    }
     if err.basic_challenge && status == StatusCode::UNAUTHORIZED {
         headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"idp\", charset=\"UTF-8\""));
     }
@@ -88,6 +103,10 @@ pub fn oauth_json(err: &OAuthError) -> Response {
 
 /// RFC 6750 §3: a request without a token gets no error code; others get one.
 pub fn bearer_error(err: &OAuthError) -> Response {
+    if err.code == OAuthErrorCode::TemporarilyUnavailable {
+        // Not a problem with the token: no challenge, just "try again later".
+        return oauth_json(err);
+    }
     let status = match err.code {
         OAuthErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
         code => oauth_status(code),
@@ -115,6 +134,15 @@ impl IntoResponse for AppError {
         match self {
             AppError::Page { status, key, code, view } => {
                 (status, axum::Extension(ErrorPage { key, code, view })).into_response()
+            }
+            AppError::Infra(err) if err.is_unavailable() => {
+                tracing::warn!(error = %err, "a dependency is unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS))],
+                    axum::Extension(ErrorPage { key: "error_unavailable", code: String::new(), view: None }),
+                )
+                    .into_response()
             }
             AppError::Infra(err) => {
                 tracing::error!(error = %err, "infrastructure failure");

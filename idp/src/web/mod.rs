@@ -7,6 +7,7 @@ pub mod error;
 pub mod handlers;
 pub mod middleware;
 pub mod pages;
+pub mod server;
 
 use std::sync::Arc;
 
@@ -65,7 +66,8 @@ impl CookieNames {
     }
 }
 
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+/// Every route; `body_timeout` bounds the time a client takes to send a body (issue #10).
+pub fn router(state: AppState, max_body_bytes: usize, body_timeout: std::time::Duration) -> Router {
     Router::new()
         .route("/.well-known/openid-configuration", get(discovery::discovery_get))
         .route("/jwks", get(discovery::jwks_get))
@@ -118,8 +120,11 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/recovery/identifier/renew", get(handlers::recovery_identifier::recovery_identifier_renew_get))
         .route("/captcha/{file}", get(handlers::captcha::captcha_image_get))
         .route("/static/{theme}/{file}", get(static_files::static_get))
-        .route("/health", get(|| async { "ok" }))
+        .route("/healthz", get(handlers::health::healthz_get))
+        .route("/health", get(handlers::health::healthz_get))
+        .route("/readyz", get(handlers::health::readyz_get))
         .fallback(handlers::not_found)
+        .layer(axum::middleware::from_fn_with_state((body_timeout, max_body_bytes), middleware::body_deadline))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::error_pages))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::request_log))

@@ -8,6 +8,7 @@ pub mod captcha;
 pub mod consent;
 pub mod discovery;
 pub mod first_login;
+pub mod health;
 pub mod introspect;
 pub mod login;
 pub mod logout;
