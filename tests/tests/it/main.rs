@@ -31,6 +31,7 @@ mod oidcc_config;
 mod oidcc_frontchannel;
 mod oidcc_rp_logout;
 mod pages;
+mod pending_bounds;
 mod password_policy;
 mod propagation;
 mod recovery_identifier;
