@@ -4,7 +4,8 @@
 Starts the release `idp` binary on a fresh data folder (in-process ephemeral store, and/or a
 private Redis server started for the run), registers a public client, then sends many
 concurrent GET /authorize from one address with 8 KiB values in state, nonce, login_hint,
-ui_locales and acr_values, for --duration seconds. Prints the server's RSS and Redis
+ui_locales and acr_values (or, with --at-bounds, values at the bounds the provider accepts),
+for --duration seconds. Prints the server's RSS and Redis
 `used_memory` before and after, and what the answers were. A measurement, not a test: it
 asserts nothing.
 
@@ -58,8 +59,13 @@ def mib(n_bytes):
     return f"{n_bytes / 1024 / 1024:.1f} MiB"
 
 
-def flood_target(port):
-    big = "x" * (8 * 1024)
+# `--at-bounds`: each value at the bound the provider accepts (decision 0013), so that the
+# requests are kept and the per-address limit is what stops them.
+AT_BOUNDS = {"state": 4096, "nonce": 512, "login_hint": 256, "ui_locales": 256, "acr_values": 1024}
+
+
+def flood_target(port, at_bounds):
+    size = {name: (AT_BOUNDS[name] if at_bounds else 8 * 1024) for name in AT_BOUNDS}
     verifier = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     query = urllib.parse.urlencode(
@@ -70,11 +76,7 @@ def flood_target(port):
             "scope": "openid",
             "code_challenge": challenge,
             "code_challenge_method": "S256",
-            "state": big,
-            "nonce": big,
-            "login_hint": big,
-            "ui_locales": big,
-            "acr_values": big,
+            **{name: "x" * n for name, n in size.items()},
         }
     )
     return f"GET /authorize?{query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
@@ -120,8 +122,8 @@ async def worker(port, request, deadline, counts):
         writer.close()
 
 
-async def flood(port, duration, connections):
-    request = flood_target(port)
+async def flood(port, duration, connections, at_bounds):
+    request = flood_target(port, at_bounds)
     counts = {}
     deadline = time.monotonic() + duration
     await asyncio.gather(*(worker(port, request, deadline, counts) for _ in range(connections)))
@@ -142,7 +144,7 @@ def wait_until_up(port, proc, timeout=60):
     sys.exit("the server did not start")
 
 
-def run(binary, backend, duration, connections):
+def run(binary, backend, duration, connections, at_bounds):
     data = tempfile.mkdtemp(prefix="idp-flood-")
     port = free_port()
     env = dict(os.environ)
@@ -182,7 +184,7 @@ def run(binary, backend, duration, connections):
             rss_before = rss_kib(server.pid)
             redis_before = redis_used_memory(redis_port) if redis else None
             started = time.monotonic()
-            counts = asyncio.run(flood(port, duration, connections))
+            counts = asyncio.run(flood(port, duration, connections, at_bounds))
             elapsed = time.monotonic() - started
             rss_after = rss_kib(server.pid)
             redis_after = redis_used_memory(redis_port) if redis else None
@@ -209,11 +211,12 @@ def main():
     parser.add_argument("--binary", default=os.path.join(target, "release", "idp"))
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of flood (default 30)")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--at-bounds", action="store_true", help="values at the accepted bounds, not 8 KiB")
     parser.add_argument("--backend", choices=["memory", "redis", "both"], default="both")
     args = parser.parse_args()
     backends = ["memory", "redis"] if args.backend == "both" else [args.backend]
     for backend in backends:
-        run(args.binary, backend, args.duration, args.connections)
+        run(args.binary, backend, args.duration, args.connections, args.at_bounds)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use idp::domain::user_type::{CaptchaKind, IdentifierRecovery, RecoveryRule, UserType};
 use idp::oidc::pending_limits::{MAX_NONCE, MAX_STATE};
 use idp_tests::browser::{Page, query};
 use idp_tests::{Browser, PASSWORD, RP_CALLBACK, Setup, TestApp};
@@ -280,6 +281,33 @@ async fn the_account_space_sign_in_counts_against_the_same_limit() {
     );
 
     let refused = world.browser.get(&world.app.url("/account")).await;
+
+    assert_error_page(&refused, StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+}
+
+#[tokio::test]
+async fn each_captcha_of_a_recovery_form_counts_against_the_same_limit() {
+    let mut with_captcha = UserType::default_usager();
+    with_captcha.recovery = RecoveryRule {
+        captcha: CaptchaKind::Arithmetic,
+        ask_secret_question: false,
+        identifier: IdentifierRecovery::Email,
+        ..RecoveryRule::default()
+    };
+    let app = TestApp::spawn_with(Setup {
+        tweak: Box::new(move |raw| {
+            raw.user_types = vec![with_captcha];
+            raw.pending_requests_per_ip = 1;
+        }),
+        ..Setup::default()
+    })
+    .await;
+    let browser = Browser::new();
+    let first = browser.get(&app.url("/recovery/identifier")).await;
+    assert_eq!(first.status, StatusCode::OK, "the recovery form: {}", first.body);
+    assert!(first.field("captcha_id").is_some(), "the form should carry a captcha: {}", first.body);
+
+    let refused = browser.get(&app.url("/recovery/identifier")).await;
 
     assert_error_page(&refused, StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
 }
