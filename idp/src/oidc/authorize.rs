@@ -10,8 +10,8 @@ use url::Url;
 
 use super::claims_request::{self, ClaimsRequest};
 use super::params::{ParamError, Params};
-use super::{OAuthError, OAuthErrorCode};
 use super::pending_limits::{self as limits, MAX_PENDING_BYTES};
+use super::{OAuthError, OAuthErrorCode};
 use super::{pkce, request_object, subject};
 use crate::account::session::{self, BrowserSession};
 use crate::crypto;

@@ -132,10 +132,7 @@ async fn values_within_their_bounds_that_add_up_past_the_total_are_refused() {
     // JSON escaping doubles each quote: a state of quotes at its bound plus the largest nonce
     // make a record past MAX_PENDING_BYTES.
     let world = World::new().await;
-    let request = world
-        .request("openid")
-        .with("state", &"\"".repeat(MAX_STATE))
-        .with("nonce", &"n".repeat(MAX_NONCE));
+    let request = world.request("openid").with("state", &"\"".repeat(MAX_STATE)).with("nonce", &"n".repeat(MAX_NONCE));
 
     let page = open(&world, &request).await;
 

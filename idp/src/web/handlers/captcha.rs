@@ -61,7 +61,12 @@ pub async fn arithmetic_instead(
 /// A new challenge of `kind` for a form shown before anybody signed in (the recoveries): it
 /// is kept for its lifetime, so it counts against the per-address limit on pending records
 /// (decision 0013); past the limit, the "too many requests" page.
-pub async fn issue_for(s: &Services, ip: &str, kind: CaptchaKind, purpose: &str) -> Result<Option<Challenge>, AppError> {
+pub async fn issue_for(
+    s: &Services,
+    ip: &str,
+    kind: CaptchaKind,
+    purpose: &str,
+) -> Result<Option<Challenge>, AppError> {
     if kind == CaptchaKind::None {
         return Ok(None);
     }

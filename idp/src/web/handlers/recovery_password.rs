@@ -475,7 +475,9 @@ async fn identify_post(state: &AppState, browser: &Browser, params: &Params) -> 
     let (origin, _) = origin_of(state, params).await?;
     let identifier = field(params, "identifier")?.unwrap_or_default().to_owned();
     if rule.captcha != CaptchaKind::None {
-        if let Some(challenge) = super::captcha::arithmetic_instead(s, Some(&browser.ip), params, recovery::CAPTCHA_PASSWORD).await? {
+        if let Some(challenge) =
+            super::captcha::arithmetic_instead(s, Some(&browser.ip), params, recovery::CAPTCHA_PASSWORD).await?
+        {
             let retry = PasswordRetry { identifier, captcha: Some(challenge), ..PasswordRetry::default() };
             return render_password(
                 state,
