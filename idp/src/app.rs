@@ -101,6 +101,7 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         user_types: config.user_types.clone(),
         mail_renderer,
         login_throttle: config.login_throttle,
+        pending_throttle: config.pending_throttle,
         secret_questions: config.secret_questions.clone(),
         master_key: master,
         recovery: config.recovery.clone(),

@@ -49,6 +49,15 @@ pub struct RawConfig {
     /// Removed (issue #10): the refresh race tolerance is a client setting now, off by default
     /// (decision 0008). Kept here only to refuse it with a message that says where it went.
     pub refresh_race_window: Option<toml::Value>,
+    /// Seconds an authorization request lives until someone answers it (its login, consent or
+    /// account choice page is shown); then `auth_request_ttl` from its creation. At most
+    /// `auth_request_ttl` (issue #10, decision 0013).
+    pub auth_request_unanswered_ttl: i64,
+    /// Pending records (authorization requests, logout confirmations, account space sign-ins)
+    /// one address (IPv6: one /64) may create per `pending_requests_window` seconds before it
+    /// gets "too many requests" until the window ends; 0 switches the limit off (decision 0013).
+    pub pending_requests_per_ip: u32,
+    pub pending_requests_window: i64,
     pub allow_insecure_redirect_uris: bool,
     pub max_body_bytes: usize,
     /// Seconds a client has to send a request's head (line and headers) once it has sent its
@@ -111,7 +120,9 @@ impl Default for RawConfig {
             refresh_token_ttl: 30 * 24 * 3600,
             session_ttl: 10 * 3600,
             auth_request_ttl: 30 * 60,
-            refresh_race_window: None,
+            auth_request_unanswered_ttl: 5 * 60,
+            pending_requests_per_ip: 120,
+            pending_requests_window: 60,
             allow_insecure_redirect_uris: false,
             max_body_bytes: 64 * 1024,
             http_header_timeout: 10,
@@ -165,6 +176,7 @@ pub struct Config {
     /// `<data_dir>/master.key` (see `app::master_key`).
     pub master_key: Option<MasterKey>,
     pub login_throttle: LoginThrottle,
+    pub pending_throttle: PendingThrottle,
     pub recovery: RecoverySettings,
 }
 
@@ -175,6 +187,15 @@ pub struct ServerLimits {
     pub body_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_connections: usize,
+}
+
+/// Per-address limit on creating pending records (`oidc::pending_limits`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingThrottle {
+    /// 0: no limit.
+    pub per_ip: u32,
+    /// Seconds.
+    pub window: i64,
 }
 
 /// Per-address limit on failed sign-ins (issue #4; `account::lockout`).
@@ -202,6 +223,9 @@ pub struct Lifetimes {
     pub refresh_token: i64,
     pub session: i64,
     pub auth_request: i64,
+    /// An authorization request nobody has answered yet expires this long after its creation
+    /// (at most `auth_request`).
+    pub auth_request_unanswered: i64,
     /// A provisional password stops working this long after it was set (issue #4).
     pub provisional_password: i64,
     /// An activation link stops working this long after it was sent (issue #4).
@@ -354,6 +378,8 @@ impl Config {
             ("refresh_token_ttl", raw.refresh_token_ttl),
             ("session_ttl", raw.session_ttl),
             ("auth_request_ttl", raw.auth_request_ttl),
+            ("auth_request_unanswered_ttl", raw.auth_request_unanswered_ttl),
+            ("pending_requests_window", raw.pending_requests_window),
             ("provisional_password_lifetime", raw.provisional_password_lifetime),
             ("activation_link_lifetime", raw.activation_link_lifetime),
             ("password_expiry_check_interval", raw.password_expiry_check_interval),
@@ -428,6 +454,8 @@ impl Config {
                 refresh_token: raw.refresh_token_ttl,
                 session: raw.session_ttl,
                 auth_request: raw.auth_request_ttl,
+                // A shorter auth_request_ttl shortens both.
+                auth_request_unanswered: raw.auth_request_unanswered_ttl.min(raw.auth_request_ttl),
                 provisional_password: raw.provisional_password_lifetime,
                 activation_link: raw.activation_link_lifetime,
                 password_expiry_check_interval: raw.password_expiry_check_interval,
@@ -449,6 +477,10 @@ impl Config {
             login_throttle: LoginThrottle {
                 ip_max_failures: raw.login_ip_max_failures,
                 ip_window: raw.login_ip_window,
+            },
+            pending_throttle: PendingThrottle {
+                per_ip: raw.pending_requests_per_ip,
+                window: raw.pending_requests_window,
             },
             recovery: raw.recovery.validated().map_err(|m| invalid(format!("recovery: {m}")))?,
         })

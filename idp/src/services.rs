@@ -35,6 +35,8 @@ pub struct Services {
     pub mail_renderer: crate::mail::render::MailRenderer,
     /// Per-address limit on failed sign-ins (`account::lockout`).
     pub login_throttle: crate::config::LoginThrottle,
+    /// Per-address limit on creating pending records (`oidc::pending_limits`).
+    pub pending_throttle: crate::config::PendingThrottle,
     /// The secret questions offered to choose from (`account::secret_question`).
     pub secret_questions: Vec<crate::domain::user_type::Localized>,
     /// Seals what must not sit in the database in clear: signing keys (`Keys` holds its own

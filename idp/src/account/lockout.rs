@@ -79,7 +79,7 @@ impl Attempt {
 }
 
 /// The address the per-address limit counts: the IP, or the /64 of an IPv6 address.
-fn source_of(ip: &str) -> Option<String> {
+pub(crate) fn source_of(ip: &str) -> Option<String> {
     match ip.parse::<IpAddr>().ok()? {
         IpAddr::V4(v4) => Some(v4.to_string()),
         IpAddr::V6(v6) => {

@@ -70,8 +70,12 @@ fn session_key(cookie: &str) -> String {
     format!("acct:{}", crypto::digest(cookie))
 }
 
-/// Starts a sign-in; returns the authorization URL to send the browser to.
-pub async fn begin_login(s: &Services) -> Result<String, InfraError> {
+/// Starts a sign-in for the browser at `ip`; returns the authorization URL to send it to, or
+/// `None` when that address created too many pending records (decision 0013).
+pub async fn begin_login(s: &Services, ip: &str) -> Result<Option<String>, InfraError> {
+    if !crate::oidc::pending_limits::admit(s, ip).await? {
+        return Ok(None);
+    }
     let state = crypto::random_token(24);
     let pending = PendingLogin { verifier: crypto::random_token(48), nonce: crypto::random_token(24) };
     let challenge = b64url(&sha256(pending.verifier.as_bytes()));
@@ -83,7 +87,7 @@ pub async fn begin_login(s: &Services) -> Result<String, InfraError> {
     )
     .await?;
     let redirect_uri = s.endpoint("/account/callback");
-    Ok(redirect_with(
+    Ok(Some(redirect_with(
         &s.endpoint("/authorize"),
         &[
             ("response_type", Some("code")),
@@ -95,7 +99,7 @@ pub async fn begin_login(s: &Services) -> Result<String, InfraError> {
             ("code_challenge", Some(&challenge)),
             ("code_challenge_method", Some("S256")),
         ],
-    ))
+    )))
 }
 
 /// Handles the redirect back: returns the account cookie value and its session.

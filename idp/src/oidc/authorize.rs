@@ -10,6 +10,7 @@ use url::Url;
 
 use super::claims_request::{self, ClaimsRequest};
 use super::params::{ParamError, Params};
+use super::pending_limits::{self as limits, MAX_PENDING_BYTES};
 use super::{OAuthError, OAuthErrorCode};
 use super::{pkce, request_object, subject};
 use crate::account::session::{self, BrowserSession};
@@ -27,6 +28,8 @@ pub enum PageError {
     /// The pending request is unknown or expired (e.g. a login page left open too long).
     RequestExpired,
     InvalidRequest(String),
+    /// This address created too many pending requests in the current window (decision 0013).
+    TooManyRequests,
 }
 
 /// The `prompt` parameter (OpenID Connect Core §3.1.2.1).
@@ -74,6 +77,10 @@ pub struct AuthRequest {
     /// Set when the user chose "continue as …" on the account choice (`prompt=select_account`).
     #[serde(default)]
     pub account_chosen: bool,
+    /// Set once one of its pages was shown: from then on it lives `auth_request_ttl` from its
+    /// creation instead of `auth_request_unanswered_ttl` (decision 0013).
+    #[serde(default)]
+    pub answered: bool,
 }
 
 impl AuthRequest {
@@ -175,8 +182,14 @@ fn error_response(s: &Services, redirect_uri: &str, form_post: bool, state: Opti
     )
 }
 
-/// Entry point for GET and POST /authorize.
-pub async fn start(s: &Services, query: &Params, session: Option<&BrowserSession>) -> Result<Outcome, InfraError> {
+/// Entry point for GET and POST /authorize; `ip` is the browser's address (the per-address
+/// limit on pending requests).
+pub async fn start(
+    s: &Services,
+    query: &Params,
+    session: Option<&BrowserSession>,
+    ip: &str,
+) -> Result<Outcome, InfraError> {
     // 1. Who is asking, and where would we answer? Errors here are pages, never redirects.
     // client_id is always in the query, even with a request object (OpenID Connect Core §6.1).
     let client_id = match query.get("client_id") {
@@ -201,7 +214,7 @@ pub async fn start(s: &Services, query: &Params, session: Option<&BrowserSession
     };
     // 2. From here on, errors go back to the client.
     let form_post = params.get("response_mode") == Ok(Some("form_post"));
-    let state = match params.get("state") {
+    let state = match params.get_at_most("state", limits::MAX_STATE) {
         Ok(state) => state.map(str::to_owned),
         Err(e) => {
             let err = OAuthError::invalid_request(e.to_string());
@@ -211,19 +224,22 @@ pub async fn start(s: &Services, query: &Params, session: Option<&BrowserSession
     if let Some(err) = object_error {
         return Ok(error_response(s, &redirect_uri, form_post, state.as_deref(), &err));
     }
-    match validate(s, params, &client, &redirect_uri, state.clone()) {
-        Ok(request) => {
-            ephemeral::put_json(
-                s.ephemeral.as_ref(),
-                &request_key(&request.id),
-                &request,
-                ttl_until(request.expires_at, s.now()),
-            )
-            .await?;
-            decide(s, request, client, session).await
-        }
-        Err(err) => Ok(error_response(s, &redirect_uri, form_post, state.as_deref(), &err)),
+    let request = match validate(s, params, &client, &redirect_uri, state.clone()) {
+        Ok(request) => request,
+        Err(err) => return Ok(error_response(s, &redirect_uri, form_post, state.as_deref(), &err)),
+    };
+    // Decision 0013: one pending request costs at most MAX_PENDING_BYTES, and one address
+    // creates at most `pending_requests_per_ip` of them per window.
+    let record = serde_json::to_vec(&request).map_err(|e| ephemeral::EphemeralError::Corrupt(e.to_string()))?;
+    if record.len() > MAX_PENDING_BYTES {
+        let err = OAuthError::invalid_request("the authorization request is too large");
+        return Ok(error_response(s, &redirect_uri, form_post, state.as_deref(), &err));
     }
+    if !limits::admit(s, ip).await? {
+        return Ok(Outcome::Page(PageError::TooManyRequests));
+    }
+    s.ephemeral.put(&request_key(&request.id), record, ttl_until(request.expires_at, s.now())).await?;
+    decide(s, request, client, session).await
 }
 
 fn param_error(e: ParamError) -> OAuthError {
@@ -238,6 +254,8 @@ fn validate(
     state: Option<String>,
 ) -> Result<AuthRequest, OAuthError> {
     let get = |name: &str| params.get(name).map_err(param_error);
+    // Values that are kept in the pending request, or parsed whole, have tighter bounds.
+    let bounded = |name: &str, max: usize| params.get_at_most(name, max).map_err(param_error);
     // OpenID Connect Core §6.2: request objects by reference are not supported (discovery says
     // so); by value they were merged into `params` by `request_object::apply`.
     if get("request_uri")?.is_some() {
@@ -269,11 +287,11 @@ fn validate(
         None | Some("page" | "popup" | "touch" | "wap") => {}
         Some(_) => return Err(OAuthError::invalid_request("display must be page, popup, touch or wap")),
     }
-    let claims = match get("claims")? {
+    let claims = match bounded("claims", limits::MAX_CLAIMS)? {
         None => ClaimsRequest::default(),
         Some(raw) => ClaimsRequest::parse(raw)?,
     };
-    let acr = claims_request::acr_for(&claims, get("acr_values")?)?;
+    let acr = claims_request::acr_for(&claims, bounded("acr_values", limits::MAX_ACR_VALUES)?)?;
     // §5.5 and §5.2: `claims_locales` is accepted; claim values here have no language variants.
     get("claims_locales")?;
     // §3.1.2.1: the hint is one of our ID tokens (signature checked, expiry ignored).
@@ -284,7 +302,7 @@ fn validate(
             _ => return Err(OAuthError::invalid_request("id_token_hint is not a valid ID token of this provider")),
         },
     };
-    let scopes = Scopes::parse(get("scope")?.unwrap_or_default())
+    let scopes = Scopes::parse(bounded("scope", limits::MAX_SCOPE)?.unwrap_or_default())
         .map_err(|_| OAuthError::new(OAuthErrorCode::InvalidScope, "malformed scope"))?
         .supported_only();
     if !scopes.contains("openid") {
@@ -322,14 +340,15 @@ fn validate(
         redirect_uri: redirect_uri.to_owned(),
         scopes,
         state,
-        nonce: get("nonce")?.map(str::to_owned),
+        nonce: bounded("nonce", limits::MAX_NONCE)?.map(str::to_owned),
         code_challenge,
         prompt,
         max_age,
-        login_hint: get("login_hint")?.map(|h| h.chars().take(256).collect()),
-        ui_locales: get("ui_locales")?.map(str::to_owned),
+        login_hint: bounded("login_hint", limits::MAX_LOGIN_HINT)?.map(str::to_owned),
+        ui_locales: bounded("ui_locales", limits::MAX_UI_LOCALES)?.map(str::to_owned),
         created_at: now,
-        expires_at: now + s.lifetimes.auth_request,
+        // Until one of its pages is shown (`pending`), decision 0013.
+        expires_at: now + s.lifetimes.auth_request_unanswered,
         fresh_login: false,
         consent_given: false,
         form_post,
@@ -337,6 +356,7 @@ fn validate(
         acr,
         hinted_subject,
         account_chosen: false,
+        answered: false,
     })
 }
 
@@ -358,15 +378,25 @@ fn parse_prompt(raw: Option<&str>) -> Result<Prompt, OAuthError> {
     Ok(prompt)
 }
 
-/// Loads a pending request; `None` when unknown or expired.
+/// Loads a pending request for one of its pages (login, consent, account choice, the
+/// first-login steps and recoveries started from its login page); `None` when unknown or
+/// expired. The first load marks it answered: it then lives `auth_request_ttl` from its
+/// creation (decision 0013).
 pub async fn pending(s: &Services, request_id: &str) -> Result<Option<(AuthRequest, Client)>, InfraError> {
     if request_id.is_empty() || request_id.len() > 64 {
         return Ok(None);
     }
     let request: Option<AuthRequest> = ephemeral::get_json(s.ephemeral.as_ref(), &request_key(request_id)).await?;
-    let Some(request) = request.filter(|r| r.expires_at > s.now()) else {
+    let Some(mut request) = request.filter(|r| r.expires_at > s.now()) else {
         return Ok(None);
     };
+    if !request.answered {
+        // The record as `start` wrote it: rewriting it can at worst bring back, next to a
+        // concurrent `take`, that initial state, which its /authorize URL recreates anyway.
+        request.answered = true;
+        request.expires_at = request.created_at + s.lifetimes.auth_request;
+        save(s, &request).await?;
+    }
     Ok(s.store.client(&request.client_id).await?.map(|client| (request, client)))
 }
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::authorize::{PageError, redirect_with};
 use super::params::Params;
+use super::pending_limits as limits;
 use crate::account::session::BrowserSession;
 use crate::crypto;
 use crate::domain::Client;
@@ -41,17 +42,26 @@ fn key(id: &str) -> String {
     format!("logout:{id}")
 }
 
+/// `ip` is the browser's address: a confirmation page keeps the request, and counts against
+/// the per-address limit on pending records (decision 0013).
 pub async fn validate(
     s: &Services,
     params: &Params,
     session: Option<&BrowserSession>,
+    ip: &str,
 ) -> Result<LogoutDecision, InfraError> {
     let bad = |m: &str| Ok(LogoutDecision::Page(PageError::InvalidRequest(m.to_owned())));
     let get = |n: &str| params.get(n).map(|v| v.map(str::to_owned));
-    let (Ok(hint), Ok(client_id), Ok(redirect), Ok(state), Ok(ui_locales)) =
-        (get("id_token_hint"), get("client_id"), get("post_logout_redirect_uri"), get("state"), get("ui_locales"))
-    else {
-        return bad("repeated parameter");
+    // What a confirmation keeps has the bounds of a pending authorization request.
+    let bounded = |n: &str, max: usize| params.get_at_most(n, max).map(|v| v.map(str::to_owned));
+    let (Ok(hint), Ok(client_id), Ok(redirect), Ok(state), Ok(ui_locales)) = (
+        get("id_token_hint"),
+        get("client_id"),
+        get("post_logout_redirect_uri"),
+        bounded("state", limits::MAX_STATE),
+        bounded("ui_locales", limits::MAX_UI_LOCALES),
+    ) else {
+        return bad("repeated or oversized parameter");
     };
     // The hint is our own ID token: signature checked, expiry ignored (§2: it may have expired).
     let hint = match hint {
@@ -97,6 +107,9 @@ pub async fn validate(
     });
     if trusted {
         return Ok(LogoutDecision::Proceed(request));
+    }
+    if !limits::admit(s, ip).await? {
+        return Ok(LogoutDecision::Page(PageError::TooManyRequests));
     }
     let logout_id = crypto::random_token(24);
     ephemeral::put_json(s.ephemeral.as_ref(), &key(&logout_id), &request, Duration::from_secs(600)).await?;

@@ -18,6 +18,7 @@ pub mod jws;
 pub mod keys;
 pub mod logout;
 pub mod params;
+pub mod pending_limits;
 pub mod pkce;
 pub mod refresh_race;
 pub mod request_object;

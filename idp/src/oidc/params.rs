@@ -47,6 +47,15 @@ impl Params {
         Ok(found)
     }
 
+    /// As `get`, with a tighter bound than `MAX_VALUE_LEN` for a value that is kept (e.g. in a
+    /// pending authorization request).
+    pub fn get_at_most(&self, name: &str, max_len: usize) -> Result<Option<&str>, ParamError> {
+        match self.get(name)? {
+            Some(v) if v.len() > max_len => Err(ParamError::TooLong(name.to_owned())),
+            found => Ok(found),
+        }
+    }
+
     pub fn get_owned(&self, name: &str) -> Result<Option<String>, ParamError> {
         Ok(self.get(name)?.map(str::to_owned))
     }
@@ -78,5 +87,13 @@ mod tests {
     fn oversized_values_are_refused() {
         let p = Params::from_pairs(vec![("a".into(), "x".repeat(MAX_VALUE_LEN + 1))]);
         assert_eq!(p.get("a"), Err(ParamError::TooLong("a".into())));
+    }
+
+    #[test]
+    fn a_tighter_bound_refuses_what_get_accepts() {
+        let p = Params::from_pairs(vec![("a".into(), "x".repeat(11)), ("b".into(), "x".repeat(10))]);
+        assert_eq!(p.get_at_most("a", 10), Err(ParamError::TooLong("a".into())));
+        assert_eq!(p.get_at_most("b", 10), Ok(Some("xxxxxxxxxx")));
+        assert_eq!(p.get_at_most("c", 10), Ok(None));
     }
 }

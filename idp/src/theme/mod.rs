@@ -49,6 +49,7 @@ pub const REQUIRED_KEYS: &[&str] = &[
     "error_method",
     "error_logout_redirect",
     "error_payload_too_large",
+    "error_too_many_requests",
     "login_failed",
     "recovery_throttled",
     "identifier_sms_failed",

@@ -53,6 +53,9 @@ impl AppError {
             PageError::RequestExpired => {
                 (StatusCode::BAD_REQUEST, "error_request_expired", "request_expired".to_owned())
             }
+            PageError::TooManyRequests => {
+                (StatusCode::TOO_MANY_REQUESTS, "error_too_many_requests", "too_many_requests".to_owned())
+            }
             PageError::InvalidRequest(detail) => {
                 (StatusCode::BAD_REQUEST, "error_invalid_request", format!("invalid_request: {detail}"))
             }

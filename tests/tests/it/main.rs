@@ -34,6 +34,7 @@ mod oidcc_frontchannel;
 mod oidcc_rp_logout;
 mod pages;
 mod password_policy;
+mod pending_bounds;
 mod propagation;
 mod recovery_identifier;
 mod recovery_pages;

@@ -134,6 +134,14 @@ pub(super) fn format_time(unix: i64) -> String {
     format!("{} {} UTC", &iso[..10], &iso[11..16])
 }
 
+/// To the sign-in of the account space, or the "too many requests" page (decision 0013).
+pub async fn sign_in(state: &AppState, browser: &Browser) -> Result<Response, AppError> {
+    match space::begin_login(&state.services, &browser.ip).await? {
+        Some(url) => Ok(see_other(&url)),
+        None => Err(AppError::from_page_error(crate::oidc::authorize::PageError::TooManyRequests, None)),
+    }
+}
+
 pub async fn account_get(
     State(state): State<AppState>,
     browser: Browser,
@@ -142,11 +150,11 @@ pub async fn account_get(
     let params = parse_params(query.as_deref().unwrap_or_default())?;
     let notice = params.get("notice").ok().flatten().and_then(Notice::parse);
     let Some(Signed { acct, user, sessions }) = signed_in(&state, &browser).await? else {
-        return Ok(see_other(&space::begin_login(&state.services).await?));
+        return sign_in(&state, &browser).await;
     };
     let Some(claims) = space::claims(&state.services, &acct).await? else {
         // The access token died (expired or signed out elsewhere): sign in again.
-        return Ok(see_other(&space::begin_login(&state.services).await?));
+        return sign_in(&state, &browser).await;
     };
     let s = &state.services;
     let activity = self_service::recent_sign_ins(s, &user.id).await?;

@@ -16,7 +16,6 @@ use super::{CheckedForm, field, see_other};
 use crate::account::password_change::ChangeError;
 use crate::account::secret_question::{self, SecretQuestionError};
 use crate::account::self_service::{self, SelfServiceError};
-use crate::account::space;
 use crate::domain::{Secret, User};
 use crate::web::AppState;
 use crate::web::browser::Browser;
@@ -70,7 +69,7 @@ fn render_password(
 
 pub async fn account_password_get(State(state): State<AppState>, browser: Browser) -> Result<Response, AppError> {
     let Some(Signed { user, .. }) = signed_in(&state, &browser).await? else {
-        return Ok(see_other(&space::begin_login(&state.services).await?));
+        return super::account::sign_in(&state, &browser).await;
     };
     let view = View::new(&state, &browser, None, None);
     Ok(render_password(&state, &browser, &view, &user, StatusCode::OK, None, Vec::new()))
@@ -182,7 +181,7 @@ pub async fn account_secret_question_get(
     browser: Browser,
 ) -> Result<Response, AppError> {
     let Some(Signed { user, .. }) = signed_in(&state, &browser).await? else {
-        return Ok(see_other(&space::begin_login(&state.services).await?));
+        return super::account::sign_in(&state, &browser).await;
     };
     let view = View::new(&state, &browser, None, None);
     render_secret_question(&state, &browser, &view, &user, StatusCode::OK, &QuestionForm::default(), None, None).await

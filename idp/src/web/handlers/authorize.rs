@@ -37,7 +37,7 @@ pub async fn authorize_post(
 
 async fn start(state: &AppState, browser: &Browser, params: &Params) -> Result<Response, AppError> {
     let session = current_session(state, browser).await?;
-    let outcome = authorize::start(&state.services, params, session.as_ref()).await?;
+    let outcome = authorize::start(&state.services, params, session.as_ref(), &browser.ip).await?;
     respond(state, browser, outcome, Vec::new())
 }
 

@@ -6,7 +6,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::account::captcha::{self, Challenge, ChallengeKind};
+use crate::domain::user_type::CaptchaKind;
 use crate::oidc::params::Params;
+use crate::oidc::pending_limits;
 use crate::services::Services;
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -33,13 +35,49 @@ pub async fn captcha_image_get(State(state): State<AppState>, Path(file): Path<S
 /// The form asked for the accessible alternative of its image captcha ("an operation
 /// instead", works without JavaScript): the arithmetic challenge replacing it for `purpose`
 /// (a new one when the image's has gone). `None` when the form answers its captcha instead.
-pub async fn arithmetic_instead(s: &Services, params: &Params, purpose: &str) -> Result<Option<Challenge>, AppError> {
+/// `counted_ip`: the browser's address when nobody signed in yet (a new challenge counts
+/// against the per-address limit on pending records); `None` after a password was checked.
+pub async fn arithmetic_instead(
+    s: &Services,
+    counted_ip: Option<&str>,
+    params: &Params,
+    purpose: &str,
+) -> Result<Option<Challenge>, AppError> {
     if super::field(params, "captcha_alternative")? != Some("arithmetic") {
         return Ok(None);
     }
     let id = super::field(params, "captcha_id")?.unwrap_or_default();
     Ok(Some(match captcha::swap_to_arithmetic(s, id, purpose).await? {
         Some(challenge) => challenge,
-        None => captcha::issue_kind(s, ChallengeKind::Arithmetic, purpose).await?,
+        None => {
+            if let Some(ip) = counted_ip {
+                admit(s, ip).await?;
+            }
+            captcha::issue_kind(s, ChallengeKind::Arithmetic, purpose).await?
+        }
     }))
+}
+
+/// A new challenge of `kind` for a form shown before anybody signed in (the recoveries): it
+/// is kept for its lifetime, so it counts against the per-address limit on pending records
+/// (decision 0013); past the limit, the "too many requests" page.
+pub async fn issue_for(
+    s: &Services,
+    ip: &str,
+    kind: CaptchaKind,
+    purpose: &str,
+) -> Result<Option<Challenge>, AppError> {
+    if kind == CaptchaKind::None {
+        return Ok(None);
+    }
+    admit(s, ip).await?;
+    Ok(captcha::issue(s, kind, purpose).await?)
+}
+
+async fn admit(s: &Services, ip: &str) -> Result<(), AppError> {
+    if pending_limits::admit(s, ip).await? {
+        Ok(())
+    } else {
+        Err(AppError::from_page_error(crate::oidc::authorize::PageError::TooManyRequests, None))
+    }
 }

@@ -294,7 +294,7 @@ async fn captcha_step(
     params: &Params,
 ) -> Result<StepResult, AppError> {
     let s = &state.services;
-    if let Some(challenge) = super::captcha::arithmetic_instead(s, params, CAPTCHA_PURPOSE).await? {
+    if let Some(challenge) = super::captcha::arithmetic_instead(s, None, params, CAPTCHA_PURPOSE).await? {
         return Ok(StepResult::Again(StatusCode::OK, Retry { captcha: Some(challenge), ..Retry::default() }));
     }
     let id = field(params, "captcha_id")?.unwrap_or_default();

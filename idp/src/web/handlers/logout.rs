@@ -56,7 +56,7 @@ pub async fn logout_post(
 async fn handle(state: &AppState, browser: &Browser, params: &Params) -> Result<Response, AppError> {
     let session = current_session(state, browser).await?;
     let ui_locales = params.get("ui_locales").ok().flatten();
-    match logout::validate(&state.services, params, session.as_ref()).await? {
+    match logout::validate(&state.services, params, session.as_ref(), &browser.ip).await? {
         LogoutDecision::Page(PageError::InvalidRedirectUri) => Err(AppError::Page {
             // Not the sign-in wording: the catalog has a message for the address after sign-out.
             status: StatusCode::BAD_REQUEST,

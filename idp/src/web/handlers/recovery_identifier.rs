@@ -162,7 +162,7 @@ async fn form(
     let asks = Asks::of(rule);
     let captcha = match typed.captcha {
         Some(challenge) => Some(challenge),
-        None => captcha::issue(s, rule.captcha, CAPTCHA_IDENTIFIER).await?,
+        None => super::captcha::issue_for(s, &browser.ip, rule.captcha, CAPTCHA_IDENTIFIER).await?,
     };
     let page = IdentifierPage {
         step: "form",
@@ -365,7 +365,9 @@ async fn identify(state: &AppState, browser: &Browser, params: &Params) -> Resul
         birth_date: Some(text("birth_date")?).filter(|d| !d.is_empty()),
     };
     if rule.captcha != crate::domain::user_type::CaptchaKind::None {
-        if let Some(challenge) = super::captcha::arithmetic_instead(s, params, CAPTCHA_IDENTIFIER).await? {
+        if let Some(challenge) =
+            super::captcha::arithmetic_instead(s, Some(&browser.ip), params, CAPTCHA_IDENTIFIER).await?
+        {
             let typed = Typed { input, captcha: Some(challenge), captcha_error: false };
             return form(state, browser, &user_type, &origin, StatusCode::OK, typed).await;
         }

@@ -204,7 +204,7 @@ async fn render_password(
             page.birth_date = rule.birth_date;
             page.captcha = match retry.captcha {
                 Some(c) => Some(c),
-                None => captcha::issue(s, rule.captcha, recovery::CAPTCHA_PASSWORD).await?,
+                None => super::captcha::issue_for(s, &browser.ip, rule.captcha, recovery::CAPTCHA_PASSWORD).await?,
             };
         }
         "secret_question" => {
@@ -475,7 +475,9 @@ async fn identify_post(state: &AppState, browser: &Browser, params: &Params) -> 
     let (origin, _) = origin_of(state, params).await?;
     let identifier = field(params, "identifier")?.unwrap_or_default().to_owned();
     if rule.captcha != CaptchaKind::None {
-        if let Some(challenge) = super::captcha::arithmetic_instead(s, params, recovery::CAPTCHA_PASSWORD).await? {
+        if let Some(challenge) =
+            super::captcha::arithmetic_instead(s, Some(&browser.ip), params, recovery::CAPTCHA_PASSWORD).await?
+        {
             let retry = PasswordRetry { identifier, captcha: Some(challenge), ..PasswordRetry::default() };
             return render_password(
                 state,
