@@ -120,6 +120,7 @@ impl Default for RawConfig {
             refresh_token_ttl: 30 * 24 * 3600,
             session_ttl: 10 * 3600,
             auth_request_ttl: 30 * 60,
+            refresh_race_window: None,
             auth_request_unanswered_ttl: 5 * 60,
             pending_requests_per_ip: 120,
             pending_requests_window: 60,
