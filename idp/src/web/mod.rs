@@ -1,5 +1,6 @@
-//! The only module that imports axum: the router (every route in one list), the browser
-//! extractor, security headers, and the mapping of flow results to HTTP. Handlers are thin:
+//! The only module that imports axum: the router (every route in one list, and the routes open
+//! to cross-site POSTs next to it), the browser extractor, security headers, the same-origin
+//! rule for forms, and the mapping of flow results to HTTP. Handlers are thin:
 //! extract, call one flow, map the result (`<resource>_<method>`).
 
 pub mod browser;
@@ -7,6 +8,7 @@ pub mod error;
 pub mod handlers;
 pub mod middleware;
 pub mod pages;
+pub mod same_origin;
 
 use std::sync::Arc;
 
@@ -65,7 +67,17 @@ impl CookieNames {
     }
 }
 
+/// The routes that take POSTs from other sites' pages, exempt from the same-origin rule
+/// (`same_origin`); every other POST must come from the provider's own pages. The machine
+/// endpoints are protected by client authentication or a bearer token, never by a browser's
+/// cookies (RFC 6749 §3.2, RFC 7662 §2.1, RFC 7009 §2.1, OpenID Connect Core §5.3.1); a relying
+/// party's page may post to the authorization endpoint (OpenID Connect Core §3.1.2.1) and to the
+/// end-session endpoint (RP-Initiated Logout 1.0 §2), whose confirmation form is ours. There
+/// is no back-channel endpoint that receives POSTs.
+pub const CROSS_SITE_POSTS: &[&str] = &["/token", "/introspect", "/revoke", "/userinfo", "/authorize", "/logout"];
+
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let same_origin = same_origin::SameOrigin::new(&state.services.issuer, CROSS_SITE_POSTS);
     Router::new()
         .route("/.well-known/openid-configuration", get(discovery::discovery_get))
         .route("/jwks", get(discovery::jwks_get))
@@ -120,6 +132,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/static/{theme}/{file}", get(static_files::static_get))
         .route("/health", get(|| async { "ok" }))
         .fallback(handlers::not_found)
+        .layer(axum::middleware::from_fn_with_state(same_origin, same_origin::same_origin_only))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::error_pages))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::request_log))
