@@ -175,7 +175,8 @@ async fn a_consent_token_is_bound_to_the_session_it_was_shown_to() {
     let (app, rp, _) = provider().await;
     let (victim, jar) = browser_with_jar();
     let login = login_page(&app, &rp, &victim).await;
-    let consent = victim.follow(&app.issuer, victim.submit_login(&app.issuer, &login, "alice.martin", PASSWORD).await).await;
+    let consent =
+        victim.follow(&app.issuer, victim.submit_login(&app.issuer, &login, "alice.martin", PASSWORD).await).await;
     assert!(consent.url.contains("/consent?"), "expected the consent page, got {}", consent.url);
     // The attacker's own consent page, for their own session, and their CSRF cookie.
     let attacker = Browser::new();
@@ -317,7 +318,9 @@ async fn the_authorization_and_end_session_endpoints_take_a_post_from_a_relying_
         .send(browser.http.post(app.url("/authorize")).header("origin", "https://rp.example").form(&params))
         .await;
     let logout = browser
-        .send(browser.http.post(app.url("/logout")).header("origin", "https://rp.example").form(&[("client_id", "shop")]))
+        .send(
+            browser.http.post(app.url("/logout")).header("origin", "https://rp.example").form(&[("client_id", "shop")]),
+        )
         .await;
 
     assert_eq!(authorize.status, 303, "{}", authorize.body);

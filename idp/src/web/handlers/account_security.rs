@@ -217,8 +217,9 @@ pub async fn account_secret_question_post(
         return render_secret_question(&state, &browser, &view, &signed, bad_request, &form, None, key).await;
     };
     let info = browser.client_info();
+    let user = &signed.user;
     let outcome =
-        self_service::change_secret_question(&state.services, &signed.user, &Secret::new(current), question, &answer, &info)
+        self_service::change_secret_question(&state.services, user, &Secret::new(current), question, &answer, &info)
             .await;
     let err = match outcome {
         Ok(()) => return Ok(see_other(&account_url(Notice::SecretQuestionSet, view.lang))),
@@ -231,6 +232,6 @@ pub async fn account_secret_question_post(
         _ => None,
     };
     let status = status_of(&err);
-    render_secret_question(&state, &browser, &view, &signed, status, &form, current_password_error(&err), question_error)
-        .await
+    let current_error = current_password_error(&err);
+    render_secret_question(&state, &browser, &view, &signed, status, &form, current_error, question_error).await
 }

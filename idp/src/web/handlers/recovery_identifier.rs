@@ -257,10 +257,7 @@ async fn load(state: &AppState, browser: &Browser) -> Result<Option<Flow>, AppEr
 /// The type to restart with when there is no flow: the hinted one, else the only one.
 fn fallback_type(state: &AppState, hint: Option<&str>) -> String {
     let types = &state.services.user_types;
-    hint.and_then(|id| types.get(id))
-        .or_else(|| types.all().first())
-        .map(|t| t.id.clone())
-        .unwrap_or_default()
+    hint.and_then(|id| types.get(id)).or_else(|| types.all().first()).map(|t| t.id.clone()).unwrap_or_default()
 }
 
 pub async fn recovery_identifier_get(
