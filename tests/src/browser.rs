@@ -79,8 +79,11 @@ impl Browser {
         Self::read(request.send().await.unwrap()).await
     }
 
+    /// Submits a form to `url` as a browser submits one of the page's own forms: with the
+    /// `Origin` of the page, which is the URL's (the provider's forms post to their own origin).
     pub async fn post(&self, url: &str, form: &[(&str, &str)]) -> Page {
-        Self::read(self.http.post(url).form(form).send().await.unwrap()).await
+        let origin = url::Url::parse(url).unwrap().origin().ascii_serialization();
+        Self::read(self.http.post(url).header("origin", origin).form(form).send().await.unwrap()).await
     }
 
     /// Follows redirects that stay on `origin`; stops at the first one that leaves it (the

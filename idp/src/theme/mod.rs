@@ -41,6 +41,7 @@ pub const REQUIRED_KEYS: &[&str] = &[
     "error_invalid_request",
     "error_request_expired",
     "error_csrf",
+    "error_cross_site",
     "error_internal",
     "error_unavailable",
     "error_request_timeout",

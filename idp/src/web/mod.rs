@@ -1,5 +1,6 @@
-//! The only module that imports axum: the router (every route in one list), the browser
-//! extractor, security headers, and the mapping of flow results to HTTP. Handlers are thin:
+//! The only module that imports axum: the router (every route in one list, and the routes open
+//! to cross-site POSTs next to it), the browser extractor, security headers, the same-origin
+//! rule for forms, and the mapping of flow results to HTTP. Handlers are thin:
 //! extract, call one flow, map the result (`<resource>_<method>`).
 
 pub mod browser;
@@ -8,6 +9,7 @@ pub mod handlers;
 pub mod middleware;
 pub mod pages;
 pub mod server;
+pub mod same_origin;
 
 use std::sync::Arc;
 
@@ -66,8 +68,18 @@ impl CookieNames {
     }
 }
 
+/// The routes that take POSTs from other sites' pages, exempt from the same-origin rule
+/// (`same_origin`); every other POST must come from the provider's own pages. The machine
+/// endpoints are protected by client authentication or a bearer token, never by a browser's
+/// cookies (RFC 6749 §3.2, RFC 7662 §2.1, RFC 7009 §2.1, OpenID Connect Core §5.3.1); a relying
+/// party's page may post to the authorization endpoint (OpenID Connect Core §3.1.2.1) and to the
+/// end-session endpoint (RP-Initiated Logout 1.0 §2), whose confirmation form is ours. There
+/// is no back-channel endpoint that receives POSTs.
+pub const CROSS_SITE_POSTS: &[&str] = &["/token", "/introspect", "/revoke", "/userinfo", "/authorize", "/logout"];
+
 /// Every route; `body_timeout` bounds the time a client takes to send a body (issue #10).
 pub fn router(state: AppState, max_body_bytes: usize, body_timeout: std::time::Duration) -> Router {
+    let same_origin = same_origin::SameOrigin::new(&state.services.issuer, CROSS_SITE_POSTS);
     Router::new()
         .route("/.well-known/openid-configuration", get(discovery::discovery_get))
         .route("/jwks", get(discovery::jwks_get))
@@ -125,6 +137,7 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: std::time::D
         .route("/readyz", get(handlers::health::readyz_get))
         .fallback(handlers::not_found)
         .layer(axum::middleware::from_fn_with_state((body_timeout, max_body_bytes), middleware::body_deadline))
+        .layer(axum::middleware::from_fn_with_state(same_origin, same_origin::same_origin_only))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::error_pages))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::request_log))

@@ -1,5 +1,6 @@
-//! Rendering themed pages: the theme and language of a request (`View`), the CSRF token of the
-//! browser, and the Content-Security-Policy that goes with each page.
+//! Rendering themed pages: the theme and language of a request (`View`), the CSRF token of a
+//! form (`form_token`; checked by `handlers::PostedForm`), and the Content-Security-Policy that
+//! goes with each page.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -66,24 +67,19 @@ impl AppState {
         self.themes.text(&view.theme, view.lang, key)
     }
 
-    /// The browser's CSRF cookie, made now if it has none; returns (cookie, Set-Cookie?).
-    pub fn csrf_cookie(&self, browser: &Browser) -> (String, Option<String>) {
-        match browser.cookie(self.cookies.csrf).filter(|c| c.len() >= 32) {
+    /// The CSRF token of a form acting on `context`, for this browser's CSRF cookie (made now
+    /// if it has none): returns (token, Set-Cookie?). Call it once per page: every form of the
+    /// page shares the token.
+    pub fn form_token(&self, browser: &Browser, context: &csrf::Context<'_>) -> (String, Option<String>) {
+        let (cookie, set) = match browser.cookie(self.cookies.csrf).filter(|c| c.len() >= csrf::MIN_COOKIE_LEN) {
             Some(existing) => (existing.to_owned(), None),
             None => {
                 let fresh = crypto::random_token(32);
                 let header = set_cookie(self.cookies.csrf, &fresh, self.cookies.secure, None);
                 (fresh, Some(header))
             }
-        }
-    }
-
-    pub fn csrf_token(&self, cookie: &str) -> String {
-        csrf::token_for(&self.services.csrf_key, cookie)
-    }
-
-    pub fn csrf_ok(&self, browser: &Browser, submitted: Option<&str>) -> bool {
-        csrf::is_valid(&self.services.csrf_key, browser.cookie(self.cookies.csrf), submitted)
+        };
+        (csrf::token_for(&self.services.csrf_key, &cookie, context), set)
     }
 
     /// Renders `page`; `form_target` is an origin that a form on the page may end up at through

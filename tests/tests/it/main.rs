@@ -16,6 +16,7 @@ mod chromium_recovery;
 mod client_auth;
 mod contract;
 mod contract_recovery;
+mod csrf;
 mod dependencies;
 mod discovery;
 mod example_rp;

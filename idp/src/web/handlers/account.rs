@@ -7,7 +7,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{CheckedForm, field, parse_params, see_other};
+use super::{PostedForm, parse_params, see_other};
+use crate::account::csrf::Context;
 use crate::account::session::{self, BrowserSession};
 use crate::account::space::{self, AccountSession, SpaceError};
 use crate::account::{audit, secret_question, self_service};
@@ -98,6 +99,15 @@ pub(super) struct Signed {
     pub(super) user: User,
     /// The user's live browser sessions; this browser's (`acct.sid`) is one of them.
     pub(super) sessions: Vec<BrowserSession>,
+    /// Digest of the account session's cookie: what the space's forms are bound to.
+    cookie_digest: String,
+}
+
+impl Signed {
+    /// The CSRF context of every form of the account space.
+    pub(super) fn csrf_context(&self) -> Context<'_> {
+        Context::AccountSpace { session_digest: &self.cookie_digest }
+    }
 }
 
 /// The visitor of the account space, if signed in. The account session is only as alive as the
@@ -119,7 +129,7 @@ pub(super) async fn signed_in(state: &AppState, browser: &Browser) -> Result<Opt
     };
     match (user, &acct.sid) {
         (Some(user), Some(sid)) if sessions.iter().any(|live| &live.sid == sid) => {
-            Ok(Some(Signed { acct, user, sessions }))
+            Ok(Some(Signed { acct, user, sessions, cookie_digest: crate::crypto::digest(cookie) }))
         }
         _ => {
             space::end(s, cookie).await?;
@@ -149,9 +159,11 @@ pub async fn account_get(
 ) -> Result<Response, AppError> {
     let params = parse_params(query.as_deref().unwrap_or_default())?;
     let notice = params.get("notice").ok().flatten().and_then(Notice::parse);
-    let Some(Signed { acct, user, sessions }) = signed_in(&state, &browser).await? else {
+    let Some(signed) = signed_in(&state, &browser).await? else {
         return sign_in(&state, &browser).await;
     };
+    let (csrf, set) = state.form_token(&browser, &signed.csrf_context());
+    let Signed { acct, user, sessions, .. } = signed;
     let Some(claims) = space::claims(&state.services, &acct).await? else {
         // The access token died (expired or signed out elsewhere): sign in again.
         return sign_in(&state, &browser).await;
@@ -161,10 +173,9 @@ pub async fn account_get(
     let has_secret_question = secret_question::question_of(s, &user.id).await?.is_some();
     let uses_secret_question = s.user_types.get(&user.user_type).is_some_and(|t| t.secret_question);
     let view = View::new(&state, &browser, None, None);
-    let (cookie, set) = state.csrf_cookie(&browser);
     let text = |k: &str| claims[k].as_str().unwrap_or_default().to_owned();
     let page = AccountPage {
-        csrf: state.csrf_token(&cookie),
+        csrf,
         user: UserView {
             login: text("preferred_username"),
             name: text("name"),
@@ -233,12 +244,13 @@ pub async fn account_callback_get(
 pub async fn account_session_revoke_post(
     State(state): State<AppState>,
     browser: Browser,
-    CheckedForm(params): CheckedForm,
+    form: PostedForm,
 ) -> Result<Response, AppError> {
     let Some(signed) = signed_in(&state, &browser).await? else {
         return Ok(see_other("/account"));
     };
-    let sid = field(&params, "session_id")?.unwrap_or_default();
+    let params = form.check(&state, signed.csrf_context())?;
+    let sid = super::field(&params, "session_id")?.unwrap_or_default();
     // Only the user's own sessions can be closed.
     if self_service::close_session(&state.services, &signed.user.id, sid, &browser.client_info()).await? {
         let lang = View::new(&state, &browser, None, None).lang;
@@ -250,7 +262,7 @@ pub async fn account_session_revoke_post(
 pub async fn account_logout_post(
     State(state): State<AppState>,
     browser: Browser,
-    CheckedForm(_): CheckedForm,
+    form: PostedForm,
 ) -> Result<Response, AppError> {
     let Some(cookie) = browser.cookie(state.cookies.account) else {
         return Ok(see_other("/account"));
@@ -258,6 +270,8 @@ pub async fn account_logout_post(
     let Some(acct) = space::session(&state.services, cookie).await? else {
         return Ok(see_other("/account"));
     };
+    let digest = crate::crypto::digest(cookie);
+    form.check(&state, Context::AccountSpace { session_digest: &digest })?;
     space::end(&state.services, cookie).await?;
     // RP-initiated logout, exactly as an external client does it.
     let location = redirect_with(

@@ -12,11 +12,11 @@ use serde::Serialize;
 
 use super::account::{Notice, Signed, account_url, signed_in};
 use super::password_policy::PasswordFields;
-use super::{CheckedForm, field, see_other};
+use super::{PostedForm, field, see_other};
 use crate::account::password_change::ChangeError;
 use crate::account::secret_question::{self, SecretQuestionError};
 use crate::account::self_service::{self, SelfServiceError};
-use crate::domain::{Secret, User};
+use crate::domain::Secret;
 use crate::web::AppState;
 use crate::web::browser::Browser;
 use crate::web::error::AppError;
@@ -53,47 +53,49 @@ fn render_password(
     state: &AppState,
     browser: &Browser,
     view: &View,
-    user: &User,
+    signed: &Signed,
     status: StatusCode,
     current_error: Option<&str>,
     password_errors: Vec<String>,
 ) -> Response {
-    let (cookie, set) = state.csrf_cookie(browser);
+    let (csrf, set) = state.form_token(browser, &signed.csrf_context());
     let page = PasswordPage {
-        csrf: state.csrf_token(&cookie),
+        csrf,
         current_error: current_error.map(|key| state.text(view, key)).unwrap_or_default(),
-        fields: PasswordFields::for_user(state, view, user, password_errors),
+        fields: PasswordFields::for_user(state, view, &signed.user, password_errors),
     };
     state.page(status, view, "account_password.html", &page, None, with_cookies(set))
 }
 
 pub async fn account_password_get(State(state): State<AppState>, browser: Browser) -> Result<Response, AppError> {
-    let Some(Signed { user, .. }) = signed_in(&state, &browser).await? else {
+    let Some(signed) = signed_in(&state, &browser).await? else {
         return super::account::sign_in(&state, &browser).await;
     };
     let view = View::new(&state, &browser, None, None);
-    Ok(render_password(&state, &browser, &view, &user, StatusCode::OK, None, Vec::new()))
+    Ok(render_password(&state, &browser, &view, &signed, StatusCode::OK, None, Vec::new()))
 }
 
 pub async fn account_password_post(
     State(state): State<AppState>,
     browser: Browser,
-    CheckedForm(params): CheckedForm,
+    form: PostedForm,
 ) -> Result<Response, AppError> {
-    let Some(Signed { acct, user, .. }) = signed_in(&state, &browser).await? else {
+    let Some(signed) = signed_in(&state, &browser).await? else {
         return Ok(see_other("/account"));
     };
+    let params = form.check(&state, signed.csrf_context())?;
+    let (acct, user) = (&signed.acct, &signed.user);
     let view = View::new(&state, &browser, None, None);
     let current = field(&params, "current_password")?.unwrap_or_default();
     let new = Secret::new(field(&params, "new_password")?.unwrap_or_default());
     let confirm = Secret::new(field(&params, "confirm_password")?.unwrap_or_default());
     if current.is_empty() {
         let key = Some("account_current_password_required");
-        return Ok(render_password(&state, &browser, &view, &user, StatusCode::BAD_REQUEST, key, Vec::new()));
+        return Ok(render_password(&state, &browser, &view, &signed, StatusCode::BAD_REQUEST, key, Vec::new()));
     }
     let outcome = self_service::change_password(
         &state.services,
-        &user,
+        user,
         &Secret::new(current),
         &new,
         &confirm,
@@ -113,7 +115,7 @@ pub async fn account_password_post(
         _ => Vec::new(),
     };
     let status = status_of(&err);
-    Ok(render_password(&state, &browser, &view, &user, status, current_password_error(&err), password_errors))
+    Ok(render_password(&state, &browser, &view, &signed, status, current_password_error(&err), password_errors))
 }
 
 // ---- /account/secret-question ----
@@ -154,17 +156,17 @@ async fn render_secret_question(
     state: &AppState,
     browser: &Browser,
     view: &View,
-    user: &User,
+    signed: &Signed,
     status: StatusCode,
     form: &QuestionForm<'_>,
     current_error: Option<&str>,
     secret_question_error: Option<&'static str>,
 ) -> Result<Response, AppError> {
     let s = &state.services;
-    let current_question = secret_question::question_of(s, &user.id).await?;
-    let (cookie, set) = state.csrf_cookie(browser);
+    let current_question = secret_question::question_of(s, &signed.user.id).await?;
+    let (csrf, set) = state.form_token(browser, &signed.csrf_context());
     let page = SecretQuestionPage {
-        csrf: state.csrf_token(&cookie),
+        csrf,
         current_error: current_error.map(|key| state.text(view, key)).unwrap_or_default(),
         current_question,
         secret_question_mode: "choose",
@@ -180,21 +182,22 @@ pub async fn account_secret_question_get(
     State(state): State<AppState>,
     browser: Browser,
 ) -> Result<Response, AppError> {
-    let Some(Signed { user, .. }) = signed_in(&state, &browser).await? else {
+    let Some(signed) = signed_in(&state, &browser).await? else {
         return super::account::sign_in(&state, &browser).await;
     };
     let view = View::new(&state, &browser, None, None);
-    render_secret_question(&state, &browser, &view, &user, StatusCode::OK, &QuestionForm::default(), None, None).await
+    render_secret_question(&state, &browser, &view, &signed, StatusCode::OK, &QuestionForm::default(), None, None).await
 }
 
 pub async fn account_secret_question_post(
     State(state): State<AppState>,
     browser: Browser,
-    CheckedForm(params): CheckedForm,
+    posted: PostedForm,
 ) -> Result<Response, AppError> {
-    let Some(Signed { user, .. }) = signed_in(&state, &browser).await? else {
+    let Some(signed) = signed_in(&state, &browser).await? else {
         return Ok(see_other("/account"));
     };
+    let params = posted.check(&state, signed.csrf_context())?;
     let view = View::new(&state, &browser, None, None);
     let current = field(&params, "current_password")?.unwrap_or_default();
     let form = QuestionForm {
@@ -205,16 +208,17 @@ pub async fn account_secret_question_post(
     let bad_request = StatusCode::BAD_REQUEST;
     if current.is_empty() {
         let key = Some("account_current_password_required");
-        return render_secret_question(&state, &browser, &view, &user, bad_request, &form, key, None).await;
+        return render_secret_question(&state, &browser, &view, &signed, bad_request, &form, key, None).await;
     }
     let offered = secret_question::offered(&state.services, view.lang);
     let Some(question) = form.question(&offered) else {
         let key = Some("secret_question_bad_question");
-        return render_secret_question(&state, &browser, &view, &user, bad_request, &form, None, key).await;
+        return render_secret_question(&state, &browser, &view, &signed, bad_request, &form, None, key).await;
     };
     let info = browser.client_info();
+    let user = &signed.user;
     let outcome =
-        self_service::change_secret_question(&state.services, &user, &Secret::new(current), question, &answer, &info)
+        self_service::change_secret_question(&state.services, user, &Secret::new(current), question, &answer, &info)
             .await;
     let err = match outcome {
         Ok(()) => return Ok(see_other(&account_url(Notice::SecretQuestionSet, view.lang))),
@@ -227,6 +231,6 @@ pub async fn account_secret_question_post(
         _ => None,
     };
     let status = status_of(&err);
-    render_secret_question(&state, &browser, &view, &user, status, &form, current_password_error(&err), question_error)
-        .await
+    let current_error = current_password_error(&err);
+    render_secret_question(&state, &browser, &view, &signed, status, &form, current_error, question_error).await
 }

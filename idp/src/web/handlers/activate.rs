@@ -9,8 +9,9 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::password_policy::PasswordFields;
-use super::{CheckedForm, field, parse_params};
+use super::{PostedForm, field, parse_params};
 use crate::account::activation;
+use crate::account::csrf::Context;
 use crate::account::password_change::ChangeError;
 use crate::domain::{Secret, User};
 use crate::web::AppState;
@@ -70,10 +71,10 @@ fn form(
         "/activate?{}",
         serde_urlencoded::to_string([("token", token), ("lang", view.lang.other().code())]).unwrap_or_default()
     );
-    let (cookie, set) = state.csrf_cookie(browser);
+    let (csrf, set) = state.form_token(browser, &Context::Activation { token });
     let page = ActivatePage {
         step: Step::Form,
-        csrf: state.csrf_token(&cookie),
+        csrf,
         token: token.to_owned(),
         login: user.login.clone(),
         fields: PasswordFields::for_user(state, &view, user, errors),
@@ -97,9 +98,11 @@ pub async fn activate_get(
 pub async fn activate_post(
     State(state): State<AppState>,
     browser: Browser,
-    CheckedForm(params): CheckedForm,
+    posted: PostedForm,
 ) -> Result<Response, AppError> {
-    let token = field(&params, "token")?.unwrap_or_default();
+    let token = posted.locator("token")?.unwrap_or_default().to_owned();
+    let params = posted.check(&state, Context::Activation { token: &token })?;
+    let token = token.as_str();
     let new = Secret::new(field(&params, "new_password")?.unwrap_or_default());
     let confirm = Secret::new(field(&params, "confirm_password")?.unwrap_or_default());
     match activation::activate(&state.services, token, &new, &confirm, &browser.client_info()).await {

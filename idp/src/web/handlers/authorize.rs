@@ -7,6 +7,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
 use super::{form_body, parse_params, see_other};
+use crate::account::csrf::Context;
 use crate::account::session::{self, BrowserSession};
 use crate::oidc::authorize::{self, Outcome};
 use crate::oidc::params::Params;
@@ -76,7 +77,8 @@ pub fn respond(
 }
 
 /// A page about a pending authorization request shown to the signed-in user (consent,
-/// account choice): the request, its client, the user's name, the view and a CSRF token.
+/// account choice): the request, its client, the user's name, the view and a CSRF token bound
+/// to the request and the session.
 pub struct SignedInRequest {
     pub request: crate::oidc::authorize::AuthRequest,
     pub client: crate::domain::Client,
@@ -104,13 +106,32 @@ pub async fn signed_in_request(
     };
     let user = state.services.store.user_by_id(&session.user_id).await.map_err(crate::services::InfraError::from)?;
     let view = View::new(state, browser, Some(&client), request.ui_locales.as_deref());
-    let (cookie, set_cookie) = state.csrf_cookie(browser);
+    let (csrf, set_cookie) =
+        state.form_token(browser, &Context::SignedInRequest { request_id: &request.id, sid: &session.sid });
     Ok(Ok(SignedInRequest {
-        csrf: state.csrf_token(&cookie),
+        csrf,
         user_name: user.map(|u| u.display_name()).unwrap_or_default(),
         request,
         client,
         view,
         set_cookie,
     }))
+}
+
+/// The form of a page about a pending request posted by the signed-in user (consent, account
+/// choice): the request id and the session, once the token is checked against both. `Err`
+/// holds the answer when nobody is signed in any more: the login page, as the GET would answer
+/// (nothing is changed before the check).
+pub async fn signed_in_form(
+    state: &AppState,
+    browser: &Browser,
+    form: super::PostedForm,
+) -> Result<Result<(Params, String, BrowserSession), Response>, AppError> {
+    let request_id = form.locator("request_id")?.unwrap_or_default().to_owned();
+    let Some(session) = current_session(state, browser).await? else {
+        let query = serde_urlencoded::to_string([("request_id", request_id.as_str())]).unwrap_or_default();
+        return Ok(Err(see_other(&format!("/login?{query}"))));
+    };
+    let params = form.check(state, Context::SignedInRequest { request_id: &request_id, sid: &session.sid })?;
+    Ok(Ok((params, request_id, session)))
 }

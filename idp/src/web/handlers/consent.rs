@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::authorize::{SignedInRequest, current_session, respond, signed_in_request};
-use super::{CheckedForm, field};
+use super::authorize::{SignedInRequest, respond, signed_in_form, signed_in_request};
+use super::{PostedForm, field};
 use crate::oidc::authorize;
 use crate::web::AppState;
 use crate::web::browser::Browser;
@@ -63,15 +63,17 @@ pub async fn consent_get(
 pub async fn consent_post(
     State(state): State<AppState>,
     browser: Browser,
-    CheckedForm(params): CheckedForm,
+    form: PostedForm,
 ) -> Result<Response, AppError> {
+    let (params, request_id, session) = match signed_in_form(&state, &browser, form).await? {
+        Ok(checked) => checked,
+        Err(sign_in) => return Ok(sign_in),
+    };
     let approved = match field(&params, "decision")? {
         Some("allow") => true,
         Some("deny") => false,
         _ => return Err(AppError::page(StatusCode::BAD_REQUEST, "error_bad_request")),
     };
-    let session = current_session(&state, &browser).await?;
-    let request_id = field(&params, "request_id")?.unwrap_or_default();
-    let outcome = authorize::resume_after_consent(&state.services, request_id, session.as_ref(), approved).await?;
+    let outcome = authorize::resume_after_consent(&state.services, &request_id, Some(&session), approved).await?;
     respond(&state, &browser, outcome, Vec::new())
 }

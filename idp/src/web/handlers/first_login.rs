@@ -11,8 +11,9 @@ use serde::Serialize;
 
 use super::authorize::respond;
 use super::password_policy::PasswordFields;
-use super::{CheckedForm, field, see_other};
+use super::{PostedForm, field, see_other};
 use crate::account::captcha::{self, Challenge};
+use crate::account::csrf::Context;
 use crate::account::first_login::{self, CAPTCHA_PURPOSE, PendingSignIn, Step};
 use crate::account::password_change::ChangeError;
 use crate::account::secret_question::{self, SecretQuestionError};
@@ -118,11 +119,11 @@ async fn render(
 ) -> Result<Response, AppError> {
     let s = &state.services;
     let (view, client_name, redirect_origin) = view_for(state, browser, pending, user).await?;
-    let (cookie, set) = state.csrf_cookie(browser);
+    let (csrf, set) = state.form_token(browser, &Context::FirstLogin { flow_id: &pending.id });
     let user_type = s.user_types.of(&user.user_type);
     let (step_number, step_count) = step.map(|st| pending.progress(st)).unwrap_or((0, 0));
     let mut page = FirstLoginPage {
-        csrf: state.csrf_token(&cookie),
+        csrf,
         step: step.map_or(CONTINUE, Step::as_str),
         step_number,
         step_count,
@@ -169,11 +170,12 @@ pub async fn first_login_get(State(state): State<AppState>, browser: Browser) ->
 pub async fn first_login_post(
     State(state): State<AppState>,
     browser: Browser,
-    CheckedForm(params): CheckedForm,
+    form: PostedForm,
 ) -> Result<Response, AppError> {
     let Some((mut pending, user)) = load(&state, &browser).await? else {
         return Ok(expired(&state));
     };
+    let params = form.check(&state, Context::FirstLogin { flow_id: &pending.id })?;
     if !first_login::lock(&state.services, &pending).await? {
         // Another tab is running a step of this flow: show whatever it leaves.
         return Ok(see_other(URL));

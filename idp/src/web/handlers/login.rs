@@ -9,7 +9,8 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::authorize::respond;
-use super::{CheckedForm, field, parse_params, see_other};
+use super::{PostedForm, field, parse_params, see_other};
+use crate::account::csrf::Context;
 use crate::account::first_login;
 use crate::account::login::{self, LoginOutcome};
 use crate::account::session::{self, BrowserSession};
@@ -59,9 +60,9 @@ fn render(
     login: &str,
     error: Option<&str>,
 ) -> Response {
-    let (cookie, set) = state.csrf_cookie(browser);
+    let (csrf, set) = state.form_token(browser, &Context::Login { request_id: &request.id });
     let page = LoginPage {
-        csrf: state.csrf_token(&cookie),
+        csrf,
         request_id: &request.id,
         login,
         error: error.map(|key| state.text(view, key)).unwrap_or_default(),
@@ -85,9 +86,10 @@ pub async fn login_get(
 pub async fn login_post(
     State(state): State<AppState>,
     browser: Browser,
-    CheckedForm(params): CheckedForm,
+    form: PostedForm,
 ) -> Result<Response, AppError> {
-    let (request, client, view) = pending(&state, &browser, field(&params, "request_id")?).await?;
+    let (request, client, view) = pending(&state, &browser, form.locator("request_id")?).await?;
+    let params = form.check(&state, Context::Login { request_id: &request.id })?;
     let login = field(&params, "login")?.unwrap_or_default();
     let password = field(&params, "password")?.unwrap_or_default();
     if login.trim().is_empty() || password.is_empty() {

@@ -8,7 +8,8 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::authorize::current_session;
-use super::{CheckedForm, field, form_body, parse_params, see_other};
+use super::{PostedForm, field, form_body, parse_params, see_other};
+use crate::account::csrf::Context;
 use crate::account::session;
 use crate::oidc::authorize::PageError;
 use crate::oidc::logout::{self, LogoutDecision, LogoutRequest};
@@ -75,9 +76,10 @@ async fn handle(state: &AppState, browser: &Browser, params: &Params) -> Result<
                 None => None,
             };
             let view = View::new(state, browser, client.as_ref(), request.ui_locales.as_deref());
-            let (cookie, set) = state.csrf_cookie(browser);
+            let sid = session.as_ref().map(|s| s.sid.as_str());
+            let (csrf, set) = state.form_token(browser, &Context::LogoutConfirm { logout_id: &logout_id, sid });
             let page = ConfirmPage {
-                csrf: state.csrf_token(&cookie),
+                csrf,
                 logout_id: &logout_id,
                 client_name: request.client_name.as_deref().unwrap_or_default(),
             };
@@ -90,10 +92,14 @@ async fn handle(state: &AppState, browser: &Browser, params: &Params) -> Result<
 pub async fn logout_confirm_post(
     State(state): State<AppState>,
     browser: Browser,
-    CheckedForm(params): CheckedForm,
+    form: PostedForm,
 ) -> Result<Response, AppError> {
-    let Some(request) = logout::confirmed(&state.services, field(&params, "logout_id")?.unwrap_or_default()).await?
-    else {
+    // The token names the session the page was shown to: a planted pair cannot end another.
+    let logout_id = form.locator("logout_id")?.unwrap_or_default().to_owned();
+    let session = current_session(&state, &browser).await?;
+    let sid = session.as_ref().map(|s| s.sid.as_str());
+    let params = form.check(&state, Context::LogoutConfirm { logout_id: &logout_id, sid })?;
+    let Some(request) = logout::confirmed(&state.services, &logout_id).await? else {
         return Err(AppError::expired());
     };
     match field(&params, "decision")? {

@@ -31,6 +31,7 @@ use axum::body::Bytes;
 use super::AppState;
 use super::browser::Browser;
 use super::error::AppError;
+use crate::account::csrf;
 use crate::oidc::params::Params;
 
 pub async fn not_found() -> AppError {
@@ -68,11 +69,35 @@ pub fn form_body(headers: &axum::http::HeaderMap, body: &[u8]) -> Result<Params,
     parse_params(text)
 }
 
-/// A form posted by a person: form-encoded, and carrying the CSRF token of this browser (every
-/// state-changing page form goes through this extractor, so none can forget the check).
-pub struct CheckedForm(pub Params);
+/// A form posted by a person, form-encoded. Its fields are out of reach until its CSRF token is
+/// checked against what the form acts on (`check`): every state-changing page form goes
+/// through this extractor, so none can forget the check, and none can check it against nothing
+/// (`account::csrf` says why the context matters). Only the fields that name that state (a
+/// request id, a link) are readable before, through `locator`.
+pub struct PostedForm {
+    params: Params,
+    csrf_cookie: Option<String>,
+}
 
-impl axum::extract::FromRequest<AppState> for CheckedForm {
+impl PostedForm {
+    /// A field that names the state the form acts on (`request_id`, `logout_id`, a link's
+    /// token, the recovery step), read to find that state before the check.
+    pub fn locator(&self, name: &str) -> Result<Option<&str>, AppError> {
+        field(&self.params, name)
+    }
+
+    /// The form's fields, once its token is this browser's for `context`; a themed 403
+    /// otherwise.
+    pub fn check(self, state: &AppState, context: csrf::Context<'_>) -> Result<Params, AppError> {
+        let submitted = field(&self.params, "csrf")?;
+        if !csrf::is_valid(&state.services.csrf_key, self.csrf_cookie.as_deref(), submitted, &context) {
+            return Err(AppError::csrf());
+        }
+        Ok(self.params)
+    }
+}
+
+impl axum::extract::FromRequest<AppState> for PostedForm {
     type Rejection = AppError;
 
     async fn from_request(request: axum::extract::Request, state: &AppState) -> Result<Self, Self::Rejection> {
@@ -90,9 +115,6 @@ impl axum::extract::FromRequest<AppState> for CheckedForm {
             status => AppError::page(status, "error_bad_request"),
         })?;
         let params = form_body(&parts.headers, &bytes)?;
-        if !state.csrf_ok(&browser, field(&params, "csrf")?) {
-            return Err(AppError::csrf());
-        }
-        Ok(CheckedForm(params))
+        Ok(PostedForm { params, csrf_cookie: browser.cookie(state.cookies.csrf).map(str::to_owned) })
     }
 }

@@ -17,8 +17,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::recovery::{Chosen, choose_type, client_of, login_url, query_of, view_for};
-use super::{CheckedForm, field, parse_params, see_other};
+use super::{PostedForm, field, parse_params, see_other};
 use crate::account::captcha::{self, Challenge};
+use crate::account::csrf::Context;
 use crate::account::recovery::identifier::{self, Asks, Begun, FirstPage, Opened, Verified};
 use crate::account::recovery::{self, CAPTCHA_IDENTIFIER, Flow, FlowKind, Origin, Step};
 use crate::domain::user_type::IdentifierRecovery;
@@ -30,6 +31,8 @@ use crate::web::error::AppError;
 use crate::web::pages::{View, with_cookies};
 
 const URL: &str = "/recovery/identifier";
+/// The CSRF context of the first form (no flow yet).
+const START: Context<'static> = Context::RecoveryStart { kind: "identifier" };
 
 /// What `recovery_identifier.html` shows (see the template's header for each step).
 #[derive(Serialize, Default)]
@@ -124,7 +127,8 @@ fn cookie_of(state: &AppState, secret: &Secret) -> String {
     )
 }
 
-/// Renders `page` for the type and origin, filling the common parts.
+/// Renders `page` for the type and origin, filling the common parts; its forms act on
+/// `context` (`None`: a page without a form).
 async fn render(
     state: &AppState,
     browser: &Browser,
@@ -132,19 +136,18 @@ async fn render(
     user_type: &str,
     status: StatusCode,
     mut page: IdentifierPage,
-    cookies: Vec<String>,
+    context: Option<Context<'_>>,
 ) -> Result<Response, AppError> {
     let (view, client_name) = view(state, browser, origin, user_type).await?;
-    let (csrf_cookie, set) = state.csrf_cookie(browser);
+    let (csrf, set) = context.map(|c| state.form_token(browser, &c)).unwrap_or_default();
     let rules = state.services.user_types.of(user_type);
     (page.step_number, page.step_count) =
         progress(rules.recovery.identifier, rules.recovery_asks_question(), page.step);
-    page.csrf = state.csrf_token(&csrf_cookie);
+    page.csrf = csrf;
     page.client_name = client_name;
     page.login_url = login_url(origin, view.lang);
     page.restart_url = format!("{URL}{}", query_of(origin, view.lang, &[("user_type", user_type)]));
-    let cookies = cookies.into_iter().chain(set);
-    Ok(state.page(status, &view, "recovery_identifier.html", &page, None, with_cookies(cookies)))
+    Ok(state.page(status, &view, "recovery_identifier.html", &page, None, with_cookies(set)))
 }
 
 /// The first form of the type.
@@ -183,7 +186,7 @@ async fn form(
         captcha_error: typed.captcha_error,
         ..IdentifierPage::default()
     };
-    render(state, browser, origin, user_type, status, page, Vec::new()).await
+    render(state, browser, origin, user_type, status, page, Some(START)).await
 }
 
 /// The page of a flow's current step.
@@ -216,7 +219,8 @@ async fn flow_page(
         _ if user_type.recovery.identifier == IdentifierRecovery::NewIdentifier => "link_sent",
         _ => "mail_sent",
     };
-    render(state, browser, &flow.origin(), &flow.user_type, status, page, Vec::new()).await
+    let context = Context::Recovery { flow_id: &flow.id };
+    render(state, browser, &flow.origin(), &flow.user_type, status, page, Some(context)).await
 }
 
 /// A page outside any flow (dead link, expired flow…), with a way to start over.
@@ -236,7 +240,7 @@ async fn dead_end(
         page.support = rule.support_or(&r.support).get(lang).to_owned();
         page.support_url = rule.support_url.clone().or_else(|| r.support_url.clone()).unwrap_or_default();
     }
-    let mut response = render(state, browser, origin, user_type, status, page, Vec::new()).await?;
+    let mut response = render(state, browser, origin, user_type, status, page, None).await?;
     if let Ok(value) = clear_cookie(state.cookies.recovery, state.cookies.secure).parse() {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -251,16 +255,9 @@ async fn load(state: &AppState, browser: &Browser) -> Result<Option<Flow>, AppEr
 }
 
 /// The type to restart with when there is no flow: the hinted one, else the only one.
-fn fallback_type(state: &AppState, params: &Params) -> String {
+fn fallback_type(state: &AppState, hint: Option<&str>) -> String {
     let types = &state.services.user_types;
-    params
-        .get("user_type")
-        .ok()
-        .flatten()
-        .and_then(|id| types.get(id))
-        .or_else(|| types.all().first())
-        .map(|t| t.id.clone())
-        .unwrap_or_default()
+    hint.and_then(|id| types.get(id)).or_else(|| types.all().first()).map(|t| t.id.clone()).unwrap_or_default()
 }
 
 pub async fn recovery_identifier_get(
@@ -273,7 +270,7 @@ pub async fn recovery_identifier_get(
         return match load(&state, &browser).await? {
             Some(flow) => flow_page(&state, &browser, &flow, StatusCode::OK, IdentifierPage::default()).await,
             None => {
-                let user_type = fallback_type(&state, &params);
+                let user_type = fallback_type(&state, params.get("user_type").ok().flatten());
                 dead_end(&state, &browser, &Origin::default(), &user_type, StatusCode::BAD_REQUEST, "expired").await
             }
         };
@@ -289,23 +286,25 @@ pub async fn recovery_identifier_get(
 pub async fn recovery_identifier_post(
     State(state): State<AppState>,
     browser: Browser,
-    CheckedForm(params): CheckedForm,
+    form: PostedForm,
 ) -> Result<Response, AppError> {
     let started = Instant::now();
-    let result = post_step(&state, &browser, &params).await;
+    let result = post_step(&state, &browser, form).await;
     recovery::pad(&state.services, started).await;
     result
 }
 
-async fn post_step(state: &AppState, browser: &Browser, params: &Params) -> Result<Response, AppError> {
-    let step = field(params, "step")?.unwrap_or_default();
-    if step == "form" {
-        return identify(state, browser, params).await;
+async fn post_step(state: &AppState, browser: &Browser, form: PostedForm) -> Result<Response, AppError> {
+    if form.locator("step")? == Some("form") {
+        let params = form.check(state, START)?;
+        return identify(state, browser, &params).await;
     }
     let Some(mut flow) = load(state, browser).await? else {
-        let user_type = fallback_type(state, params);
+        let user_type = fallback_type(state, form.locator("user_type").ok().flatten());
         return dead_end(state, browser, &Origin::default(), &user_type, StatusCode::BAD_REQUEST, "expired").await;
     };
+    let params = &form.check(state, Context::Recovery { flow_id: &flow.id })?;
+    let step = field(params, "step")?.unwrap_or_default();
     let lang = browser.lang(flow.ui_locales.as_deref());
     let s = &state.services;
     let info = browser.client_info();
@@ -401,7 +400,7 @@ pub async fn recovery_identifier_renew_get(
     let params = parse_params(query.as_deref().unwrap_or_default())?;
     let token = field(&params, "t")?.unwrap_or_default();
     let current = load(&state, &browser).await?;
-    let fallback = fallback_type(&state, &params);
+    let fallback = fallback_type(&state, params.get("user_type").ok().flatten());
     let origin = Origin::default();
     match identifier::open_link(&state.services, token, current.as_ref(), &browser.client_info()).await? {
         Opened::Invalid { user_type } => {

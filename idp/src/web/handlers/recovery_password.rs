@@ -14,8 +14,9 @@ use serde::Serialize;
 
 use super::password_policy::PasswordFields;
 use super::recovery::{Chosen, choose_type, client_of, login_url, origin_of, param, query_of, view_for};
-use super::{CheckedForm, field, parse_params, see_other};
+use super::{PostedForm, field, parse_params, see_other};
 use crate::account::captcha::{self, Challenge};
+use crate::account::csrf::Context;
 use crate::account::password_change::ChangeError;
 use crate::account::recovery::password::{self, Begun, CodeOutcome, LinkState, Resent};
 use crate::account::recovery::{self, Flow, FlowKind, IdentifyInput, Origin, Step};
@@ -29,6 +30,8 @@ use crate::web::error::AppError;
 use crate::web::pages::{View, with_cookies};
 
 const PASSWORD_URL: &str = "/recovery/password";
+/// The CSRF context of the first page (no flow yet).
+const START: Context<'static> = Context::RecoveryStart { kind: "password" };
 
 /// What `recovery_password.html` shows (`step`), and what each step needs.
 #[derive(Serialize, Default)]
@@ -174,11 +177,18 @@ async fn render_password(
     let user_type = s.user_types.of(user_type_id);
     let view = view_for(state, browser, client.as_ref(), origin, Some(user_type));
     let rule = &user_type.recovery;
-    let (cookie, set) = state.csrf_cookie(browser);
+    // The first page starts a flow; every later form acts on this browser's flow. A page of
+    // neither kind has no form.
+    let context = match (step, flow) {
+        ("identify", _) => Some(START),
+        (_, Some(flow)) => Some(Context::Recovery { flow_id: &flow.id }),
+        (_, None) => None,
+    };
+    let (csrf, set) = context.map(|c| state.form_token(browser, &c)).unwrap_or_default();
     let (step_number, step_count) = progress(state, user_type_id, step);
     let mut page = PasswordPage {
         step,
-        csrf: state.csrf_token(&cookie),
+        csrf,
         step_number,
         step_count,
         client_name: client.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
@@ -260,19 +270,16 @@ fn identifier_label(rule: &RecoveryRule, lang: Lang, text: impl Fn(&str) -> Stri
     }
 }
 
-/// The flow's cookie is unknown or expired: a themed page offering to start again.
+/// The flow's cookie is unknown or expired: a themed page (no form) offering to start again.
 async fn flow_expired(state: &AppState, browser: &Browser) -> Result<Response, AppError> {
     let view = View::new(state, browser, None, None);
-    let (cookie, set) = state.csrf_cookie(browser);
     let page = PasswordPage {
         step: "expired",
-        csrf: state.csrf_token(&cookie),
         restart_url: format!("{PASSWORD_URL}?lang={}", view.lang.code()),
         login_url: "/account".to_owned(),
         ..PasswordPage::default()
     };
-    let mut cookies: Vec<String> = set.into_iter().collect();
-    cookies.push(end_cookie(state));
+    let cookies = [end_cookie(state)];
     Ok(state.page(StatusCode::BAD_REQUEST, &view, "recovery_password.html", &page, None, with_cookies(cookies)))
 }
 
@@ -341,22 +348,24 @@ pub async fn recovery_password_get(
 pub async fn recovery_password_post(
     State(state): State<AppState>,
     browser: Browser,
-    CheckedForm(params): CheckedForm,
+    form: PostedForm,
 ) -> Result<Response, AppError> {
     let started = Instant::now();
-    let result = password_post(&state, &browser, &params).await;
+    let result = password_post(&state, &browser, form).await;
     recovery::pad(&state.services, started).await;
     result
 }
 
-async fn password_post(state: &AppState, browser: &Browser, params: &Params) -> Result<Response, AppError> {
-    let action = field(params, "action")?.unwrap_or_default();
-    if action == "identify" {
-        return identify_post(state, browser, params).await;
+async fn password_post(state: &AppState, browser: &Browser, form: PostedForm) -> Result<Response, AppError> {
+    if form.locator("action")? == Some("identify") {
+        let params = form.check(state, START)?;
+        return identify_post(state, browser, &params).await;
     }
     let Some(mut flow) = load_flow(state, browser).await? else {
         return flow_expired(state, browser).await;
     };
+    let params = &form.check(state, Context::Recovery { flow_id: &flow.id })?;
+    let action = field(params, "action")?.unwrap_or_default();
     let s = &state.services;
     let info = browser.client_info();
     let here = format!("{PASSWORD_URL}?lang={}", browser.lang(flow.ui_locales.as_deref()).code());
@@ -569,10 +578,11 @@ pub async fn recovery_password_link_get(
 pub async fn recovery_password_link_post(
     State(state): State<AppState>,
     browser: Browser,
-    CheckedForm(params): CheckedForm,
+    form: PostedForm,
 ) -> Result<Response, AppError> {
     let started = Instant::now();
-    let h = field(&params, "h")?.unwrap_or_default().to_owned();
+    let h = form.locator("h")?.unwrap_or_default().to_owned();
+    let params = form.check(&state, Context::RecoveryLink { handle: &h })?;
     let c = field(&params, "c")?.unwrap_or_default().to_owned();
     let result = async {
         if let LinkState::Expired(token) = password::link_state(&state.services, &h, &c).await? {
@@ -594,10 +604,10 @@ async fn link_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let view = View::new(state, browser, None, None);
-    let (cookie, set) = state.csrf_cookie(browser);
+    let (csrf, set) = state.form_token(browser, &Context::RecoveryLink { handle: h });
     let page = PasswordPage {
         step,
-        csrf: state.csrf_token(&cookie),
+        csrf,
         link_h: h.to_owned(),
         link_c: c.to_owned(),
         link_minutes: state.services.recovery.code_lifetime / 60,
