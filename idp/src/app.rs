@@ -98,6 +98,11 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         user_types: config.user_types.clone(),
         mail_renderer,
         login_throttle: config.login_throttle,
+        login_in_flight: crate::account::in_flight::InFlight::new(
+            config.login_throttle.ip_max_in_flight,
+            config.login_throttle.ip_queue,
+            crate::account::in_flight::MAX_ADDRESSES,
+        ),
         secret_questions: config.secret_questions.clone(),
         master_key: master,
         recovery: config.recovery.clone(),
@@ -184,6 +189,7 @@ impl App {
             themes: Arc::new(themes),
             cookies: CookieNames::new(config.secure_cookies),
             default_theme: config.default_theme.clone(),
+            proxies: Arc::new(config.proxies.clone()),
         };
         Ok(Self { state, listener, max_body_bytes: config.max_body_bytes })
     }

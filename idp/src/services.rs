@@ -35,6 +35,8 @@ pub struct Services {
     pub mail_renderer: crate::mail::render::MailRenderer,
     /// Per-address limit on failed sign-ins (`account::lockout`).
     pub login_throttle: crate::config::LoginThrottle,
+    /// Password verifications in flight per address on this node (`account::in_flight`).
+    pub login_in_flight: crate::account::in_flight::InFlight,
     /// The secret questions offered to choose from (`account::secret_question`).
     pub secret_questions: Vec<crate::domain::user_type::Localized>,
     /// Seals what must not sit in the database in clear: signing keys (`Keys` holds its own

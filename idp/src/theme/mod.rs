@@ -48,6 +48,7 @@ pub const REQUIRED_KEYS: &[&str] = &[
     "error_logout_redirect",
     "error_payload_too_large",
     "login_failed",
+    "login_busy",
     "recovery_throttled",
     "identifier_sms_failed",
     "login_required_field",
