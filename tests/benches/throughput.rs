@@ -69,6 +69,9 @@ async fn main() {
             raw.argon2_m_cost = 19 * 1024;
             raw.argon2_t_cost = 2;
             raw.argon2_p_cost = 1;
+            // Every request comes from this one loopback address: the per-address cap on
+            // sign-ins in flight (issue #10) would measure itself, not the provider.
+            raw.login_ip_max_in_flight = 0;
         }),
         ..Setup::default()
     })

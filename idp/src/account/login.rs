@@ -10,8 +10,8 @@
 
 use serde_json::json;
 
-use super::session::ClientInfo;
 use super::lockout::AddressGate;
+use super::session::ClientInfo;
 use super::{audit, lockout};
 use crate::domain::{Login, Secret, User};
 use crate::services::{InfraError, Services};
@@ -39,14 +39,18 @@ pub async fn authenticate(
     info: &ClientInfo,
     client_id: &str,
 ) -> Result<LoginOutcome, InfraError> {
-    let address = match lockout::check_address(s, &info.ip).await? {
-        AddressGate::Open(address) => address,
-        AddressGate::Blocked => return Ok(LoginOutcome::Failed),
+    let AddressGate::Open(address) = lockout::check_address(s, &info.ip).await? else {
+        return Ok(LoginOutcome::Failed);
     };
     // Held to the end: the verification, and the rehash after a success, take one turn.
     let Ok(_turn) = s.login_in_flight.turn(address.source()).await else {
         tracing::warn!(ip = %info.ip, "sign-in refused: too many sign-ins in flight from this address");
         return Ok(LoginOutcome::Busy);
+    };
+    // The address may have been blocked while this attempt waited for its turn: the attempts
+    // queued behind a flood are then refused unverified too.
+    let AddressGate::Open(address) = lockout::check_address(s, &info.ip).await? else {
+        return Ok(LoginOutcome::Failed);
     };
     let user = match Login::parse(login) {
         Ok(login) => s.store.user_by_login(login.as_str()).await?,

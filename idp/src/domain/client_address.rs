@@ -239,8 +239,8 @@ fn split_unquoted(s: &str, separator: char) -> Vec<&str> {
 /// the value is neither.
 fn unquote(value: &str) -> Option<String> {
     let Some(inner) = value.strip_prefix('"') else {
-        let is_token = !value.is_empty()
-            && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~:".contains(&b));
+        let is_token =
+            !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~:".contains(&b));
         // `:` is not a tchar, but unquoted `for=192.0.2.43:80` is common enough to accept.
         return is_token.then(|| value.to_owned());
     };

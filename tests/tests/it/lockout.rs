@@ -202,11 +202,8 @@ async fn one_address_is_throttled_after_too_many_failures() {
 
 #[tokio::test]
 async fn a_throttled_address_is_refused_without_hashing_and_alike_for_every_account() {
-    let (app, rp, _) = provider_with(Setup {
-        tweak: Box::new(|raw| raw.login_ip_max_failures = 2),
-        ..Setup::default()
-    })
-    .await;
+    let (app, rp, _) =
+        provider_with(Setup { tweak: Box::new(|raw| raw.login_ip_max_failures = 2), ..Setup::default() }).await;
     for i in 0..2 {
         sign_in(&app, &rp, &format!("nobody{i}"), WRONG).await;
     }

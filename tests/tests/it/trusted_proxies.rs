@@ -58,7 +58,12 @@ fn assert_refused(page: &Page, what: &str) {
 }
 
 fn assert_signed_in(page: &Page, what: &str) {
-    assert!(page.location().is_some(), "{what}: expected a redirect after signing in, got {}: {}", page.status, page.body);
+    assert!(
+        page.location().is_some(),
+        "{what}: expected a redirect after signing in, got {}: {}",
+        page.status,
+        page.body
+    );
 }
 
 fn xff(address: &str) -> [(&'static str, String); 1] {
