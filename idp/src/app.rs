@@ -102,6 +102,11 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         mail_renderer,
         login_throttle: config.login_throttle,
         pending_throttle: config.pending_throttle,
+        login_in_flight: crate::account::in_flight::InFlight::new(
+            config.login_throttle.ip_max_in_flight,
+            config.login_throttle.ip_queue,
+            crate::account::in_flight::MAX_ADDRESSES,
+        ),
         secret_questions: config.secret_questions.clone(),
         master_key: master,
         recovery: config.recovery.clone(),
@@ -188,6 +193,7 @@ impl App {
             themes: Arc::new(themes),
             cookies: CookieNames::new(config.secure_cookies),
             default_theme: config.default_theme.clone(),
+            proxies: Arc::new(config.proxies.clone()),
         };
         Ok(Self { state, listener, max_body_bytes: config.max_body_bytes, limits: config.server_limits })
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+use crate::domain::client_address::{ForwardedHeader, ProxySettings, TrustedProxies};
 use crate::domain::user_type::{Localized, UserType, UserTypes};
 
 use crate::master_key::MasterKey;
@@ -85,6 +86,17 @@ pub struct RawConfig {
     /// before that address is refused until the window ends; 0 switches the limit off.
     pub login_ip_max_failures: u32,
     pub login_ip_window: i64,
+    /// Password verifications in flight at once from one address (IPv6: one /64) on one node;
+    /// more wait up to `login_ip_queue_ms` for a turn, then get "try again" (429). 0: no cap.
+    pub login_ip_max_in_flight: u32,
+    pub login_ip_queue_ms: u64,
+    /// Reverse proxies whose `forwarded_header` is believed (issue #10): addresses or CIDR
+    /// prefixes; in `IDP_TRUSTED_PROXIES` a comma-separated list. Empty: the socket peer is the
+    /// client, whatever the headers say.
+    #[serde(deserialize_with = "string_list")]
+    pub trusted_proxies: Vec<String>,
+    /// `x-forwarded-for` or `forwarded` (RFC 7239): the header the trusted proxies write.
+    pub forwarded_header: ForwardedHeader,
     /// Seconds a provisional password (sent by e-mail) stays valid (issue #4): 72 hours.
     pub provisional_password_lifetime: i64,
     /// Seconds an activation link stays valid (issue #4): 72 hours.
@@ -137,6 +149,10 @@ impl Default for RawConfig {
             master_key: None,
             login_ip_max_failures: 50,
             login_ip_window: 900,
+            login_ip_max_in_flight: 2,
+            login_ip_queue_ms: 2000,
+            trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::default(),
             provisional_password_lifetime: 72 * 3600,
             activation_link_lifetime: 72 * 3600,
             password_expiry_check_interval: 3600,
@@ -178,6 +194,8 @@ pub struct Config {
     pub master_key: Option<MasterKey>,
     pub login_throttle: LoginThrottle,
     pub pending_throttle: PendingThrottle,
+    /// Where the client's address is read from (`domain::client_address`).
+    pub proxies: ProxySettings,
     pub recovery: RecoverySettings,
 }
 
@@ -206,6 +224,10 @@ pub struct LoginThrottle {
     pub ip_max_failures: u32,
     /// Seconds.
     pub ip_window: i64,
+    /// Verifications in flight per address on this node (`account::in_flight`); 0: no cap.
+    pub ip_max_in_flight: u32,
+    /// How long an attempt over that cap waits for a turn before it is refused.
+    pub ip_queue: std::time::Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -478,6 +500,13 @@ impl Config {
             login_throttle: LoginThrottle {
                 ip_max_failures: raw.login_ip_max_failures,
                 ip_window: raw.login_ip_window,
+                ip_max_in_flight: raw.login_ip_max_in_flight,
+                ip_queue: std::time::Duration::from_millis(raw.login_ip_queue_ms),
+            },
+            proxies: ProxySettings {
+                trusted: TrustedProxies::parse(&raw.trusted_proxies)
+                    .map_err(|e| invalid(format!("trusted_proxies: {e}")))?,
+                header: raw.forwarded_header,
             },
             pending_throttle: PendingThrottle {
                 per_ip: raw.pending_requests_per_ip,
@@ -495,6 +524,20 @@ impl Config {
             ..RawConfig::default()
         })
     }
+}
+
+/// A list of strings: a TOML array, or (from the environment) one comma-separated string.
+fn string_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Items {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match Items::deserialize(deserializer)? {
+        Items::List(items) => items,
+        Items::Text(text) => text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+    })
 }
 
 /// Environment values are typed like TOML scalars: integers and booleans, else strings.
@@ -667,6 +710,23 @@ mod tests {
             Config::from_sources("[[user_types]]\nid = \"x\"\nlabel = { fr = \"x\", en = \"x\" }\ncolour = 1\n", &[])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_list_in_the_file_and_comma_separated_in_the_environment() {
+        use std::net::IpAddr;
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let file = Config::from_sources("trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n", &[]).unwrap();
+        let from_env = Config::from_sources("", &env(&[("IDP_TRUSTED_PROXIES", "10.0.0.0/8, ::1")])).unwrap();
+        assert_eq!(file.proxies, from_env.proxies);
+        let trusted = &from_env.proxies.trusted;
+        assert!(trusted.contains(ip("10.20.30.40")) && trusted.contains(ip("::1")));
+        assert!(Config::from_sources("", &[]).unwrap().proxies.trusted.is_empty(), "empty by default");
+        assert!(Config::from_sources("", &env(&[("IDP_TRUSTED_PROXIES", "")])).unwrap().proxies.trusted.is_empty());
+        assert!(Config::from_sources("", &env(&[("IDP_TRUSTED_PROXIES", "10.0.0.0/8,proxy")])).is_err());
+        let c = Config::from_sources("", &env(&[("IDP_FORWARDED_HEADER", "forwarded")])).unwrap();
+        assert_eq!(c.proxies.header, ForwardedHeader::Forwarded);
+        assert!(Config::from_sources("", &env(&[("IDP_FORWARDED_HEADER", "x-real-ip")])).is_err());
     }
 
     #[test]

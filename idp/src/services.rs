@@ -37,6 +37,8 @@ pub struct Services {
     pub login_throttle: crate::config::LoginThrottle,
     /// Per-address limit on creating pending records (`oidc::pending_limits`).
     pub pending_throttle: crate::config::PendingThrottle,
+    /// Password verifications in flight per address on this node (`account::in_flight`).
+    pub login_in_flight: crate::account::in_flight::InFlight,
     /// The secret questions offered to choose from (`account::secret_question`).
     pub secret_questions: Vec<crate::domain::user_type::Localized>,
     /// Seals what must not sit in the database in clear: signing keys (`Keys` holds its own

@@ -72,6 +72,9 @@ async fn main() {
             // Thousands of authorizations from one address: the per-address limit would refuse
             // them (decision 0013); this bench measures code issuance.
             raw.pending_requests_per_ip = 0;
+            // Every request comes from this one loopback address: the per-address cap on
+            // sign-ins in flight (issue #10) would measure itself, not the provider.
+            raw.login_ip_max_in_flight = 0;
         }),
         ..Setup::default()
     })

@@ -14,6 +14,9 @@
 //! The per-address limit counts failures in fixed windows of the injected clock; reaching it
 //! blocks that address (IPv6: its /64) until the window ends. It is a coarse guard against one
 //! source trying many accounts; attempts already in flight when it trips may still be verified.
+//! The sign-in checks it first (`check_address`, issue #10): a blocked address is refused
+//! before the account is looked up or any hash is computed, so its answer is the same, and as
+//! quick, whatever the account, and a flood from it costs no argon2 work.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -78,9 +81,29 @@ impl Attempt {
     }
 }
 
+/// An address that passed the per-address gate.
+#[derive(Debug)]
+pub struct OpenAddress {
+    source: Option<String>,
+}
+
+impl OpenAddress {
+    /// The address as the per-address rules count it (IPv6: its /64); `None` when unknown.
+    pub fn source(&self) -> Option<&str> {
+        self.source.as_deref()
+    }
+}
+
+#[derive(Debug)]
+pub enum AddressGate {
+    Open(OpenAddress),
+    /// Too many failures from this address in the current window: refuse, checking nothing.
+    Blocked,
+}
+
 /// The address the per-address limit counts: the IP, or the /64 of an IPv6 address.
 pub(crate) fn source_of(ip: &str) -> Option<String> {
-    match ip.parse::<IpAddr>().ok()? {
+    match ip.parse::<IpAddr>().ok()?.to_canonical() {
         IpAddr::V4(v4) => Some(v4.to_string()),
         IpAddr::V6(v6) => {
             let s = v6.segments();
@@ -93,17 +116,33 @@ fn rule_of(s: &Services, user: &User) -> LockoutRule {
     s.user_types.of(&user.user_type).lockout
 }
 
-/// Before verifying a password: is this attempt allowed to be evaluated?
-pub async fn begin(s: &Services, user: Option<&User>, ip: &str) -> Result<Attempt, InfraError> {
-    let now = s.now();
+/// Is this address blocked by the per-address limit?
+pub async fn check_address(s: &Services, ip: &str) -> Result<AddressGate, InfraError> {
     let source = source_of(ip);
     if let Some(source) = &source
         && let Some(until) = ephemeral::get_json::<i64>(s.ephemeral.as_ref(), &ip_block_key(source)).await?
-        && now < until
+        && s.now() < until
     {
         tracing::warn!(ip = %ip, until, "sign-in refused: too many failures from this address");
-        return Ok(Attempt { admitted: false, account: None, source: Some(source.clone()) });
+        return Ok(AddressGate::Blocked);
     }
+    Ok(AddressGate::Open(OpenAddress { source }))
+}
+
+/// Before verifying a password: is this attempt allowed to be evaluated? A blocked address gets
+/// a refused attempt (the caller verifies the dummy hash); `login` calls `check_address` first
+/// and refuses without any verification instead.
+pub async fn begin(s: &Services, user: Option<&User>, ip: &str) -> Result<Attempt, InfraError> {
+    match check_address(s, ip).await? {
+        AddressGate::Blocked => Ok(Attempt { admitted: false, account: None, source: source_of(ip) }),
+        AddressGate::Open(address) => begin_at(s, user, address).await,
+    }
+}
+
+/// `begin` for an address that passed `check_address`.
+pub async fn begin_at(s: &Services, user: Option<&User>, address: OpenAddress) -> Result<Attempt, InfraError> {
+    let now = s.now();
+    let source = address.source;
     let Some(user) = user else {
         return Ok(Attempt { admitted: true, account: None, source });
     };
@@ -173,7 +212,7 @@ pub async fn finish(s: &Services, attempt: Attempt, user: Option<&User>, succeed
 }
 
 async fn count_address_failure(s: &Services, source: &str) -> Result<(), InfraError> {
-    let LoginThrottle { ip_max_failures, ip_window } = s.login_throttle;
+    let LoginThrottle { ip_max_failures, ip_window, .. } = s.login_throttle;
     if ip_max_failures == 0 {
         return Ok(());
     }
@@ -223,5 +262,6 @@ mod tests {
         assert_eq!(source_of("2001:db8:1:2:3:4:5:6").as_deref(), Some("2001:db8:1:2::/64"));
         assert_eq!(source_of("192.0.2.7").as_deref(), Some("192.0.2.7"));
         assert_eq!(source_of(""), None);
+        assert_eq!(source_of("::ffff:192.0.2.7").as_deref(), Some("192.0.2.7"), "IPv4-mapped: its IPv4 address");
     }
 }

@@ -1,9 +1,16 @@
 //! Sign-in with identifier and password: one generic failure whatever went wrong (unknown
 //! identifier, wrong password, locked or disabled account, expired provisional password), with
-//! the same work done in every case. Every attempt is audited.
+//! the same work done in every case. Every attempt that reaches an account is audited.
+//!
+//! Before any of that (issue #10), two gates that look at the address only, so that their
+//! answer is the same whatever the account: an address blocked by the per-address limit is
+//! refused at once (no lookup, no hash, no audit row: only a log line, the failures that led to
+//! the block were audited), and an address with too many verifications in flight on this node
+//! waits its turn, then is told to try again (`in_flight`).
 
 use serde_json::json;
 
+use super::lockout::AddressGate;
 use super::session::ClientInfo;
 use super::{audit, lockout};
 use crate::domain::{Login, Secret, User};
@@ -20,6 +27,8 @@ pub enum LoginOutcome {
         password_expired: bool,
     },
     Failed,
+    /// Too many sign-ins in flight from this address: nothing was checked; try again shortly.
+    Busy,
 }
 
 /// `client_id`: the relying party the sign-in is for (audit only).
@@ -30,12 +39,25 @@ pub async fn authenticate(
     info: &ClientInfo,
     client_id: &str,
 ) -> Result<LoginOutcome, InfraError> {
+    let AddressGate::Open(address) = lockout::check_address(s, &info.ip).await? else {
+        return Ok(LoginOutcome::Failed);
+    };
+    // Held to the end: the verification, and the rehash after a success, take one turn.
+    let Ok(_turn) = s.login_in_flight.turn(address.source()).await else {
+        tracing::warn!(ip = %info.ip, "sign-in refused: too many sign-ins in flight from this address");
+        return Ok(LoginOutcome::Busy);
+    };
+    // The address may have been blocked while this attempt waited for its turn: the attempts
+    // queued behind a flood are then refused unverified too.
+    let AddressGate::Open(address) = lockout::check_address(s, &info.ip).await? else {
+        return Ok(LoginOutcome::Failed);
+    };
     let user = match Login::parse(login) {
         Ok(login) => s.store.user_by_login(login.as_str()).await?,
         Err(_) => None,
     };
-    // Lockout and throttling (issue #4): a refused attempt verifies the dummy hash instead.
-    let attempt = lockout::begin(s, user.as_ref(), &info.ip).await?;
+    // Lockout (issue #4): a refused attempt verifies the dummy hash instead.
+    let attempt = lockout::begin_at(s, user.as_ref(), address).await?;
     let admitted = attempt.is_admitted();
     let hash = user.as_ref().filter(|_| admitted).map(|u| u.password_hash.as_str());
     let matched = s.passwords.verify(password, hash).await?;

@@ -7,6 +7,7 @@ pub mod captcha;
 pub mod csrf;
 pub mod expiry_warning;
 pub mod first_login;
+pub mod in_flight;
 pub mod lockout;
 pub mod login;
 pub mod password;

@@ -4,6 +4,7 @@
 //! verified against a dummy hash so timing does not reveal which accounts exist.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -19,6 +20,8 @@ pub struct PasswordHasher {
     permits: Arc<Semaphore>,
     dummy_hash: String,
     params: Argon2Params,
+    /// Verifications started (dummy ones included), for the tests and the bench.
+    verifications: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -37,7 +40,13 @@ impl PasswordHasher {
             .hash_password(crate::crypto::random_token(16).as_bytes())
             .map_err(|e| InfraError::Hashing(e.to_string()))?
             .to_string();
-        Ok(Self { argon, permits: Arc::new(Semaphore::new(parallelism.max(1))), dummy_hash, params })
+        Ok(Self {
+            argon,
+            permits: Arc::new(Semaphore::new(parallelism.max(1))),
+            dummy_hash,
+            params,
+            verifications: Arc::default(),
+        })
     }
 
     pub async fn hash(&self, password: &Secret) -> Result<String, InfraError> {
@@ -59,9 +68,15 @@ impl PasswordHasher {
         let password = password.clone();
         let known = hash.is_some();
         let hash = hash.unwrap_or(&self.dummy_hash).to_owned();
+        self.verifications.fetch_add(1, Ordering::Relaxed);
         let matched =
             self.blocking(move || argon.verify_password(password.expose().as_bytes(), hash.as_str()).is_ok()).await?;
         Ok(known && matched)
+    }
+
+    /// How many verifications this hasher has started (real and dummy).
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 
     /// True when `hash` was not made with the configured recipe (another algorithm, version or
@@ -108,6 +123,14 @@ mod tests {
         assert!(hasher().needs_rehash(&hash));
         assert!(!old.needs_rehash(&hash));
         assert!(hasher().needs_rehash("$2b$12$not-argon2"));
+    }
+
+    #[tokio::test]
+    async fn every_verification_is_counted_dummy_ones_included() {
+        let h = hasher();
+        h.verify(&Secret::new("anything"), None).await.unwrap();
+        h.verify(&Secret::new("anything"), Some("$argon2id$garbage")).await.unwrap();
+        assert_eq!(h.verifications(), 2);
     }
 
     #[tokio::test]

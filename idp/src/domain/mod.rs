@@ -1,8 +1,9 @@
-//! Pure types, parsed at the edge: clients, redirect URIs, scopes, users and logins, languages,
-//! secrets.
+//! Pure types, parsed at the edge: clients, client addresses behind proxies, redirect URIs,
+//! scopes, users and logins, languages, secrets.
 //! Nothing here imports axum, sqlx, redis or tera.
 
 pub mod client;
+pub mod client_address;
 pub mod lang;
 pub mod login;
 pub mod scope;

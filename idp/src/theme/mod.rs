@@ -52,6 +52,7 @@ pub const REQUIRED_KEYS: &[&str] = &[
     "error_payload_too_large",
     "error_too_many_requests",
     "login_failed",
+    "login_busy",
     "recovery_throttled",
     "identifier_sms_failed",
     "login_required_field",

@@ -1,4 +1,6 @@
 //! What a request tells about the browser: cookies, language preferences, address, agent.
+//! The address is the client's, behind trusted proxies too (`domain::client_address`): every
+//! per-address rule, the audit trail and the sessions shown in /account take it from here.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -8,8 +10,10 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 
+use super::AppState;
 use crate::account::session::ClientInfo;
 use crate::domain::Lang;
+use crate::domain::client_address::{ProxySettings, UNREADABLE};
 
 #[derive(Clone, Debug, Default)]
 pub struct Browser {
@@ -18,6 +22,8 @@ pub struct Browser {
     /// `?lang=` from the language switch link.
     pub lang_param: Option<String>,
     pub user_agent: String,
+    /// The client's address (canonical: an IPv4-mapped IPv6 peer is its IPv4 address); empty
+    /// when the connection's address is unknown (a router served without connect info).
     pub ip: String,
     pub method: Method,
     pub path: String,
@@ -65,10 +71,18 @@ pub fn parse_cookies(headers: &HeaderMap) -> HashMap<String, String> {
     cookies
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Browser {
+/// The client's address: the socket peer, or what the trusted proxies say it is.
+fn client_address(parts: &Parts, proxies: &ProxySettings) -> Option<std::net::IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    let lines: Vec<&str> =
+        parts.headers.get_all(proxies.header.name()).iter().map(|v| v.to_str().unwrap_or(UNREADABLE)).collect();
+    Some(proxies.client_address(peer, &lines))
+}
+
+impl FromRequestParts<AppState> for Browser {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let header = |name: axum::http::header::HeaderName| {
             parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
         };
@@ -77,7 +91,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Browser {
             .as_deref()
             .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
             .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "lang").map(|(_, v)| v));
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default();
+        let ip = client_address(parts, &state.proxies).map(|ip| ip.to_string()).unwrap_or_default();
         Ok(Browser {
             cookies: parse_cookies(&parts.headers),
             accept_language: header(axum::http::header::ACCEPT_LANGUAGE),

@@ -30,6 +30,8 @@ pub struct AppState {
     pub themes: Arc<Themes>,
     pub cookies: CookieNames,
     pub default_theme: String,
+    /// Which peers' forwarding header names the client (`domain::client_address`, issue #10).
+    pub proxies: Arc<crate::domain::client_address::ProxySettings>,
 }
 
 /// `__Host-` names (and `Secure`) when the issuer is https (RFC 6265bis §4.1.3.2).

@@ -201,6 +201,49 @@ async fn one_address_is_throttled_after_too_many_failures() {
 }
 
 #[tokio::test]
+async fn a_throttled_address_is_refused_without_hashing_and_alike_for_every_account() {
+    let (app, rp, _) =
+        provider_with(Setup { tweak: Box::new(|raw| raw.login_ip_max_failures = 2), ..Setup::default() }).await;
+    for i in 0..2 {
+        sign_in(&app, &rp, &format!("nobody{i}"), WRONG).await;
+    }
+    let verified = app.services.passwords.verifications();
+
+    let known = sign_in(&app, &rp, "alice.martin", PASSWORD).await;
+    let unknown = sign_in(&app, &rp, "nobody.else", PASSWORD).await;
+
+    assert_eq!(app.services.passwords.verifications(), verified, "no argon2 verification for a throttled address");
+    assert_refused(&known, "the right password from a throttled address");
+    assert_refused(&unknown, "an unknown account from a throttled address");
+    let failure = |page: &Page| page.body.contains(LOGIN_FAILED) && page.status == 401;
+    assert_eq!(failure(&known), failure(&unknown), "the same answer whatever the account");
+}
+
+#[tokio::test]
+async fn an_address_with_too_many_sign_ins_in_flight_is_told_to_retry_without_hashing() {
+    let (app, rp, _) = provider_with(Setup {
+        tweak: Box::new(|raw| {
+            raw.login_ip_max_in_flight = 1;
+            raw.login_ip_queue_ms = 50;
+        }),
+        ..Setup::default()
+    })
+    .await;
+    // Another sign-in from this address holds the only turn.
+    let held = app.services.login_in_flight.turn(Some("127.0.0.1")).await.unwrap();
+    let verified = app.services.passwords.verifications();
+
+    let busy = sign_in(&app, &rp, "alice.martin", PASSWORD).await;
+
+    assert_eq!(busy.status, 429, "the page said: {}", busy.body);
+    assert!(busy.body.contains("Trop de connexions sont en cours depuis votre réseau"), "{}", busy.body);
+    assert_eq!(busy.header("retry-after").as_deref(), Some("2"));
+    assert_eq!(app.services.passwords.verifications(), verified, "nothing was verified");
+    drop(held);
+    assert_signed_in(&sign_in(&app, &rp, "alice.martin", PASSWORD).await, "once the turn is given back");
+}
+
+#[tokio::test]
 async fn two_nodes_sharing_postgres_and_redis_share_the_counters() {
     let (postgres, redis) = idp_tests::backends();
     if postgres.is_none() {

@@ -48,4 +48,5 @@ mod subjects;
 mod support_protocol;
 mod token;
 mod token_formats;
+mod trusted_proxies;
 mod userinfo;

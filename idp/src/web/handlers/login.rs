@@ -104,6 +104,13 @@ pub async fn login_post(
                 tracing::info!(client_id = %client.id, "sign-in failed");
                 return Ok(render(&state, &browser, &view, &request, &client, login, Some("login_failed")));
             }
+            LoginOutcome::Busy => {
+                // RFC 6585 §4: 429 Too Many Requests, with when to come back.
+                let mut page = render(&state, &browser, &view, &request, &client, login, Some("login_busy"));
+                *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                page.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("2"));
+                return Ok(page);
+            }
         };
     // Issue #4: a provisional or expired password, a secret question, terms or a captcha still
     // owed come first, on their own pages; the session starts when they are done.
