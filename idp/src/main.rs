@@ -205,7 +205,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { demo, demo_rp_url } => serve(config, demo, &demo_rp_url).await,
         Command::Migrate => {
-            let store = idp::store::sql::SqlStore::open_with_timeout(&config.database_url, config.database_timeout).await?;
+            let store =
+                idp::store::sql::SqlStore::open_with_timeout(&config.database_url, config.database_timeout).await?;
             // Logins written before the PRECIS rule (issue #10): normalised where unambiguous,
             // skeletons filled in; the rest is reported and left working as it was.
             let findings = store.migrate_logins().await?;

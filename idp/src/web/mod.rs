@@ -8,8 +8,8 @@ pub mod error;
 pub mod handlers;
 pub mod middleware;
 pub mod pages;
-pub mod server;
 pub mod same_origin;
+pub mod server;
 
 use std::sync::Arc;
 
