@@ -613,6 +613,42 @@ async fn requests_are_limited_per_identifier_and_per_address() {
     assert_themed_error(&refused, 429, THROTTLED);
 }
 
+/// `audit_events` rows of `kind`, read with sqlx, not through the store.
+async fn audit_rows(database_url: &str, kind: &str) -> i64 {
+    const SQL: &str = "SELECT COUNT(*) FROM audit_events WHERE kind = $1";
+    if database_url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(database_url).await.unwrap();
+        let (n,): (i64,) = sqlx::query_as(SQL).bind(kind).fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        n
+    } else {
+        let pool = sqlx::PgPool::connect(database_url).await.unwrap();
+        let (n,): (i64,) = sqlx::query_as(SQL).bind(kind).fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        n
+    }
+}
+
+#[tokio::test]
+async fn a_flood_of_refused_requests_is_audited_once_per_window_not_once_per_request() {
+    let p = provider(|raw| raw.recovery.limit_per_ip = 2).await;
+    let browser = Browser::new();
+    for i in 0..2 {
+        let first = p.first_page(&browser, "segur_operateur").await;
+        assert_eq!(p.identify(&browser, &first, &format!("someone.{i}"), None).await.status, 303);
+    }
+    for i in 0..4 {
+        let first = p.first_page(&browser, "segur_operateur").await;
+        let refused = p.identify(&browser, &first, &format!("flood.{i}"), None).await;
+        assert_themed_error(&refused, 429, THROTTLED);
+    }
+    assert_eq!(
+        audit_rows(&p.app.config.database_url, audit::RECOVERY_THROTTLED).await,
+        1,
+        "four refusals in one window write one audit row, so a flood grows no table"
+    );
+}
+
 #[tokio::test]
 async fn a_form_without_its_csrf_token_is_refused() {
     let p = provider(|_| {}).await;

@@ -104,10 +104,10 @@ pub async fn begin(
         Asks::AlternateId { .. } => (alternate_id.to_owned(), None),
         Asks::AlternateIdAndEmail => (alternate_id.to_owned(), Some(email)),
     };
-    if let Err(limit) = super::count_request(s, Some(&identifier), counted_email, &info.ip).await? {
-        let detail = json!({ "flow": "identifier", "user_type": user_type, "limit": limit.as_str() });
-        audit::record(s, None, audit::RECOVERY_THROTTLED, info, detail).await?;
-        return Ok(Begun::Throttled(limit));
+    if let Err(refused) = super::count_request(s, Some(&identifier), counted_email, &info.ip).await? {
+        let detail = json!({ "flow": "identifier", "user_type": user_type, "limit": refused.limit.as_str() });
+        super::audit_refusal(s, None, info, &refused, detail).await?;
+        return Ok(Begun::Throttled(refused.limit));
     }
     let users = match asks {
         Asks::Email | Asks::AlternateId { .. } => {
@@ -303,11 +303,11 @@ pub async fn open_link(
     let window = std::time::Duration::from_secs(SMS_RESEND_SECONDS as u64);
     if s.ephemeral.incr(&recently, window).await? == 1 {
         let counted = format!("identifier_sms:{}", user.id);
-        if let Err(limit) = super::count_request(s, Some(&counted), None, &info.ip).await? {
+        if let Err(refused) = super::count_request(s, Some(&counted), None, &info.ip).await? {
             s.ephemeral.delete(&recently).await?;
-            let detail = json!({ "flow": "identifier", "limit": limit.as_str() });
-            audit::record(s, Some(&user.id), audit::RECOVERY_THROTTLED, info, detail).await?;
-            return Ok(Opened::Throttled(limit));
+            let detail = json!({ "flow": "identifier", "limit": refused.limit.as_str() });
+            super::audit_refusal(s, Some(&user.id), info, &refused, detail).await?;
+            return Ok(Opened::Throttled(refused.limit));
         }
         let code = super::new_code();
         let token = UserToken {

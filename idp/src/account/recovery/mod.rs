@@ -27,7 +27,9 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use super::audit;
 use super::secret_question::{self, Outcome};
+use super::session::ClientInfo;
 use crate::crypto;
 use crate::domain::user_type::{IdentifyBy, RecoveryRule};
 use crate::domain::{Lang, Secret, User};
@@ -289,15 +291,38 @@ impl Limit {
     }
 }
 
+/// A rate limit refused a request.
+#[derive(Clone, Copy, Debug)]
+pub struct Refused {
+    pub limit: Limit,
+    /// The first refusal of this limit's window: the only one that is audited.
+    first: bool,
+}
+
+/// Records a refusal in the audit trail once per limit and window: a flood of refused requests
+/// then costs no durable write each (issue #10, bounded state before authentication).
+pub async fn audit_refusal(
+    s: &Services,
+    user_id: Option<&str>,
+    info: &ClientInfo,
+    refused: &Refused,
+    detail: serde_json::Value,
+) -> Result<(), InfraError> {
+    if refused.first {
+        audit::record(s, user_id, audit::RECOVERY_THROTTLED, info, detail).await?;
+    }
+    Ok(())
+}
+
 /// Counts one recovery request (a first page accepted, a code re-sent) against the limits of
-/// its identifier, e-mail address and IP address; `Err(limit)` when one is exceeded. Counted
+/// its identifier, e-mail address and IP address; `Err(refused)` when one is exceeded. Counted
 /// whether or not an account exists, so the refusal tells nothing either.
 pub async fn count_request(
     s: &Services,
     identifier: Option<&str>,
     email: Option<&str>,
     ip: &str,
-) -> Result<Result<(), Limit>, InfraError> {
+) -> Result<Result<(), Refused>, InfraError> {
     let r = &s.recovery;
     let window = Duration::from_secs(r.limit_window as u64);
     let checks = [
@@ -311,7 +336,7 @@ pub async fn count_request(
         let counter = format!("recovery_limit:{}:{}", limit.as_str(), crypto::digest(&value));
         let count = s.ephemeral.incr(&counter, window).await?;
         if count > i64::from(max) && refused.is_none() {
-            refused = Some(limit);
+            refused = Some(Refused { limit, first: count == i64::from(max) + 1 });
         }
     }
     Ok(refused.map_or(Ok(()), Err))

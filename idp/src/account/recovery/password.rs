@@ -46,10 +46,10 @@ pub async fn begin(
     let rule = s.user_types.of(user_type).recovery.clone();
     let typed = super::normalize_identifier(&input.identifier);
     let email = typed.contains('@').then_some(typed.as_str());
-    if let Err(limit) = super::count_request(s, Some(&typed), email, &info.ip).await? {
-        audit::record(s, None, audit::RECOVERY_THROTTLED, info, json!({ "flow": "password", "limit": limit.as_str() }))
-            .await?;
-        return Ok(Begun::Throttled(limit));
+    if let Err(refused) = super::count_request(s, Some(&typed), email, &info.ip).await? {
+        let detail = json!({ "flow": "password", "limit": refused.limit.as_str() });
+        super::audit_refusal(s, None, info, &refused, detail).await?;
+        return Ok(Begun::Throttled(refused.limit));
     }
     let mut users = super::identify(s, &rule, user_type, input).await?;
     if users.len() != 1 {
@@ -246,10 +246,10 @@ pub async fn resend_code(s: &Services, flow: &mut Flow, info: &ClientInfo) -> Re
         return Ok(Resent::TooSoon);
     }
     let email = flow.identifier.contains('@').then(|| flow.identifier.clone());
-    if let Err(limit) = super::count_request(s, Some(&flow.identifier), email.as_deref(), &info.ip).await? {
-        audit::record(s, None, audit::RECOVERY_THROTTLED, info, json!({ "flow": "password", "limit": limit.as_str() }))
-            .await?;
-        return Ok(Resent::Throttled(limit));
+    if let Err(refused) = super::count_request(s, Some(&flow.identifier), email.as_deref(), &info.ip).await? {
+        let detail = json!({ "flow": "password", "limit": refused.limit.as_str() });
+        super::audit_refusal(s, None, info, &refused, detail).await?;
+        return Ok(Resent::Throttled(refused.limit));
     }
     deliver(s, flow, info).await?;
     Ok(Resent::Sent)
@@ -309,9 +309,9 @@ pub async fn resend_link(s: &Services, token: &UserToken, info: &ClientInfo) -> 
     let Some(user) = s.store.user_by_id(&token.user_id).await?.filter(|u| !u.disabled) else {
         return Ok(false);
     };
-    if let Err(limit) = super::count_request(s, Some(&user.login), None, &info.ip).await? {
-        audit::record(s, None, audit::RECOVERY_THROTTLED, info, json!({ "flow": "password", "limit": limit.as_str() }))
-            .await?;
+    if let Err(refused) = super::count_request(s, Some(&user.login), None, &info.ip).await? {
+        let detail = json!({ "flow": "password", "limit": refused.limit.as_str() });
+        super::audit_refusal(s, None, info, &refused, detail).await?;
         return Ok(false);
     }
     let handle = crypto::random_token(32);
