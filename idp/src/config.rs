@@ -248,6 +248,9 @@ impl RecoverySettings {
             if value <= 0 {
                 return Err(format!("{name} must be positive"));
             }
+            if value > MAX_DURATION {
+                return Err(format!("{name} must be at most {MAX_DURATION}"));
+            }
         }
         for (name, url) in [
             ("support_url", &self.support_url),
@@ -266,6 +269,10 @@ impl RecoverySettings {
 }
 
 const ENV_PREFIX: &str = "IDP_";
+
+/// The longest duration a setting may give, in seconds (ten years): the flows add durations
+/// to the current time (`now + ttl`), which must not overflow (found by fuzzing, fuzz/config).
+pub const MAX_DURATION: i64 = 10 * 365 * 24 * 3600;
 
 impl Config {
     /// Defaults, then the file (if any), then the environment.
@@ -328,9 +335,12 @@ impl Config {
             if value <= 0 {
                 return Err(invalid(format!("{name} must be a positive number of seconds")));
             }
+            if value > MAX_DURATION {
+                return Err(invalid(format!("{name} must be at most {MAX_DURATION} seconds (ten years)")));
+            }
         }
-        if raw.login_ip_window <= 0 {
-            return Err(invalid("login_ip_window must be a positive number of seconds".into()));
+        if raw.login_ip_window <= 0 || raw.login_ip_window > MAX_DURATION {
+            return Err(invalid(format!("login_ip_window must be between 1 and {MAX_DURATION} seconds")));
         }
         if !(0..=60).contains(&raw.refresh_race_window) {
             // Longer would let a stolen refresh token ride along unnoticed (decision 0008).
@@ -426,6 +436,22 @@ mod tests {
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn a_duration_that_would_overflow_the_clock_is_refused() {
+        // Found by fuzzing (fuzz target config): these passed validation, then `now + ttl`
+        // overflowed in the flows.
+        for setting in [
+            "access_token_ttl = 9223372036854775807",
+            "auth_request_ttl = 315360001",
+            "login_ip_window = 9223372036854775807",
+            "[recovery]\nflow_lifetime = 9223372036854775807",
+        ] {
+            let err = Config::from_sources(setting, &[]).unwrap_err();
+            assert!(err.to_string().contains("at most") || err.to_string().contains("between"), "{setting}: {err}");
+        }
+        assert!(Config::from_sources(&format!("refresh_token_ttl = {MAX_DURATION}"), &[]).is_ok());
     }
 
     #[test]
