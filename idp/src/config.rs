@@ -271,7 +271,7 @@ impl RecoverySettings {
 const ENV_PREFIX: &str = "IDP_";
 
 /// The longest duration a setting may give, in seconds (ten years): the flows add durations
-/// to the current time (`now + ttl`), which must not overflow (found by fuzzing, fuzz/config).
+/// to the current time (`now + ttl`), which must not overflow (found while fuzzing, fuzz/config).
 pub const MAX_DURATION: i64 = 10 * 365 * 24 * 3600;
 
 impl Config {
@@ -440,7 +440,7 @@ mod tests {
 
     #[test]
     fn a_duration_that_would_overflow_the_clock_is_refused() {
-        // Found by fuzzing (fuzz target config): these passed validation, then `now + ttl`
+        // Found while fuzzing (fuzz/config, its invariant): these passed validation, then `now + ttl`
         // overflowed in the flows.
         for setting in [
             "access_token_ttl = 9223372036854775807",

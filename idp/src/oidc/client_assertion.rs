@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn an_exp_at_the_end_of_time_is_refused_without_overflow() {
-        // Found by fuzzing (fuzz target client_assertion): `exp + LEEWAY` overflowed.
+        // Found while fuzzing (through fuzz/client_assertion): `exp + LEEWAY` overflowed.
         for exp in [json!(i64::MAX), json!(i64::MAX - 1), json!(1e19)] {
             let err = check_claims(claims(exp.clone()), "shop", &accepted(), NOW).unwrap_err();
             assert_eq!(err.description, "client assertion refused: exp is too far in the future", "{exp}");
