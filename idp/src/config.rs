@@ -328,6 +328,9 @@ impl RecoverySettings {
             if value <= 0 {
                 return Err(format!("{name} must be positive"));
             }
+            if value > MAX_DURATION {
+                return Err(format!("{name} must be at most {MAX_DURATION}"));
+            }
         }
         for (name, url) in [
             ("support_url", &self.support_url),
@@ -346,6 +349,10 @@ impl RecoverySettings {
 }
 
 const ENV_PREFIX: &str = "IDP_";
+
+/// The longest duration a setting may give, in seconds (ten years): the flows add durations
+/// to the current time (`now + ttl`), which must not overflow (found while fuzzing, fuzz/config).
+pub const MAX_DURATION: i64 = 10 * 365 * 24 * 3600;
 
 impl Config {
     /// Defaults, then the file (if any), then the environment.
@@ -410,6 +417,9 @@ impl Config {
             if value <= 0 {
                 return Err(invalid(format!("{name} must be a positive number of seconds")));
             }
+            if value > MAX_DURATION {
+                return Err(invalid(format!("{name} must be at most {MAX_DURATION} seconds (ten years)")));
+            }
         }
         for (name, value) in [
             ("http_header_timeout", raw.http_header_timeout),
@@ -430,8 +440,8 @@ impl Config {
                 return Err(invalid(format!("{name} must be between 50 and 60000 milliseconds")));
             }
         }
-        if raw.login_ip_window <= 0 {
-            return Err(invalid("login_ip_window must be a positive number of seconds".into()));
+        if raw.login_ip_window <= 0 || raw.login_ip_window > MAX_DURATION {
+            return Err(invalid(format!("login_ip_window must be between 1 and {MAX_DURATION} seconds")));
         }
         if raw.refresh_race_window.is_some() {
             // A server-wide window also covered clients that never race (issue #10): strict
@@ -568,6 +578,22 @@ mod tests {
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn a_duration_that_would_overflow_the_clock_is_refused() {
+        // Found while fuzzing (fuzz/config, its invariant): these passed validation, then `now + ttl`
+        // overflowed in the flows.
+        for setting in [
+            "access_token_ttl = 9223372036854775807",
+            "auth_request_ttl = 315360001",
+            "login_ip_window = 9223372036854775807",
+            "[recovery]\nflow_lifetime = 9223372036854775807",
+        ] {
+            let err = Config::from_sources(setting, &[]).unwrap_err();
+            assert!(err.to_string().contains("at most") || err.to_string().contains("between"), "{setting}: {err}");
+        }
+        assert!(Config::from_sources(&format!("refresh_token_ttl = {MAX_DURATION}"), &[]).is_ok());
     }
 
     #[test]

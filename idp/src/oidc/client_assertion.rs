@@ -62,12 +62,31 @@ pub fn claimed_client_id(assertion: &str) -> Option<String> {
 /// Verifies `assertion` as `client`'s authentication, and spends its `jti`.
 pub async fn verify(s: &Services, client: &Client, assertion: &str) -> Result<(), OAuthError> {
     let payload = verify_signature(s, client, assertion).await?;
-    let claims: Claims = serde_json::from_value(payload).map_err(|_| invalid("malformed claims"))?;
-    if claims.iss.as_deref() != Some(client.id.as_str()) || claims.sub.as_deref() != Some(client.id.as_str()) {
-        return Err(invalid("iss and sub must both be the client_id"));
-    }
     let accepted: Vec<String> =
         std::iter::once(s.issuer.clone()).chain(CLIENT_AUTH_PATHS.iter().map(|p| s.endpoint(p))).collect();
+    let now = s.now();
+    let Accepted { jti, exp } = check_claims(payload, &client.id, &accepted, now)?;
+    let key = format!("client_assertion_jti:{}:{}", client.id, digest(&jti));
+    if s.ephemeral.incr(&key, ttl_until(exp.saturating_add(LEEWAY), now)).await? != 1 {
+        return Err(invalid("this jti was already used"));
+    }
+    Ok(())
+}
+
+/// What the claims checks let through: the `jti` to spend, until `exp`.
+#[derive(Debug, PartialEq, Eq)]
+struct Accepted {
+    jti: String,
+    exp: i64,
+}
+
+/// The checks on the verified claims, in the order of the module's doc; `accepted` are the
+/// audiences naming this server. Times come from the client: arithmetic on them saturates.
+fn check_claims(payload: Value, client_id: &str, accepted: &[String], now: i64) -> Result<Accepted, OAuthError> {
+    let claims: Claims = serde_json::from_value(payload).map_err(|_| invalid("malformed claims"))?;
+    if claims.iss.as_deref() != Some(client_id) || claims.sub.as_deref() != Some(client_id) {
+        return Err(invalid("iss and sub must both be the client_id"));
+    }
     let audiences: Vec<&str> = match &claims.aud {
         Some(Value::String(one)) => vec![one.as_str()],
         Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
@@ -76,9 +95,8 @@ pub async fn verify(s: &Services, client: &Client, assertion: &str) -> Result<()
     if !audiences.iter().any(|a| accepted.iter().any(|ok| ok == a)) {
         return Err(invalid("aud does not name this server"));
     }
-    let now = s.now();
     let exp = seconds(&claims.exp).ok_or_else(|| invalid("exp is missing"))?;
-    if exp + LEEWAY <= now {
+    if exp.saturating_add(LEEWAY) <= now {
         return Err(invalid("the assertion has expired"));
     }
     if exp > now + MAX_LIFETIME {
@@ -92,11 +110,7 @@ pub async fn verify(s: &Services, client: &Client, assertion: &str) -> Result<()
     }
     // OpenID Connect Core §9: jti is REQUIRED; RFC 7523 §3: it may be used once only.
     let jti = claims.jti.filter(|j| !j.is_empty()).ok_or_else(|| invalid("jti is missing"))?;
-    let key = format!("client_assertion_jti:{}:{}", client.id, digest(&jti));
-    if s.ephemeral.incr(&key, ttl_until(exp + LEEWAY, now)).await? != 1 {
-        return Err(invalid("this jti was already used"));
-    }
-    Ok(())
+    Ok(Accepted { jti, exp })
 }
 
 /// The verified payload. A `kid` unknown to cached keys refetches them once.
@@ -122,4 +136,44 @@ fn key_error(err: ClientKeyError) -> OAuthError {
 
 fn jws_error(err: JwkError) -> OAuthError {
     invalid(&err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const NOW: i64 = 1_900_000_000;
+
+    fn accepted() -> Vec<String> {
+        vec!["https://idp.example".into(), "https://idp.example/token".into()]
+    }
+
+    fn claims(exp: Value) -> Value {
+        json!({"iss": "shop", "sub": "shop", "aud": "https://idp.example/token", "exp": exp, "jti": "j1"})
+    }
+
+    #[test]
+    fn a_fresh_assertion_for_this_server_is_accepted() {
+        let ok = check_claims(claims(json!(NOW + 60)), "shop", &accepted(), NOW).unwrap();
+        assert_eq!(ok, Accepted { jti: "j1".into(), exp: NOW + 60 });
+    }
+
+    #[test]
+    fn an_exp_at_the_end_of_time_is_refused_without_overflow() {
+        // Found while fuzzing (through fuzz/client_assertion): `exp + LEEWAY` overflowed.
+        for exp in [json!(i64::MAX), json!(i64::MAX - 1), json!(1e19)] {
+            let err = check_claims(claims(exp.clone()), "shop", &accepted(), NOW).unwrap_err();
+            assert_eq!(err.description, "client assertion refused: exp is too far in the future", "{exp}");
+        }
+    }
+
+    #[test]
+    fn an_assertion_expired_long_ago_is_refused() {
+        for exp in [json!(i64::MIN), json!(-1e19), json!(NOW - LEEWAY)] {
+            let err = check_claims(claims(exp.clone()), "shop", &accepted(), NOW).unwrap_err();
+            assert_eq!(err.description, "client assertion refused: the assertion has expired", "{exp}");
+        }
+    }
 }

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs every fuzz target (or those named after N) for N executions, one after the other with
+# one worker each, and prints per target: executions done, exec/s, seconds taken, peak memory
+# and the outcome (exit status; a crash leaves its input under $FUZZ_WORK/artifacts/<target>/).
+#
+#   fuzz/run.sh 1000000                 # every target, a million executions each
+#   fuzz/run.sh 100000 token logout     # two targets
+#
+# New inputs found go to $FUZZ_WORK/corpus/<target> (default FUZZ_WORK=/tmp/idp-fuzz), never
+# into the committed seeds. Needs the nightly toolchain and cargo-fuzz (fuzz/README.md).
+set -uo pipefail
+
+runs="${1:?usage: fuzz/run.sh N [target...]}"
+shift
+here="$(cd "$(dirname "$0")" && pwd)"
+work="${FUZZ_WORK:-/tmp/idp-fuzz}"
+all=(authorize token client_assertion request_object redirect_uri logout config)
+if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
+
+dict_of() {
+    case "$1" in
+        authorize | logout) echo oauth ;;
+        token) echo token ;;
+        client_assertion | request_object) echo jwt ;;
+        *) echo "$1" ;;
+    esac
+}
+
+cd "$here" || exit 2
+cargo +nightly fuzz build >"$work.build.log" 2>&1 || { echo "build failed: see $work.build.log"; exit 2; }
+
+printf '%-18s %12s %10s %8s %9s  %s\n' target executions exec/s seconds rss_mb outcome
+status=0
+for t in "${targets[@]}"; do
+    mkdir -p "$work/corpus/$t" "$work/artifacts/$t"
+    log="$work/$t.log"
+    start=$(date +%s)
+    cargo +nightly fuzz run "$t" "$work/corpus/$t" "seeds/$t" -- \
+        -runs="$runs" -dict="dict/$(dict_of "$t").dict" -print_final_stats=1 -rss_limit_mb=4096 \
+        -artifact_prefix="$work/artifacts/$t/" >"$log" 2>&1
+    rc=$?
+    seconds=$(($(date +%s) - start))
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+    rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
+    crashes=$(find "$work/artifacts/$t" -type f | wc -l)
+    if [ "$rc" -eq 0 ] && [ "$crashes" -eq 0 ]; then
+        outcome="ok"
+    else
+        outcome="FAILED (exit $rc, $crashes artifact(s) in $work/artifacts/$t; log $log)"
+        status=1
+    fi
+    printf '%-18s %12s %10s %8s %9s  %s\n' "$t" "${execs:-?}" "${speed:-?}" "$seconds" "${rss:-?}" "$outcome"
+done
+exit $status
