@@ -104,6 +104,37 @@ async fn a_slowloris_connection_is_closed_after_the_header_timeout_while_others_
 }
 
 #[tokio::test]
+async fn a_slowloris_on_a_kept_alive_connection_gets_the_header_timeout_not_the_idle_one() {
+    // Idle 30 s, head 1 s: after one answered request, a head dribbled on the same connection
+    // must be cut by the head's limit, long before the idle limit would.
+    let app = provider(1, 30, 30, 100).await;
+    let mut socket = connect(&app).await;
+    socket.write_all(get_healthz()).await.unwrap();
+    assert!(read_response(&mut socket).await.starts_with("HTTP/1.1 200"), "the first request is served");
+    socket.write_all(b"GET /healthz HTTP/1.1\r\nHost: idp.test\r\n").await.unwrap();
+    let dribble = async {
+        let (mut reader, mut writer) = socket.split();
+        let mut buf = [0u8; 1024];
+        loop {
+            tokio::select! {
+                read = reader.read(&mut buf) => match read {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                },
+                () = tokio::time::sleep(Duration::from_millis(200)) => {
+                    if writer.write_all(b"X").await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(15), dribble)
+        .await
+        .expect("the dribbled head on a kept-alive connection was held until the idle limit (or forever)");
+}
+
+#[tokio::test]
 async fn a_new_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
     let app = provider(1, 30, 30, 100).await;
     let mut silent = connect(&app).await;
