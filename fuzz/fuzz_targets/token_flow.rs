@@ -1,4 +1,6 @@
-//! The token endpoint: the first line of the input is the `Authorization` header (absent when
+//! Optional, not part of `run.sh`'s default list: the whole token endpoint through the store
+//! (slow: SQLite lookups per execution; the `token` target fuzzes its parsing without them).
+//! The first line of the input is the `Authorization` header (absent when
 //! empty), the rest the form body, parsed (`Params::parse`) and served by `token::token` as
 //! POST /token does: client authentication (Basic, post, `private_key_jwt`), then the grants.
 #![no_main]
