@@ -161,6 +161,27 @@ mod tests {
     }
 
     #[test]
+    fn credentials_are_read_without_a_lookup_and_one_method_only() {
+        let basic = format!("Basic {}", STANDARD.encode("shop:s3cret"));
+        let form = Params::parse("grant_type=client_credentials").unwrap();
+        assert_eq!(
+            credentials(Some(&basic), &form).unwrap(),
+            Credentials::Secret {
+                client_id: "shop".into(),
+                secret: Some("s3cret".into()),
+                method: AuthMethod::ClientSecretBasic
+            }
+        );
+        let both = Params::parse("client_id=shop&client_secret=x").unwrap();
+        assert_eq!(credentials(Some(&basic), &both).unwrap_err().code, crate::oidc::OAuthErrorCode::InvalidRequest);
+        let public = Params::parse("client_id=spa").unwrap();
+        assert_eq!(
+            credentials(None, &public).unwrap(),
+            Credentials::Secret { client_id: "spa".into(), secret: None, method: AuthMethod::None }
+        );
+    }
+
+    #[test]
     fn malformed_basic_credentials_are_none() {
         assert_eq!(parse_basic("Basic !!!"), None);
         assert_eq!(parse_basic(&format!("Basic {}", STANDARD.encode("nocolon"))), None);

@@ -166,3 +166,30 @@ pub async fn confirmed(s: &Services, logout_id: &str) -> Result<Option<LogoutReq
 pub fn redirect_after(request: &LogoutRequest) -> Option<String> {
     request.post_logout_redirect_uri.as_ref().map(|uri| redirect_with(uri, &[("state", request.state.as_deref())]))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_redirect_or_a_client_id_needs_a_known_client() {
+        let parsed = LogoutParams {
+            hint: None,
+            client_id: None,
+            post_logout_redirect_uri: Some("https://rp.example/bye".into()),
+            state: None,
+            ui_locales: None,
+        };
+        assert_eq!(request_for(&parsed, None), Err(PageError::InvalidRedirectUri));
+        let named = LogoutParams { client_id: Some("gone".into()), ..parsed };
+        assert_eq!(request_for(&named, None), Err(PageError::UnknownClient));
+    }
+
+    #[test]
+    fn without_a_session_only_a_valid_hint_is_trusted() {
+        assert!(hint_is_trusted(Some(&json!({"sid": "s1"})), None, None));
+        assert!(!hint_is_trusted(None, None, None));
+    }
+}
