@@ -1,7 +1,9 @@
-//! `private_key_jwt` client assertions (`client_assertion::claimed_client_id` and `verify`).
-//! An input that is a JSON value is the claims of an assertion that the harness signs with the
-//! `signed` client's registered key, so the checks after the signature (iss, sub, aud, exp,
-//! nbf, iat, jti) are reached; any other input is taken as the compact JWS itself.
+//! `private_key_jwt` client assertions: `client_assertion::claimed_client_id` (the unverified
+//! read) and `client_assertion::check` (the JWS with the client's inline keys, then the claims:
+//! iss, sub, aud, exp, nbf, iat, jti), with the `signed` client already loaded: no store is
+//! read and no `jti` spent. An input that is a JSON value is the claims of an assertion that the
+//! harness signs with the client's registered key, so the checks after the signature are
+//! reached; any other input is taken as the compact JWS itself.
 #![no_main]
 
 use idp::oidc::client_assertion;
@@ -15,6 +17,6 @@ fuzz_target!(|data: &[u8]| {
             Err(_) => input.to_owned(),
         };
         let _ = client_assertion::claimed_client_id(&assertion);
-        let _ = f.run(client_assertion::verify(&f.services, &f.jwt_client, &assertion));
+        let _ = f.run(client_assertion::check(&f.services, &f.jwt_client, &assertion));
     });
 });

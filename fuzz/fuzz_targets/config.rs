@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
         ("refresh_token_ttl", l.refresh_token),
         ("session_ttl", l.session),
         ("auth_request_ttl", l.auth_request),
-        ("refresh_race_window", l.refresh_race_window),
+        ("auth_request_unanswered_ttl", l.auth_request_unanswered),
         ("provisional_password_lifetime", l.provisional_password),
         ("activation_link_lifetime", l.activation_link),
         ("password_expiry_check_interval", l.password_expiry_check_interval),

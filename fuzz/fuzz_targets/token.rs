@@ -1,10 +1,14 @@
-//! The token endpoint: the first line of the input is the `Authorization` header (absent when
-//! empty), the rest the form body, parsed (`Params::parse`) and served by `token::token` as
-//! POST /token does: client authentication (Basic, post, `private_key_jwt`), then the grants.
+//! The token request form: the first line of the input is the `Authorization` header (absent
+//! when empty), the rest the form body, parsed (`Params::parse`) and read as POST /token does
+//! before any lookup: `client_auth::credentials` (Basic header decoding, `client_secret_post`,
+//! `client_assertion`, one method only). Then, with the named fixture client already loaded (no
+//! store is read): `client_auth::secret_matches`, the assertion's `client_assertion::check`,
+//! and for `client_credentials` the scope checks (`grant_client_credentials::granted_scopes`).
 #![no_main]
 
+use idp::oidc::client_auth::{self, Credentials};
 use idp::oidc::params::Params;
-use idp::oidc::token;
+use idp::oidc::{client_assertion, grant_client_credentials};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -12,7 +16,23 @@ fuzz_target!(|data: &[u8]| {
     let (header, body) = input.split_once('\n').unwrap_or(("", input));
     let authorization = Some(header).filter(|h| !h.is_empty());
     let Ok(params) = Params::parse(body) else { return };
+    let client_credentials = params.get("grant_type") == Ok(Some("client_credentials"));
+    let Ok(credentials) = client_auth::credentials(authorization, &params) else { return };
     idp_fuzz::with_fixture(|f| {
-        let _ = f.run(token::token(&f.services, authorization, &params));
+        let client = match credentials {
+            Credentials::Assertion { client_id, assertion } => {
+                let Some(client) = f.client(&client_id) else { return };
+                let _ = f.run(client_assertion::check(&f.services, client, assertion));
+                client
+            }
+            Credentials::Secret { client_id, secret, method } => {
+                let Some(client) = f.client(&client_id) else { return };
+                let _ = client_auth::secret_matches(client, secret.as_deref(), method);
+                client
+            }
+        };
+        if client_credentials {
+            let _ = grant_client_credentials::granted_scopes(client, &params);
+        }
     });
 });

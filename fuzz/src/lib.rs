@@ -1,8 +1,12 @@
 //! The fixture the fuzz targets share: a real `Services` (a SQLite file in a temporary folder,
 //! the in-process ephemeral store, a clock that never moves) with a few registered clients and
-//! one user, built once per fuzzing process. The targets call the library's own entry points
-//! with it (`authorize::start`, `token::token`, `logout::validate`, …): nothing is parsed
-//! here, so what is fuzzed is the code that serves requests.
+//! one user, built once per fuzzing process. The targets call the library's own functions with
+//! it: the parsing and validation layers (`authorize::check_request`,
+//! `client_auth::credentials`, `client_assertion::check`, `request_object::apply`,
+//! `logout::parse`, …) with the clients already loaded here, so that an execution reads no
+//! store; the optional `*_flow` targets run whole flows (`authorize::start`, `token::token`)
+//! through the store. Nothing is parsed here, so what is fuzzed is the code that serves
+//! requests.
 //!
 //! Start-up may panic (it is not under test); the flows under test must not.
 
@@ -94,6 +98,16 @@ impl Fixture {
         input.replace(HINT_PLACEHOLDER, &self.id_token_hint)
     }
 
+    /// The fixture's client `id`, as the store would return it.
+    pub fn client(&self, id: &str) -> Option<&Client> {
+        [&self.confidential, &self.public, &self.jwt_client].into_iter().find(|c| c.id == id)
+    }
+
+    /// An unsigned (`alg: none`) compact JWS of `claims`.
+    pub fn unsigned_jwt(claims: &Value) -> String {
+        format!("{}.{}.", b64url(br#"{"alg":"none"}"#), b64url(claims.to_string().as_bytes()))
+    }
+
     /// A compact JWS of `claims` signed with the `signed` client's key (EdDSA).
     pub fn sign_as_client(&self, claims: &Value) -> String {
         self.client_key.sign_jwt("JWT", claims).expect("signing with the fixture key")
@@ -134,7 +148,14 @@ impl Fixture {
             };
             let (confidential, _) = admin::add_client(
                 &services,
-                &ClientSpec { secret: Some(Secret::new(CONFIDENTIAL_SECRET)), ..spec(CONFIDENTIAL) },
+                &ClientSpec {
+                    secret: Some(Secret::new(CONFIDENTIAL_SECRET)),
+                    settings: ClientSettings {
+                        allowed_scopes: Some(vec!["api.read".into(), "api.write".into()]),
+                        ..ClientSettings::default()
+                    },
+                    ..spec(CONFIDENTIAL)
+                },
             )
             .await
             .expect("the confidential client");

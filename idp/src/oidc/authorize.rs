@@ -200,17 +200,45 @@ pub async fn start(
     let Some(client) = s.store.client(client_id).await? else {
         return Ok(Outcome::Page(PageError::UnknownClient));
     };
-    // §6.3.3: a request object's parameters take precedence. Its errors go back to the client
-    // once the redirect URI of the query is known to be registered.
-    let (merged, object_error) = match request_object::apply(s, query, &client).await {
+    let (merged, object_error) = with_request_object(s, query, &client).await;
+    let (request, record) = match check_request(s, &merged, &client, object_error)? {
+        Ok(checked) => checked,
+        Err(outcome) => return Ok(outcome),
+    };
+    // Decision 0013: one address creates at most `pending_requests_per_ip` pending requests
+    // per window.
+    if !limits::admit(s, ip).await? {
+        return Ok(Outcome::Page(PageError::TooManyRequests));
+    }
+    s.ephemeral.put(&request_key(&request.id), record, ttl_until(request.expires_at, s.now())).await?;
+    decide(s, request, client, session).await
+}
+
+/// The request's parameters with its request object applied, if any: §6.3.3, a request
+/// object's parameters take precedence. Its error is kept apart: it goes back to the client
+/// once the redirect URI of the query is known to be registered (`check_request`).
+pub async fn with_request_object(s: &Services, query: &Params, client: &Client) -> (Params, Option<OAuthError>) {
+    match request_object::apply(s, query, client).await {
         Ok(Some(merged)) => (merged, None),
         Ok(None) => (query.clone(), None),
         Err(e) => (query.clone(), Some(e)),
-    };
-    let params = &merged;
+    }
+}
+
+/// What `start` does between loading the client (and applying its request object, whose error
+/// is `object_error`) and keeping the request: the redirect URI must be registered (else a
+/// page), then every other error goes back to the client; `Ok(Ok(..))` is the validated request
+/// and its record, at most `MAX_PENDING_BYTES` (decision 0013). Reads no store: the client is
+/// already loaded (the fuzz target `authorize` calls it directly).
+pub fn check_request(
+    s: &Services,
+    params: &Params,
+    client: &Client,
+    object_error: Option<OAuthError>,
+) -> Result<Result<(AuthRequest, Vec<u8>), Outcome>, InfraError> {
     let redirect_uri = match params.get("redirect_uri") {
         Ok(Some(uri)) if client.has_redirect_uri(uri) => uri.to_owned(),
-        _ => return Ok(Outcome::Page(PageError::InvalidRedirectUri)),
+        _ => return Ok(Err(Outcome::Page(PageError::InvalidRedirectUri))),
     };
     // 2. From here on, errors go back to the client.
     let form_post = params.get("response_mode") == Ok(Some("form_post"));
@@ -218,28 +246,23 @@ pub async fn start(
         Ok(state) => state.map(str::to_owned),
         Err(e) => {
             let err = OAuthError::invalid_request(e.to_string());
-            return Ok(error_response(s, &redirect_uri, form_post, None, &err));
+            return Ok(Err(error_response(s, &redirect_uri, form_post, None, &err)));
         }
     };
     if let Some(err) = object_error {
-        return Ok(error_response(s, &redirect_uri, form_post, state.as_deref(), &err));
+        return Ok(Err(error_response(s, &redirect_uri, form_post, state.as_deref(), &err)));
     }
-    let request = match validate(s, params, &client, &redirect_uri, state.clone()) {
+    let request = match validate(s, params, client, &redirect_uri, state.clone()) {
         Ok(request) => request,
-        Err(err) => return Ok(error_response(s, &redirect_uri, form_post, state.as_deref(), &err)),
+        Err(err) => return Ok(Err(error_response(s, &redirect_uri, form_post, state.as_deref(), &err))),
     };
-    // Decision 0013: one pending request costs at most MAX_PENDING_BYTES, and one address
-    // creates at most `pending_requests_per_ip` of them per window.
+    // Decision 0013: one pending request costs at most MAX_PENDING_BYTES.
     let record = serde_json::to_vec(&request).map_err(|e| ephemeral::EphemeralError::Corrupt(e.to_string()))?;
     if record.len() > MAX_PENDING_BYTES {
         let err = OAuthError::invalid_request("the authorization request is too large");
-        return Ok(error_response(s, &redirect_uri, form_post, state.as_deref(), &err));
+        return Ok(Err(error_response(s, &redirect_uri, form_post, state.as_deref(), &err)));
     }
-    if !limits::admit(s, ip).await? {
-        return Ok(Outcome::Page(PageError::TooManyRequests));
-    }
-    s.ephemeral.put(&request_key(&request.id), record, ttl_until(request.expires_at, s.now())).await?;
-    decide(s, request, client, session).await
+    Ok(Ok((request, record)))
 }
 
 fn param_error(e: ParamError) -> OAuthError {

@@ -29,8 +29,22 @@ pub fn parse_basic(header: &str) -> Option<(String, String)> {
     Some((unescape(id)?, unescape(secret)?))
 }
 
-/// The authenticated client, or `invalid_client` (401) / `invalid_request`.
-pub async fn authenticate(s: &Services, authorization: Option<&str>, params: &Params) -> Result<Client, OAuthError> {
+/// What a request presents to authenticate its client, read from the `Authorization` header
+/// and the form without looking anything up (`credentials`).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Credentials<'a> {
+    /// `private_key_jwt`: the client the assertion claims to be (read unverified), and the
+    /// assertion to verify with that client's keys.
+    Assertion { client_id: String, assertion: &'a str },
+    /// A client id with its secret (`client_secret_basic`, `client_secret_post`), or without one
+    /// (`none`, public clients).
+    Secret { client_id: String, secret: Option<String>, method: AuthMethod },
+}
+
+/// The credentials of a request, or `invalid_client` (401) / `invalid_request`: exactly one
+/// method, and a `client_id` in the body that agrees with the others. Reads no store (the fuzz
+/// target `token` calls it directly); `authenticate` then loads and checks the client.
+pub fn credentials<'a>(authorization: Option<&str>, params: &'a Params) -> Result<Credentials<'a>, OAuthError> {
     let get = |n: &str| params.get(n).map_err(|e| OAuthError::invalid_request(e.to_string()));
     let basic = match authorization {
         Some(h) if h.trim().to_ascii_lowercase().starts_with("basic ") => Some(
@@ -47,48 +61,69 @@ pub async fn authenticate(s: &Services, authorization: Option<&str>, params: &Pa
         if basic.is_some() || body_secret.is_some() {
             return Err(OAuthError::invalid_request("use only one client authentication method"));
         }
-        return authenticate_with_assertion(s, body_id, assertion_type, assertion).await;
+        return assertion_credentials(body_id, assertion_type, assertion);
     }
-    let (client_id, secret, method) = match (&basic, body_secret) {
-        (Some(_), Some(_)) => return Err(OAuthError::invalid_request("use only one client authentication method")),
+    match (basic, body_secret) {
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request("use only one client authentication method")),
         (Some((id, secret)), None) => {
             if body_id.is_some_and(|b| b != id) {
                 return Err(OAuthError::invalid_request("client_id does not match the credentials"));
             }
-            (id.as_str(), Some(secret.as_str()), AuthMethod::ClientSecretBasic)
+            Ok(Credentials::Secret { client_id: id, secret: Some(secret), method: AuthMethod::ClientSecretBasic })
         }
-        (None, Some(secret)) => (
-            body_id.ok_or_else(|| OAuthError::invalid_request("client_id is missing"))?,
-            Some(secret),
-            AuthMethod::ClientSecretPost,
-        ),
-        (None, None) => (
-            body_id.ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?,
-            None,
-            AuthMethod::None,
-        ),
+        (None, Some(secret)) => Ok(Credentials::Secret {
+            client_id: body_id.ok_or_else(|| OAuthError::invalid_request("client_id is missing"))?.to_owned(),
+            secret: Some(secret.to_owned()),
+            method: AuthMethod::ClientSecretPost,
+        }),
+        (None, None) => Ok(Credentials::Secret {
+            client_id: body_id
+                .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?
+                .to_owned(),
+            secret: None,
+            method: AuthMethod::None,
+        }),
+    }
+}
+
+/// The authenticated client, or `invalid_client` (401) / `invalid_request`.
+pub async fn authenticate(s: &Services, authorization: Option<&str>, params: &Params) -> Result<Client, OAuthError> {
+    let (client_id, secret, method) = match credentials(authorization, params)? {
+        Credentials::Assertion { client_id, assertion } => {
+            return authenticate_with_assertion(s, &client_id, assertion).await;
+        }
+        Credentials::Secret { client_id, secret, method } => (client_id, secret, method),
     };
     let basic_used = method == AuthMethod::ClientSecretBasic;
     let fail = |d: &str| OAuthError::invalid_client(d.to_owned()).with_basic_challenge(basic_used);
-    let client = s.store.client(client_id).await?.ok_or_else(|| fail("client authentication failed"))?;
+    let client = s.store.client(&client_id).await?.ok_or_else(|| fail("client authentication failed"))?;
+    if secret_matches(&client, secret.as_deref(), method) {
+        Ok(client)
+    } else {
+        Err(fail("client authentication failed"))
+    }
+}
+
+/// Whether the loaded `client` registered `method` and, for the secret methods, `secret` is
+/// its secret (compared by digest, in constant time).
+pub fn secret_matches(client: &Client, secret: Option<&str>, method: AuthMethod) -> bool {
     if client.auth_method != method {
-        return Err(fail("client authentication failed"));
+        return false;
     }
     match (secret, &client.secret_digest) {
-        (None, None) if method == AuthMethod::None => Ok(client),
-        (Some(secret), Some(stored)) if constant_time_eq(digest(secret).as_bytes(), stored.as_bytes()) => Ok(client),
-        _ => Err(fail("client authentication failed")),
+        (None, None) => method == AuthMethod::None,
+        (Some(secret), Some(stored)) => constant_time_eq(digest(secret).as_bytes(), stored.as_bytes()),
+        _ => false,
     }
 }
 
 /// `private_key_jwt` (RFC 7523 §2.2): `client_id` is optional and, when sent, must be the
 /// assertion's subject.
-async fn authenticate_with_assertion(
-    s: &Services,
+fn assertion_credentials<'a>(
     body_id: Option<&str>,
     assertion_type: Option<&str>,
-    assertion: Option<&str>,
-) -> Result<Client, OAuthError> {
+    assertion: Option<&'a str>,
+) -> Result<Credentials<'a>, OAuthError> {
     let assertion = assertion.ok_or_else(|| OAuthError::invalid_request("client_assertion is missing"))?;
     match assertion_type {
         None => return Err(OAuthError::invalid_request("client_assertion_type is missing")),
@@ -102,8 +137,14 @@ async fn authenticate_with_assertion(
     if body_id.is_some_and(|id| id != claimed) {
         return Err(OAuthError::invalid_client("client_id does not match the client assertion"));
     }
+    Ok(Credentials::Assertion { client_id: claimed, assertion })
+}
+
+/// The client of a `private_key_jwt` assertion, loaded, and the assertion verified.
+async fn authenticate_with_assertion(s: &Services, claimed: &str, assertion: &str) -> Result<Client, OAuthError> {
+    let fail = || OAuthError::invalid_client("client authentication failed");
     let client =
-        s.store.client(&claimed).await?.filter(|c| c.auth_method == AuthMethod::PrivateKeyJwt).ok_or_else(fail)?;
+        s.store.client(claimed).await?.filter(|c| c.auth_method == AuthMethod::PrivateKeyJwt).ok_or_else(fail)?;
     client_assertion::verify(s, &client, assertion).await?;
     Ok(client)
 }
@@ -117,6 +158,27 @@ mod tests {
         // "my%20app:s%3Acret+x" base64
         let header = format!("Basic {}", STANDARD.encode("my%20app:s%3Acret+x"));
         assert_eq!(parse_basic(&header), Some(("my app".into(), "s:cret x".into())));
+    }
+
+    #[test]
+    fn credentials_are_read_without_a_lookup_and_one_method_only() {
+        let basic = format!("Basic {}", STANDARD.encode("shop:s3cret"));
+        let form = Params::parse("grant_type=client_credentials").unwrap();
+        assert_eq!(
+            credentials(Some(&basic), &form).unwrap(),
+            Credentials::Secret {
+                client_id: "shop".into(),
+                secret: Some("s3cret".into()),
+                method: AuthMethod::ClientSecretBasic
+            }
+        );
+        let both = Params::parse("client_id=shop&client_secret=x").unwrap();
+        assert_eq!(credentials(Some(&basic), &both).unwrap_err().code, crate::oidc::OAuthErrorCode::InvalidRequest);
+        let public = Params::parse("client_id=spa").unwrap();
+        assert_eq!(
+            credentials(None, &public).unwrap(),
+            Credentials::Secret { client_id: "spa".into(), secret: None, method: AuthMethod::None }
+        );
     }
 
     #[test]

@@ -14,14 +14,31 @@ use crate::services::Services;
 
 /// POST /token with `grant_type=client_credentials`, the client already authenticated.
 pub async fn grant(s: &Services, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
+    let scopes = granted_scopes(client, params)?;
+    // Each grant gets its own id, so revoking one token never touches another client's.
+    let grant_id = format!("cc-{}", crypto::random_token(16));
+    let access_token = issue_access_token(s, client, None, &scopes, &grant_id).await?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: super::token_format::access_token_ttl(s, client),
+        id_token: None,
+        refresh_token: None,
+        scope: scopes.to_string(),
+    })
+}
+
+/// The scopes the client may have with this grant, or why not: what `grant` checks before
+/// issuing anything (the fuzz target `token` calls it directly).
+pub fn granted_scopes(client: &Client, params: &Params) -> Result<Scopes, OAuthError> {
     // §4.4: "The client credentials grant type MUST only be used by confidential clients."
     if client.is_public() || !client.allows_grant(GrantType::ClientCredentials) {
         return Err(OAuthError::new(OAuthErrorCode::UnauthorizedClient, "this client may not use this grant"));
     }
     let allowed = allowed_scopes(client);
-    let scopes = match params.get("scope").map_err(|e| OAuthError::invalid_request(e.to_string()))? {
+    match params.get("scope").map_err(|e| OAuthError::invalid_request(e.to_string()))? {
         // RFC 6749 §3.3: without `scope`, a pre-defined default: everything the client may have.
-        None => allowed,
+        None => Ok(allowed),
         Some(raw) => {
             let asked =
                 Scopes::parse(raw).map_err(|_| OAuthError::new(OAuthErrorCode::InvalidScope, "malformed scope"))?;
@@ -34,20 +51,9 @@ pub async fn grant(s: &Services, client: &Client, params: &Params) -> Result<Tok
             if !asked.is_subset_of(&allowed) {
                 return Err(OAuthError::new(OAuthErrorCode::InvalidScope, "scope not allowed for this client"));
             }
-            asked
+            Ok(asked)
         }
-    };
-    // Each grant gets its own id, so revoking one token never touches another client's.
-    let grant_id = format!("cc-{}", crypto::random_token(16));
-    let access_token = issue_access_token(s, client, None, &scopes, &grant_id).await?;
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer".into(),
-        expires_in: super::token_format::access_token_ttl(s, client),
-        id_token: None,
-        refresh_token: None,
-        scope: scopes.to_string(),
-    })
+    }
 }
 
 /// The client's `allowed_scopes` minus the user scopes of OpenID Connect; none when unset.
