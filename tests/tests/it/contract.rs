@@ -54,9 +54,15 @@ async fn store() -> (SqlStore, tempfile::TempDir) {
 }
 
 fn new_user(login: &str) -> NewUser {
+    new_user_with(Login::parse(login).unwrap(), &format!("{login}@example.org"))
+}
+
+/// A ready account of the default type with a placeholder hash: what the store contract tests
+/// create.
+pub(crate) fn new_user_with(login: Login, email: &str) -> NewUser {
     NewUser {
-        login: Login::parse(login).unwrap(),
-        email: Email::parse(&format!("{login}@example.org")).unwrap(),
+        login,
+        email: Email::parse(email).unwrap(),
         given_name: "Alice".into(),
         family_name: "Martin".into(),
         phone_number: None,

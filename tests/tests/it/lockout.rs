@@ -10,7 +10,7 @@ use idp_tests::mail::{Mail, read_outbox};
 use idp_tests::rp::Rp;
 use idp_tests::{Browser, PASSWORD, RP_CALLBACK, Setup, TestApp};
 
-const LOGIN_FAILED: &str = "Identifiant ou mot de passe incorrect.";
+pub(crate) const LOGIN_FAILED: &str = "Identifiant ou mot de passe incorrect.";
 const WRONG: &str = "Wrong-horse-battery-9";
 
 async fn provider() -> (TestApp, Rp, User) {
@@ -38,12 +38,12 @@ async fn sign_in(app: &TestApp, rp: &Rp, login: &str, password: &str) -> Page {
     browser.submit_login(&app.issuer, &page, login, password).await
 }
 
-fn assert_refused(page: &Page, what: &str) {
+pub(crate) fn assert_refused(page: &Page, what: &str) {
     assert_eq!(page.status, 401, "{what}: unexpected status; the page said: {}", page.body);
     assert!(page.body.contains(LOGIN_FAILED), "{what}: the page does not say {LOGIN_FAILED:?}: {}", page.body);
 }
 
-fn assert_signed_in(page: &Page, what: &str) {
+pub(crate) fn assert_signed_in(page: &Page, what: &str) {
     assert!(
         page.location().is_some(),
         "{what}: expected a redirect after signing in, got {}: {}",

@@ -4,7 +4,7 @@
 //! before the rule) and a sign-in through the login page.
 
 use idp::domain::login::LoginFinding;
-use idp::domain::{Email, Login, NewUser, User};
+use idp::domain::{Login, NewUser, User};
 use idp::store::sql::SqlStore;
 use idp::store::{AccountStore, RecoveryStore, StoreError, UserStore, UserToken};
 use idp_tests::rp::Rp;
@@ -20,19 +20,7 @@ async fn store() -> (SqlStore, tempfile::TempDir) {
 }
 
 fn new_user(login: Login, n: u32) -> NewUser {
-    NewUser {
-        login,
-        email: Email::parse(&format!("user{n}@example.org")).unwrap(),
-        given_name: "Alice".into(),
-        family_name: "Martin".into(),
-        phone_number: None,
-        address: None,
-        user_type: "usager".into(),
-        password_hash: "$argon2id$not-a-real-hash".into(),
-        start: idp::domain::AccountStart::Ready,
-        birth_date: None,
-        identifiers: Vec::new(),
-    }
+    crate::contract::new_user_with(login, &format!("user{n}@example.org"))
 }
 
 async fn create(store: &SqlStore, login: &str, n: u32) -> Result<User, StoreError> {

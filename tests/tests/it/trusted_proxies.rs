@@ -12,7 +12,8 @@ use idp_tests::browser::Page;
 use idp_tests::rp::Rp;
 use idp_tests::{Browser, PASSWORD, RP_CALLBACK, Setup, TestApp};
 
-const LOGIN_FAILED: &str = "Identifiant ou mot de passe incorrect.";
+use crate::lockout::{assert_refused, assert_signed_in};
+
 const WRONG: &str = "Wrong-horse-battery-9";
 /// Failed sign-ins that block an address in these tests.
 const LIMIT: u32 = 3;
@@ -50,20 +51,6 @@ async fn sign_in(app: &TestApp, rp: &Rp, login: &str, password: &str, headers: &
         request = request.header(*name, *value);
     }
     browser.send(request).await
-}
-
-fn assert_refused(page: &Page, what: &str) {
-    assert_eq!(page.status, 401, "{what}: unexpected status; the page said: {}", page.body);
-    assert!(page.body.contains(LOGIN_FAILED), "{what}: the page does not say {LOGIN_FAILED:?}: {}", page.body);
-}
-
-fn assert_signed_in(page: &Page, what: &str) {
-    assert!(
-        page.location().is_some(),
-        "{what}: expected a redirect after signing in, got {}: {}",
-        page.status,
-        page.body
-    );
 }
 
 fn xff(address: &str) -> [(&'static str, String); 1] {
