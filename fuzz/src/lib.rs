@@ -17,7 +17,7 @@ use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
-use idp::account::session::{self, BrowserSession};
+use idp::session::{self, BrowserSession};
 use idp::admin::{self, ClientSpec, UserSpec};
 use idp::clock::{Clock, UnixTime};
 use idp::config::{Config, RawConfig};

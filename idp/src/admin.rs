@@ -2,7 +2,6 @@
 //! Every input is parsed before anything is written, so a bad flag changes nothing.
 
 use crate::account::activation::{self, Sent};
-use crate::account::session::ClientInfo;
 use crate::crypto;
 use crate::domain::client::{ClientFieldError, ClientSettings, parse_client_id};
 use crate::domain::user_type::UserType;
@@ -11,6 +10,7 @@ use crate::domain::{
     UNUSABLE_PASSWORD_HASH, User,
 };
 use crate::services::{InfraError, Services};
+use crate::session::ClientInfo;
 use crate::store::{PasswordChange, StoreError};
 
 #[derive(Debug, thiserror::Error)]

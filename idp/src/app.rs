@@ -111,6 +111,8 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         master_key: master,
         recovery: config.recovery.clone(),
         sms,
+        // Issue #11: each protocol's logout propagation, called when a browser session ends.
+        session_listeners: vec![Arc::new(crate::oidc::session_end::OidcLogout)],
     };
     services
         .store

@@ -17,6 +17,7 @@ pub mod mail;
 pub mod master_key;
 pub mod oidc;
 pub mod services;
+pub mod session;
 pub mod sms;
 pub mod store;
 pub mod theme;

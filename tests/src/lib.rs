@@ -176,7 +176,7 @@ pub const RP_CALLBACK: &str = "https://rp.example/callback";
 
 impl TestApp {
     /// The user's live browser sessions, as the provider keeps them.
-    pub async fn sessions_of(&self, user_id: &str) -> Vec<idp::account::session::BrowserSession> {
-        idp::account::session::list_for_user(&self.services, user_id).await.unwrap()
+    pub async fn sessions_of(&self, user_id: &str) -> Vec<idp::session::BrowserSession> {
+        idp::session::list_for_user(&self.services, user_id).await.unwrap()
     }
 }

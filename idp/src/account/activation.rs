@@ -11,13 +11,13 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::password_change::{self, ChangeError, Context, Reason};
-use super::session::ClientInfo;
 use super::{audit, policy};
 use crate::crypto;
 use crate::domain::user_type::PasswordPolicy;
 use crate::domain::{Secret, User};
 use crate::mail::notify;
 use crate::services::{InfraError, Services};
+use crate::session::ClientInfo;
 use crate::store::UserToken;
 
 /// `user_tokens.purpose` of activation links.
@@ -86,8 +86,8 @@ pub async fn send_provisional(
     // The sessions are invalid from the commit on (`sessions_not_before`); ending them here
     // propagates the logout, and ends one opened in this very second, which the check spares
     // (its tokens with it, `oidc::session_bound`).
-    for session in super::session::list_for_user(s, &user.id).await? {
-        super::session::end(s, &session).await?;
+    for session in crate::session::list_for_user(s, &user.id).await? {
+        crate::session::end(s, &session).await?;
     }
     let recovery = reason == ProvisionalReason::Recovery;
     if recovery {

@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use super::session::ClientInfo;
 use crate::services::{InfraError, Services};
+use crate::session::ClientInfo;
 use crate::store::AuditEvent;
 
 /// A successful sign-in (detail: `client_id`).

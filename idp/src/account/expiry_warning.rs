@@ -10,9 +10,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::audit;
-use super::session::ClientInfo;
 use crate::mail::notify;
 use crate::services::{InfraError, Services};
+use crate::session::ClientInfo;
 
 /// Users handled per query: the job loops until a type has no one left.
 const BATCH: i64 = 200;

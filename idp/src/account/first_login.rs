@@ -17,13 +17,13 @@ use serde_json::json;
 
 use super::password_change::{self, ChangeError, Reason};
 use super::secret_question::{self, SecretQuestionError};
-use super::session::ClientInfo;
 use super::{audit, captcha};
 use crate::crypto;
 use crate::domain::user_type::CaptchaKind;
 use crate::domain::{Secret, User};
 use crate::ephemeral::{get_json, put_json, take_json, ttl_until};
 use crate::services::{InfraError, Services};
+use crate::session::ClientInfo;
 
 /// How long the steps can take, from the sign-in (as long as an authorization request lives).
 pub const LIFETIME_SECONDS: i64 = 30 * 60;

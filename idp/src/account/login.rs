@@ -11,10 +11,10 @@
 use serde_json::json;
 
 use super::lockout::AddressGate;
-use super::session::ClientInfo;
 use super::{audit, lockout};
 use crate::domain::{Login, Secret, User};
 use crate::services::{InfraError, Services};
+use crate::session::ClientInfo;
 
 #[derive(Debug)]
 pub enum LoginOutcome {

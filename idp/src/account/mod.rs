@@ -17,6 +17,5 @@ pub mod policy;
 pub mod recovery;
 pub mod secret_question;
 pub mod self_service;
-pub mod session;
 pub mod signin;
 pub mod space;

@@ -10,11 +10,11 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::session::{self, ClientInfo};
 use super::{audit, lockout, policy};
 use crate::domain::{Secret, User};
 use crate::mail::notify;
 use crate::services::{InfraError, Services};
+use crate::session::{self, ClientInfo};
 use crate::store::PasswordChange;
 
 /// Why the password changes (audit detail and wording of the confirmation e-mail).

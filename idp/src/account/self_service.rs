@@ -14,10 +14,10 @@ use serde_json::json;
 
 use super::password_change::{self, ChangeError, Context, Reason};
 use super::secret_question::{self, SecretQuestionError};
-use super::session::{self, ClientInfo};
 use super::{audit, lockout, space};
 use crate::domain::{Secret, User};
 use crate::services::{InfraError, Services};
+use crate::session::{self, ClientInfo};
 use crate::store::AuditEvent;
 
 /// How many sign-ins (successful or not) /account lists.

@@ -13,12 +13,12 @@ use super::params::{ParamError, Params};
 use super::pending_limits::{self as limits, MAX_PENDING_BYTES};
 use super::{OAuthError, OAuthErrorCode};
 use super::{pkce, request_object, subject};
-use crate::account::session::{self, BrowserSession};
 use crate::crypto;
 use crate::domain::scope::Scopes;
 use crate::domain::{Client, GrantType};
 use crate::ephemeral::{self, ttl_until};
 use crate::services::{InfraError, Services};
+use crate::session::{self, BrowserSession};
 
 /// What the user sees instead of a redirect.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -14,10 +14,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::subject;
-use crate::account::session::BrowserSession;
 use crate::crypto;
 use crate::domain::{Client, RedirectUri};
 use crate::services::{InfraError, Services};
+use crate::session::BrowserSession;
 use crate::store::LogoutDelivery;
 
 /// §2.4: the event that makes a JWT a logout token.
@@ -49,7 +49,7 @@ struct LogoutClaims<'a> {
 }
 
 /// Queues a logout token for each client of `session` with a `backchannel_logout_uri`. Called
-/// only by `account::session::end`.
+/// only by the OIDC listener of ended sessions (`oidc::session_end`).
 pub async fn enqueue(s: &Services, session: &BrowserSession) -> Result<usize, InfraError> {
     let now = s.now();
     let mut deliveries = Vec::new();

@@ -6,16 +6,8 @@
 //! sessions list of /account) reaches its clients through the back channel alone.
 
 use super::authorize::redirect_with;
-use crate::account::session::BrowserSession;
 use crate::services::{InfraError, Services};
-
-/// One iframe of the logged-out page.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogoutFrame {
-    pub url: String,
-    /// `scheme://host[:port]`, for the page's `frame-src`.
-    pub origin: String,
-}
+use crate::session::{BrowserSession, LogoutFrame};
 
 /// The iframes for the clients of `session`.
 pub async fn frames(s: &Services, session: &BrowserSession) -> Result<Vec<LogoutFrame>, InfraError> {

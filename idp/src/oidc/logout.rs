@@ -12,11 +12,11 @@ use serde_json::Value;
 use super::authorize::{PageError, redirect_with};
 use super::params::Params;
 use super::pending_limits as limits;
-use crate::account::session::BrowserSession;
 use crate::crypto;
 use crate::domain::Client;
 use crate::ephemeral;
 use crate::services::{InfraError, Services};
+use crate::session::BrowserSession;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct LogoutRequest {

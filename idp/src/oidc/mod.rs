@@ -24,6 +24,7 @@ pub mod refresh_race;
 pub mod request_object;
 pub mod revoke;
 pub mod session_bound;
+pub mod session_end;
 pub mod subject;
 pub mod token;
 pub mod token_format;

@@ -14,9 +14,9 @@
 //! per use (introspection, userinfo, refresh) of a session-bound token.
 
 use super::OAuthError;
-use crate::account::session::{self, BrowserSession};
 use crate::domain::{Scopes, User};
 use crate::services::Services;
+use crate::session::{self, BrowserSession};
 
 /// Whether tokens of a grant with `scopes` end with the session (no `offline_access`).
 pub fn is_session_bound(scopes: &Scopes) -> bool {

@@ -11,9 +11,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 
 use super::AppState;
-use crate::account::session::ClientInfo;
 use crate::domain::Lang;
 use crate::domain::client_address::{ProxySettings, UNREADABLE};
+use crate::session::ClientInfo;
 
 #[derive(Clone, Debug, Default)]
 pub struct Browser {

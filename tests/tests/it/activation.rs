@@ -6,10 +6,10 @@
 use idp::account::expiry_warning;
 use idp::account::login::{self, LoginOutcome};
 use idp::account::password_change::{self, Context, Reason};
-use idp::account::session::ClientInfo;
 use idp::admin::{self, UserSpec, UserStart};
 use idp::domain::user_type::UserType;
 use idp::domain::{Secret, User};
+use idp::session::ClientInfo;
 use idp_tests::browser::Page;
 use idp_tests::mail::{Mail, read_outbox};
 use idp_tests::{Browser, PASSWORD, Setup, TestApp};

@@ -5,11 +5,11 @@
 //! replayed captcha, tampered cookie, second tab) gets a clear message and writes nothing.
 
 use idp::account::password_change::{self, Reason};
-use idp::account::session::ClientInfo;
 use idp::account::{audit, captcha};
 use idp::admin::{self, UserSpec};
 use idp::domain::user_type::{CaptchaKind, Localized, PasswordPolicy, UserType};
 use idp::domain::{AccountStart, Email, Login, NewUser, Secret, User};
+use idp::session::ClientInfo;
 use idp_tests::browser::{Page, query};
 use idp_tests::rp::{Pending, Rp};
 use idp_tests::{Browser, PASSWORD, RP_CALLBACK, Setup, TestApp};

@@ -185,7 +185,7 @@ async fn a_real_smtp_server_receives_the_provisional_password_that_then_signs_in
     let lines: Vec<&str> = mail.text.lines().collect();
     let at = lines.iter().position(|l| l.contains("mot de passe provisoire")).expect("the password label");
     let password = lines[at + 1].trim();
-    let info = idp::account::session::ClientInfo::default();
+    let info = idp::session::ClientInfo::default();
     let outcome = idp::account::login::authenticate(
         &app.services,
         &login,

@@ -5,12 +5,12 @@
 use idp::account::login::{self, LoginOutcome};
 use idp::account::password::PasswordHasher;
 use idp::account::policy;
-use idp::account::session::ClientInfo;
 use idp::admin::{self, UserSpec};
 use idp::config::Argon2Params;
 use idp::domain::Secret;
 use idp::domain::lang::Lang;
 use idp::domain::user_type::{PasswordPolicy, UserType};
+use idp::session::ClientInfo;
 use idp::store::PasswordChange;
 use idp::theme::{PageFrame, Themes};
 use idp::web::handlers::password_policy::page_rules;

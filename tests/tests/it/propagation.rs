@@ -11,9 +11,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use idp::account::password_change::{self, Context, Reason};
 use idp::account::recovery::propagation::{self, PropagationStatus};
-use idp::account::session::ClientInfo;
 use idp::domain::Secret;
 use idp::mail::queue::backoff;
+use idp::session::ClientInfo;
 use idp_tests::{Browser, PASSWORD, Setup, TestApp};
 use sha2::{Digest, Sha256};
 

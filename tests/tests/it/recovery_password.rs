@@ -6,11 +6,11 @@
 
 use crate::recovery_pages::FlowPages;
 use idp::account::login::{self, LoginOutcome};
-use idp::account::session::ClientInfo;
 use idp::account::{audit, secret_question};
 use idp::admin::{self, ClientSpec, UserSpec};
 use idp::domain::client::ClientSettings;
 use idp::domain::{Secret, User};
+use idp::session::ClientInfo;
 use idp_tests::browser::{Page, query};
 use idp_tests::mail::{Mail, read_outbox};
 use idp_tests::rp::{Pending, Rp};

@@ -4,10 +4,10 @@
 //! client. From an untrusted peer they are ignored: rotating spoofed headers does not escape
 //! the per-address throttle.
 
-use idp::account::session;
 use idp::config::RawConfig;
 use idp::domain::User;
 use idp::domain::client_address::ForwardedHeader;
+use idp::session;
 use idp_tests::browser::Page;
 use idp_tests::rp::Rp;
 use idp_tests::{Browser, PASSWORD, RP_CALLBACK, Setup, TestApp};

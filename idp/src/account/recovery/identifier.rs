@@ -17,12 +17,12 @@ use serde_json::json;
 
 use super::{Finished, Flow, FlowKind, Limit, Origin, QuestionStep, Step};
 use crate::account::audit;
-use crate::account::session::ClientInfo;
 use crate::crypto;
 use crate::domain::user_type::{IdentifierRecovery, IdentifyBy, RecoveryRule};
 use crate::domain::{Lang, Login, Secret, User};
 use crate::mail::notify;
 use crate::services::{InfraError, Services};
+use crate::session::ClientInfo;
 use crate::store::{StoreError, UserToken};
 
 /// `user_tokens.purpose` of the renewal link (consular variant).

@@ -29,12 +29,12 @@ use serde::{Deserialize, Serialize};
 
 use super::audit;
 use super::secret_question::{self, Outcome};
-use super::session::ClientInfo;
 use crate::crypto;
 use crate::domain::user_type::{IdentifyBy, RecoveryRule};
 use crate::domain::{Lang, Secret, User};
 use crate::ephemeral::{get_json, put_json, ttl_until};
 use crate::services::{InfraError, Services};
+use crate::session::ClientInfo;
 
 /// The captcha purposes of the two first pages (`account::captcha`).
 pub const CAPTCHA_PASSWORD: &str = "recovery_password";

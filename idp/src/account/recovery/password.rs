@@ -11,13 +11,13 @@ use serde_json::json;
 
 use super::{Finished, Flow, FlowKind, IdentifyInput, Limit, Origin, QuestionStep, Step};
 use crate::account::password_change::{self, ChangeError, Changed, Context, Reason};
-use crate::account::session::ClientInfo;
 use crate::account::{activation, audit};
 use crate::crypto;
 use crate::domain::user_type::PasswordRecovery;
 use crate::domain::{Secret, User};
 use crate::mail::notify;
 use crate::services::{InfraError, Services};
+use crate::session::ClientInfo;
 use crate::store::UserToken;
 
 /// `user_tokens.purpose` of recovery codes and links.

@@ -9,11 +9,11 @@ use serde::Serialize;
 
 use super::{PostedForm, parse_params, see_other};
 use crate::account::csrf::Context;
-use crate::account::session::{self, BrowserSession};
 use crate::account::space::{self, AccountSession, SpaceError};
 use crate::account::{audit, secret_question, self_service};
 use crate::domain::{Lang, User};
 use crate::oidc::authorize::redirect_with;
+use crate::session::{self, BrowserSession};
 use crate::web::AppState;
 use crate::web::browser::{Browser, clear_cookie, set_cookie};
 use crate::web::error::AppError;

@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::{form_body, parse_params, see_other};
 use crate::account::csrf::Context;
-use crate::account::session::{self, BrowserSession};
 use crate::oidc::authorize::{self, Outcome};
 use crate::oidc::params::Params;
+use crate::session::{self, BrowserSession};
 use crate::web::AppState;
 use crate::web::browser::Browser;
 use crate::web::error::AppError;

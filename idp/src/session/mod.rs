@@ -1,6 +1,13 @@
-//! Browser sessions (single sign-on), kept in the ephemeral store. The cookie holds a random
-//! secret; the store key is its SHA-256 (`sid`), so a dump of the store does not hold cookies.
-//! `sid` is also the OpenID Connect session id (`sid` claim) and the handle shown in /account.
+//! Browser sessions (single sign-on), kept in the ephemeral store, and what happens when one
+//! ends. The cookie holds a random secret; the store key is its SHA-256 (`sid`), so a dump of the
+//! store does not hold cookies. `sid` is also the OpenID Connect session id (`sid` claim) and the
+//! handle shown in /account.
+//!
+//! This module sits below every protocol (issue #11): it imports none. A protocol that must tell
+//! its applications when a session ends (OpenID Connect back- and front-channel logout, CAS
+//! single logout) implements `SessionEndListener`, and `app.rs` registers it in
+//! `Services::session_listeners`; `end` calls each of them once, for the one request that took
+//! the session.
 
 use std::time::Duration;
 
@@ -9,9 +16,23 @@ use serde::{Deserialize, Serialize};
 use crate::crypto;
 use crate::domain::{Secret, User};
 use crate::ephemeral::{self, ttl_until};
-use crate::oidc::frontchannel::LogoutFrame;
-use crate::oidc::{backchannel, frontchannel};
 use crate::services::{InfraError, Services};
+
+/// One iframe of the page that ends a session (OpenID Connect Front-Channel Logout 1.0 §2, or
+/// any protocol whose applications are told through the browser).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogoutFrame {
+    pub url: String,
+    /// `scheme://host[:port]`, for the page's `frame-src`.
+    pub origin: String,
+}
+
+/// What a protocol does when a browser session ends: queue its back-channel notices (durable,
+/// retried) and return the front-channel frames for the page that ends it, if it shows one.
+#[async_trait::async_trait]
+pub trait SessionEndListener: Send + Sync {
+    async fn session_ended(&self, s: &Services, ended: &BrowserSession) -> Result<Vec<LogoutFrame>, InfraError>;
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct BrowserSession {
@@ -131,8 +152,9 @@ pub async fn remember_client(s: &Services, session: &BrowserSession, client_id: 
 /// Ends a browser session for every client of it, whatever the reason (sign-out, a new sign-in
 /// in the same browser, closed from /account): this is the one way a session ends. The session
 /// is taken atomically, so when two requests end it together only one propagates. Clients with
-/// a `backchannel_logout_uri` get a logout token through the durable queue; the front-channel
-/// iframes are returned for the page that ends it, if it shows one (issue #3).
+/// Every registered `SessionEndListener` is then told (OpenID Connect: a logout token through the
+/// durable queue for back-channel clients, iframes for front-channel ones, issue #3); the frames
+/// are returned for the page that ends it, if it shows one.
 pub async fn end(s: &Services, session: &BrowserSession) -> Result<Vec<LogoutFrame>, InfraError> {
     let taken: Option<BrowserSession> = ephemeral::take_json(s.ephemeral.as_ref(), &key(&session.sid)).await?;
     s.ephemeral.set_remove(&user_key(&session.user_id), &session.sid).await?;
@@ -140,8 +162,11 @@ pub async fn end(s: &Services, session: &BrowserSession) -> Result<Vec<LogoutFra
     let Some(ended) = taken else {
         return Ok(Vec::new());
     };
-    backchannel::enqueue(s, &ended).await?;
-    frontchannel::frames(s, &ended).await
+    let mut frames = Vec::new();
+    for listener in &s.session_listeners {
+        frames.extend(listener.session_ended(s, &ended).await?);
+    }
+    Ok(frames)
 }
 
 /// The user's live sessions, newest first; forgets the ones that expired and ends the ones a
