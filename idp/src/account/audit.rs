@@ -44,6 +44,13 @@ pub const IDENTIFIER_RENEWED: &str = "identifier_renewed";
 /// A recovery request refused by a rate limit (detail: `limit`: `identifier`, `email`, `ip`).
 pub const RECOVERY_THROTTLED: &str = "recovery_throttled";
 
+/// A signed-in user refused by an application's authorisation rule (issue #11; detail:
+/// `client_id`, `user_type`).
+pub const ACCESS_DENIED: &str = "access_denied";
+/// An operator added a user to a group, or removed one (detail: `group_id`).
+pub const GROUP_MEMBER_ADDED: &str = "group_member_added";
+pub const GROUP_MEMBER_REMOVED: &str = "group_member_removed";
+
 /// Records one event. `detail` must be a JSON object without secrets.
 pub async fn record(
     s: &Services,

@@ -75,6 +75,26 @@ pub struct ClientSettings {
     /// The user type that "Mot de passe perdu" / "Identifiant oublié" preselect for this
     /// client's people, skipping the selector (issue #5).
     pub recovery_user_type: Option<String>,
+    /// Per-application authorisation (issue #11): only users of these user types may sign in
+    /// to this client. Unset: every type.
+    pub allowed_user_types: Option<Vec<String>>,
+    /// Only members of at least one of these groups may sign in. Unset: everyone. With
+    /// `allowed_user_types` as well, a user must satisfy both.
+    pub allowed_groups: Option<Vec<String>>,
+    /// What a refused user gets (`account::authorization`).
+    pub access_denied: AccessDenied,
+}
+
+/// What happens when the per-application rule refuses a signed-in user.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessDenied {
+    /// The provider's page: "you do not have the permissions…", the support contact, sign out.
+    #[default]
+    Page,
+    /// Back to the client with `error=access_denied` (RFC 6749 §4.1.2.1), for applications that
+    /// explain it themselves.
+    Redirect,
 }
 
 /// Bounds of the per-client lifetimes, in seconds, checked at registration. Signed tokens (ID

@@ -30,6 +30,7 @@ pub const PAGES: &[&str] = &[
     "recovery_support.html",
     "recovery_password.html",
     "recovery_identifier.html",
+    "access_denied.html",
 ];
 
 /// Catalog keys the Rust code looks up itself (templates use their own).
