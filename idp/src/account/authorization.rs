@@ -23,8 +23,7 @@ pub enum Access {
 /// at least one of `allowed_groups` (when set).
 pub fn permits(settings: &ClientSettings, user_type: &str, user_groups: &[String]) -> bool {
     let type_ok = settings.allowed_user_types.as_ref().is_none_or(|types| types.iter().any(|t| t == user_type));
-    let group_ok =
-        settings.allowed_groups.as_ref().is_none_or(|groups| groups.iter().any(|g| user_groups.contains(g)));
+    let group_ok = settings.allowed_groups.as_ref().is_none_or(|groups| groups.iter().any(|g| user_groups.contains(g)));
     type_ok && group_ok
 }
 

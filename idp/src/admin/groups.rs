@@ -21,9 +21,7 @@ pub fn parse_group_id(raw: &str) -> Result<String, AdminError> {
     if ok {
         Ok(raw.to_owned())
     } else {
-        Err(AdminError::Invalid(format!(
-            "group id {raw:?}: 1 to {MAX_GROUP_ID} letters, digits, '-', '_' or '.'"
-        )))
+        Err(AdminError::Invalid(format!("group id {raw:?}: 1 to {MAX_GROUP_ID} letters, digits, '-', '_' or '.'")))
     }
 }
 

@@ -169,7 +169,9 @@ pub async fn add_client(s: &Services, spec: &ClientSpec) -> Result<(Client, Opti
 fn check_access_rules(s: &Services, settings: &ClientSettings) -> Result<(), AdminError> {
     if let Some(types) = &settings.allowed_user_types {
         if types.is_empty() {
-            return Err(AdminError::Invalid("allowed_user_types is empty: nobody could sign in (omit it for everyone)".into()));
+            return Err(AdminError::Invalid(
+                "allowed_user_types is empty: nobody could sign in (omit it for everyone)".into(),
+            ));
         }
         if let Some(unknown) = types.iter().find(|t| s.user_types.get(t).is_none()) {
             return Err(AdminError::Invalid(format!("allowed_user_types: unknown user type {unknown:?}")));
@@ -177,7 +179,9 @@ fn check_access_rules(s: &Services, settings: &ClientSettings) -> Result<(), Adm
     }
     if let Some(groups) = &settings.allowed_groups {
         if groups.is_empty() {
-            return Err(AdminError::Invalid("allowed_groups is empty: nobody could sign in (omit it for everyone)".into()));
+            return Err(AdminError::Invalid(
+                "allowed_groups is empty: nobody could sign in (omit it for everyone)".into(),
+            ));
         }
         for id in groups {
             groups::parse_group_id(id).map_err(|e| AdminError::Invalid(format!("allowed_groups: {e}")))?;
