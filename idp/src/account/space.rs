@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::crypto::{self, b64url, sha256};
-use crate::domain::{AuthMethod, Client, GrantType, RedirectUri, SigningAlg};
+use crate::domain::{AuthMethod, Client, GrantType, RedirectUri, Secret, SigningAlg};
 use crate::ephemeral::{self, ttl_until};
 use crate::oidc::authorize::redirect_with;
 use crate::oidc::params::Params;
+use crate::oidc::token_request::CodeExchange;
 use crate::oidc::{token, userinfo};
 use crate::services::{InfraError, Services};
 
@@ -119,13 +120,11 @@ pub async fn finish_login(s: &Services, params: &Params) -> Result<(String, Acco
     }
     let code = get("code").ok_or_else(|| SpaceError::Refused("no code".into()))?;
     let client = s.store.client(CLIENT_ID).await.map_err(InfraError::from)?.ok_or(SpaceError::UnknownState)?;
-    let exchange = Params::from_pairs(vec![
-        ("grant_type".into(), "authorization_code".into()),
-        ("code".into(), code.to_owned()),
-        ("redirect_uri".into(), s.endpoint("/account/callback")),
-        ("code_verifier".into(), pending.verifier.clone()),
-        ("client_id".into(), CLIENT_ID.into()),
-    ]);
+    let exchange = CodeExchange {
+        code: Secret::new(code),
+        redirect_uri: Some(s.endpoint("/account/callback")),
+        code_verifier: Some(Secret::new(pending.verifier.clone())),
+    };
     let tokens = token::exchange_code(s, &client, &exchange).await.map_err(|e| SpaceError::Refused(e.to_string()))?;
     let id_token = tokens.id_token.ok_or_else(|| SpaceError::Refused("no ID token".into()))?;
     let claims = verify_id_token(s, &id_token, &pending.nonce)?;
