@@ -3,11 +3,13 @@
 //! before any lookup: `client_auth::credentials` (Basic header decoding, `client_secret_post`,
 //! `client_assertion`, one method only). Then, with the named fixture client already loaded (no
 //! store is read): `client_auth::secret_matches`, the assertion's `client_assertion::check`,
-//! and for `client_credentials` the scope checks (`grant_client_credentials::granted_scopes`).
+//! the grant's parameters (`TokenRequest::parse`), and for `client_credentials` the scope checks
+//! (`grant_client_credentials::granted_scopes`).
 #![no_main]
 
 use idp::oidc::client_auth::{self, Credentials};
 use idp::oidc::params::Params;
+use idp::oidc::token_request::TokenRequest;
 use idp::oidc::{client_assertion, grant_client_credentials};
 use libfuzzer_sys::fuzz_target;
 
@@ -16,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let (header, body) = input.split_once('\n').unwrap_or(("", input));
     let authorization = Some(header).filter(|h| !h.is_empty());
     let Ok(params) = Params::parse(body) else { return };
-    let client_credentials = params.get("grant_type") == Ok(Some("client_credentials"));
+    let request = TokenRequest::parse(&params);
     let Ok(credentials) = client_auth::credentials(authorization, &params) else { return };
     idp_fuzz::with_fixture(|f| {
         let client = match credentials {
@@ -31,8 +33,8 @@ fuzz_target!(|data: &[u8]| {
                 client
             }
         };
-        if client_credentials {
-            let _ = grant_client_credentials::granted_scopes(client, &params);
+        if let Ok(TokenRequest::ClientCredentials(request)) = &request {
+            let _ = grant_client_credentials::granted_scopes(client, request.scope.as_deref());
         }
     });
 });

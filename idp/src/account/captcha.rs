@@ -121,6 +121,50 @@ pub async fn swap_to_arithmetic(s: &Services, id: &str, purpose: &str) -> Result
     issue_kind(s, ChallengeKind::Arithmetic, purpose).await.map(Some)
 }
 
+/// A new challenge would exceed the per-address limit on pending records (decision 0013):
+/// the form answers with the "too many requests" page instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooManyPending;
+
+/// A new challenge of `kind` for a form shown before anybody signed in (the recoveries): it
+/// is kept for its lifetime, so it counts against the per-address limit on pending records
+/// (decision 0013). `None` when the kind is `None`.
+pub async fn issue_counted(
+    s: &Services,
+    ip: &str,
+    kind: CaptchaKind,
+    purpose: &str,
+) -> Result<Result<Option<Challenge>, TooManyPending>, InfraError> {
+    if kind == CaptchaKind::None {
+        return Ok(Ok(None));
+    }
+    if !crate::oidc::pending_limits::admit(s, ip).await? {
+        return Ok(Err(TooManyPending));
+    }
+    Ok(Ok(issue(s, kind, purpose).await?))
+}
+
+/// The arithmetic challenge replacing the image challenge `id` for `purpose` (the accessible
+/// alternative), or a new one when the image's has gone. `counted_ip`: the browser's address
+/// when nobody signed in yet (a new challenge counts against the per-address limit on pending
+/// records); `None` after a password was checked.
+pub async fn arithmetic_instead(
+    s: &Services,
+    counted_ip: Option<&str>,
+    id: &str,
+    purpose: &str,
+) -> Result<Result<Challenge, TooManyPending>, InfraError> {
+    if let Some(challenge) = swap_to_arithmetic(s, id, purpose).await? {
+        return Ok(Ok(challenge));
+    }
+    if let Some(ip) = counted_ip
+        && !crate::oidc::pending_limits::admit(s, ip).await?
+    {
+        return Ok(Err(TooManyPending));
+    }
+    Ok(Ok(issue_kind(s, ChallengeKind::Arithmetic, purpose).await?))
+}
+
 /// The SVG of an unexpired image challenge (read, not consumed), or `None`.
 pub async fn image_svg(s: &Services, id: &str) -> Result<Option<String>, InfraError> {
     if id.is_empty() || id.len() > 64 {

@@ -10,12 +10,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::crypto::{self, b64url, sha256};
-use crate::domain::{AuthMethod, Client, GrantType, RedirectUri, SigningAlg};
+use crate::domain::{AuthMethod, Client, GrantType, RedirectUri, Secret, SigningAlg, User};
 use crate::ephemeral::{self, ttl_until};
 use crate::oidc::authorize::redirect_with;
 use crate::oidc::params::Params;
+use crate::oidc::token_request::CodeExchange;
 use crate::oidc::{token, userinfo};
 use crate::services::{InfraError, Services};
+use crate::session::BrowserSession;
 
 pub const CLIENT_ID: &str = "idp-account";
 
@@ -119,13 +121,11 @@ pub async fn finish_login(s: &Services, params: &Params) -> Result<(String, Acco
     }
     let code = get("code").ok_or_else(|| SpaceError::Refused("no code".into()))?;
     let client = s.store.client(CLIENT_ID).await.map_err(InfraError::from)?.ok_or(SpaceError::UnknownState)?;
-    let exchange = Params::from_pairs(vec![
-        ("grant_type".into(), "authorization_code".into()),
-        ("code".into(), code.to_owned()),
-        ("redirect_uri".into(), s.endpoint("/account/callback")),
-        ("code_verifier".into(), pending.verifier.clone()),
-        ("client_id".into(), CLIENT_ID.into()),
-    ]);
+    let exchange = CodeExchange {
+        code: Secret::new(code),
+        redirect_uri: Some(s.endpoint("/account/callback")),
+        code_verifier: Some(Secret::new(pending.verifier.clone())),
+    };
     let tokens = token::exchange_code(s, &client, &exchange).await.map_err(|e| SpaceError::Refused(e.to_string()))?;
     let id_token = tokens.id_token.ok_or_else(|| SpaceError::Refused("no ID token".into()))?;
     let claims = verify_id_token(s, &id_token, &pending.nonce)?;
@@ -159,6 +159,32 @@ pub async fn session(s: &Services, cookie: &str) -> Result<Option<AccountSession
     }
     let session: Option<AccountSession> = ephemeral::get_json(s.ephemeral.as_ref(), &session_key(cookie)).await?;
     Ok(session.filter(|sess| sess.expires_at > s.now()))
+}
+
+/// The account session of `cookie`, its user and the user's live browser sessions, while the
+/// provider session it was opened from (`sid`) is one of them: once that one ended (signed out
+/// elsewhere, closed from another browser, ended by a password change) the account session is
+/// ended too and `None` answered.
+pub async fn signed_in(
+    s: &Services,
+    cookie: &str,
+) -> Result<Option<(AccountSession, User, Vec<BrowserSession>)>, InfraError> {
+    let Some(acct) = session(s, cookie).await? else {
+        return Ok(None);
+    };
+    let user = s.store.user_by_id(&acct.sub).await?;
+    // Listing also ends the sessions a password change invalidated.
+    let sessions = match &user {
+        Some(user) => crate::session::list_for_user(s, &user.id).await?,
+        None => Vec::new(),
+    };
+    match (user, &acct.sid) {
+        (Some(user), Some(sid)) if sessions.iter().any(|live| &live.sid == sid) => Ok(Some((acct, user, sessions))),
+        _ => {
+            end(s, cookie).await?;
+            Ok(None)
+        }
+    }
 }
 
 pub async fn end(s: &Services, cookie: &str) -> Result<(), InfraError> {

@@ -4,8 +4,8 @@
 //! and are refused with `invalid_scope`, not silently dropped, so a misconfigured client learns
 //! why. No ID token and no refresh token (§4.4.3: "A refresh token SHOULD NOT be included").
 
-use super::params::Params;
 use super::token::{TokenResponse, issue_access_token};
+use super::token_request::ClientCredentialsRequest;
 use super::{OAuthError, OAuthErrorCode};
 use crate::crypto;
 use crate::domain::scope::SUPPORTED;
@@ -13,8 +13,12 @@ use crate::domain::{Client, GrantType, Scopes};
 use crate::services::Services;
 
 /// POST /token with `grant_type=client_credentials`, the client already authenticated.
-pub async fn grant(s: &Services, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
-    let scopes = granted_scopes(client, params)?;
+pub async fn grant(
+    s: &Services,
+    client: &Client,
+    request: &ClientCredentialsRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let scopes = granted_scopes(client, request.scope.as_deref())?;
     // Each grant gets its own id, so revoking one token never touches another client's.
     let grant_id = format!("cc-{}", crypto::random_token(16));
     let access_token = issue_access_token(s, client, None, &scopes, &grant_id).await?;
@@ -28,15 +32,15 @@ pub async fn grant(s: &Services, client: &Client, params: &Params) -> Result<Tok
     })
 }
 
-/// The scopes the client may have with this grant, or why not: what `grant` checks before
-/// issuing anything (the fuzz target `token` calls it directly).
-pub fn granted_scopes(client: &Client, params: &Params) -> Result<Scopes, OAuthError> {
+/// The scopes the client may have with this grant for the `scope` it sent, or why not: what
+/// `grant` checks before issuing anything (the fuzz target `token` calls it directly).
+pub fn granted_scopes(client: &Client, scope: Option<&str>) -> Result<Scopes, OAuthError> {
     // §4.4: "The client credentials grant type MUST only be used by confidential clients."
     if client.is_public() || !client.allows_grant(GrantType::ClientCredentials) {
         return Err(OAuthError::new(OAuthErrorCode::UnauthorizedClient, "this client may not use this grant"));
     }
     let allowed = allowed_scopes(client);
-    match params.get("scope").map_err(|e| OAuthError::invalid_request(e.to_string()))? {
+    match scope {
         // RFC 6749 §3.3: without `scope`, a pre-defined default: everything the client may have.
         None => Ok(allowed),
         Some(raw) => {

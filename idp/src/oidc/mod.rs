@@ -29,6 +29,7 @@ pub mod subject;
 pub mod token;
 pub mod token_format;
 pub mod token_lookup;
+pub mod token_request;
 pub mod userinfo;
 
 pub use error::{OAuthError, OAuthErrorCode};

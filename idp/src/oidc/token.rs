@@ -5,7 +5,8 @@
 //! client's own `refresh_race_window` when it opted into one (`refresh_race`, decision 0008).
 //! Tokens of a grant without `offline_access` end with the browser session they were issued in
 //! (`session_bound`, OpenID Connect Core §11). The client credentials grant lives in
-//! `grant_client_credentials`.
+//! `grant_client_credentials`. The request is parsed once into a `TokenRequest`
+//! (`token_request`); each grant takes its own shape.
 
 use std::time::Duration;
 
@@ -14,10 +15,11 @@ use serde::{Deserialize, Serialize};
 use super::authorize::{CodeGrant, code_key};
 use super::id_token::{self, IdTokenInput};
 use super::params::Params;
+use super::token_request::{CodeExchange, RefreshRequest, TokenRequest};
 use super::{OAuthError, OAuthErrorCode, claims_request, client_auth, pkce, session_bound, subject, token_format};
 use crate::account::authorization::{self, Access};
 use crate::crypto::{self, digest};
-use crate::domain::{Client, GrantType, Scopes};
+use crate::domain::{Client, GrantType, Scopes, Secret};
 use crate::ephemeral;
 use crate::services::Services;
 use crate::store::RefreshToken;
@@ -66,35 +68,29 @@ fn used_code_key(code_digest: &str) -> String {
     format!("code_used:{code_digest}")
 }
 
-/// POST /token.
+/// POST /token: the client is authenticated first, then the request parsed (`TokenRequest`)
+/// and handed to its grant.
 pub async fn token(s: &Services, authorization: Option<&str>, params: &Params) -> Result<TokenResponse, OAuthError> {
-    let grant_type = params.get("grant_type").map_err(|e| OAuthError::invalid_request(e.to_string()))?;
     let client = client_auth::authenticate(s, authorization, params).await?;
-    match grant_type {
-        None => Err(OAuthError::invalid_request("grant_type is missing")),
-        Some("authorization_code") => exchange_code(s, &client, params).await,
-        Some("refresh_token") => refresh(s, &client, params).await,
-        Some("client_credentials") => super::grant_client_credentials::grant(s, &client, params).await,
-        Some(_) => Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "unsupported grant_type")),
+    match TokenRequest::parse(params)? {
+        TokenRequest::AuthorizationCode(exchange) => exchange_code(s, &client, &exchange).await,
+        TokenRequest::RefreshToken(request) => refresh(s, &client, &request).await,
+        TokenRequest::ClientCredentials(request) => super::grant_client_credentials::grant(s, &client, &request).await,
     }
-}
-
-fn require<'a>(params: &'a Params, name: &str) -> Result<&'a str, OAuthError> {
-    params
-        .get(name)
-        .map_err(|e| OAuthError::invalid_request(e.to_string()))?
-        .ok_or_else(|| OAuthError::invalid_request(format!("{name} is missing")))
 }
 
 /// RFC 6749 §4.1.3 and RFC 7636 §4.5.
-pub async fn exchange_code(s: &Services, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
+pub async fn exchange_code(
+    s: &Services,
+    client: &Client,
+    exchange: &CodeExchange,
+) -> Result<TokenResponse, OAuthError> {
     if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(OAuthError::new(OAuthErrorCode::UnauthorizedClient, "this client may not use this grant"));
     }
-    let code = require(params, "code")?;
-    let redirect_uri = params.get("redirect_uri").map_err(|e| OAuthError::invalid_request(e.to_string()))?;
-    let verifier = params.get("code_verifier").map_err(|e| OAuthError::invalid_request(e.to_string()))?;
-    let code_digest = digest(code);
+    let redirect_uri = exchange.redirect_uri.as_deref();
+    let verifier = exchange.code_verifier.as_ref().map(Secret::expose);
+    let code_digest = digest(exchange.code.expose());
     let Some(grant) = ephemeral::take_json::<CodeGrant>(s.ephemeral.as_ref(), &code_key(&code_digest)).await? else {
         // Unknown, expired, or already used. If used, revoke what it produced (RFC 6749 §4.1.2).
         if let Some(grant_id) = s.ephemeral.get(&used_code_key(&code_digest)).await? {
@@ -210,11 +206,11 @@ pub async fn exchange_code(s: &Services, client: &Client, params: &Params) -> Re
 }
 
 /// RFC 6749 §6, with rotation.
-async fn refresh(s: &Services, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
+async fn refresh(s: &Services, client: &Client, request: &RefreshRequest) -> Result<TokenResponse, OAuthError> {
     if !client.allows_grant(GrantType::RefreshToken) {
         return Err(OAuthError::new(OAuthErrorCode::UnauthorizedClient, "this client may not use this grant"));
     }
-    let presented = require(params, "refresh_token")?;
+    let presented = request.refresh_token.expose();
     let old_digest = digest(presented);
     let now = s.now();
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
@@ -232,7 +228,7 @@ async fn refresh(s: &Services, client: &Client, params: &Params) -> Result<Token
     if old.expires_at <= now {
         return Err(invalid());
     }
-    let scopes = match params.get("scope").map_err(|e| OAuthError::invalid_request(e.to_string()))? {
+    let scopes = match request.scope.as_deref() {
         None => old.scopes.clone(),
         Some(raw) => {
             let asked =

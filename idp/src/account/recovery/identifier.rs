@@ -9,13 +9,15 @@
 //!   alternate identifier (NUMIC) and the e-mail address, which must name the same account →
 //!   a single-use link by e-mail → a 6-digit code by SMS → a NEW random identifier, shown once.
 //!
-//! The pages, the captcha and the cookie live in `web::handlers::recovery_identifier`; what the
-//! flows share (flow state, identification, limits, neutrality) in the parent module.
+//! The pages and the cookie live in `web::handlers::recovery_identifier`; what the flows share
+//! (flow state, identification, limits, neutrality, and the captcha and answer time of every
+//! POST: `gate`) in the parent module. `act` decides which action the flow's step accepts.
 
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Finished, Flow, FlowKind, Limit, Origin, QuestionStep, Step};
+use super::gate::{self, CaptchaAnswer, CaptchaRefusal};
+use super::{CAPTCHA_IDENTIFIER, Finished, Flow, FlowKind, Limit, Origin, QuestionStep, Step};
 use crate::account::audit;
 use crate::crypto;
 use crate::domain::user_type::{IdentifierRecovery, IdentifyBy, RecoveryRule};
@@ -81,21 +83,42 @@ pub struct FirstPage {
 
 /// The first page accepted: the flow (already saved) and its cookie secret.
 pub enum Begun {
-    Started { secret: Secret, flow: Box<Flow> },
+    Started {
+        secret: Secret,
+        flow: Box<Flow>,
+    },
+    /// The captcha refused the request (nothing else was done).
+    Captcha(CaptchaRefusal),
     Throttled(Limit),
 }
 
-/// Handles the first page (the captcha already passed): counts the request, finds the accounts,
-/// starts the flow, and sends what the type's variant sends right away (the renewal link; the
-/// reminder when no secret question is asked). Answers alike whether or not anything matched.
+/// Handles the first page (CSRF checked by the caller): the type's captcha, then counts the
+/// request, finds the accounts, starts the flow, and sends what the type's variant sends right
+/// away (the renewal link; the reminder when no secret question is asked). Answers alike, and
+/// after the same minimum time, whether or not anything matched.
 pub async fn begin(
     s: &Services,
     user_type: &str,
     input: &FirstPage,
+    captcha: &CaptchaAnswer,
+    origin: &Origin,
+    info: &ClientInfo,
+) -> Result<Begun, InfraError> {
+    gate::padded(s, begin_now(s, user_type, input, captcha, origin, info)).await
+}
+
+async fn begin_now(
+    s: &Services,
+    user_type: &str,
+    input: &FirstPage,
+    captcha: &CaptchaAnswer,
     origin: &Origin,
     info: &ClientInfo,
 ) -> Result<Begun, InfraError> {
     let rule = s.user_types.of(user_type).recovery.clone();
+    if let Err(refused) = gate::check_captcha(s, &info.ip, rule.captcha, CAPTCHA_IDENTIFIER, captcha).await? {
+        return Ok(Begun::Captcha(refused));
+    }
     let asks = Asks::of(&rule);
     let email = input.email.trim();
     let alternate_id = input.alternate_id.trim();
@@ -416,6 +439,47 @@ pub async fn verify_sms(s: &Services, flow: &mut Flow, code: &str, info: &Client
     });
     super::save(s, flow).await?;
     Ok(Verified::Renewed { new_identifier })
+}
+
+/// A POST on a flow's page, as the form names it.
+pub enum Action {
+    /// "Annuler": the flow ends.
+    Cancel,
+    /// The secret answer.
+    Answer(Secret),
+    /// The code received by SMS.
+    SmsCode(String),
+    /// Anything else (an unknown step).
+    Other,
+}
+
+/// What an action did; `Moved`: show the flow where it now stands.
+pub enum Acted {
+    Moved,
+    /// The flow ended ("Annuler"): back to where it came from.
+    Cancelled,
+    Verified(Verified),
+}
+
+/// One action on `flow`, if its step accepts it: an action of another step (back button, a
+/// second tab) changes nothing and shows the flow where it stands. The answer is padded like
+/// every recovery POST.
+pub async fn act(s: &Services, flow: &mut Flow, action: Action, info: &ClientInfo) -> Result<Acted, InfraError> {
+    gate::padded(s, async {
+        Ok(match (action, flow.step) {
+            (Action::Cancel, _) => {
+                super::end(s, flow).await?;
+                Acted::Cancelled
+            }
+            (Action::Answer(secret), Step::SecretQuestion) => {
+                answer(s, flow, &secret, info).await?;
+                Acted::Moved
+            }
+            (Action::SmsCode(code), Step::SmsCode) => Acted::Verified(verify_sms(s, flow, &code, info).await?),
+            _ => Acted::Moved,
+        })
+    })
+    .await
 }
 
 /// A new identifier: 12 characters of `NEW_IDENTIFIER_ALPHABET` (60 random bits).

@@ -10,28 +10,34 @@
 //!   date of birth) → the matching accounts of the chosen user type, never shown;
 //! - **neutrality**: a flow goes on exactly the same way when no account matched (a decoy
 //!   secret question, a code page, "Procédure terminée, merci de vérifier votre boîte aux
-//!   lettres"), nothing is sent, and every POST answers after the same minimum time (`pad`);
+//!   lettres"), nothing is sent, and every POST answers after the same minimum time
+//!   (`gate::padded`, inside the flow functions, after the first page's captcha: `gate`);
 //! - **rate limits** per identifier, per e-mail address and per IP address, counted in the
 //!   ephemeral store so that every node shares them;
 //! - **one-time secrets**: 6-digit codes bound to a random flow handle, so a link holding the
 //!   handle and the code works from another device, stored as digests in `user_tokens` (single
 //!   use, expiring, dead after `recovery.max_code_attempts` wrong guesses);
 //! - **masking** of what the success page shows ("c…@…mail.com").
+//!
+//! Which step comes after which, and which action a step accepts, is decided here too
+//! (`password::act`, `identifier::act`); `web/` only maps the outcomes to pages.
 
+pub mod gate;
 pub mod identifier;
 pub mod password;
 pub mod propagation;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::audit;
 use super::secret_question::{self, Outcome};
+use super::signin::Continuation;
 use crate::crypto;
 use crate::domain::user_type::{IdentifyBy, RecoveryRule};
-use crate::domain::{Lang, Secret, User};
+use crate::domain::{Client, Lang, Secret, User};
 use crate::ephemeral::{get_json, put_json, ttl_until};
 use crate::services::{InfraError, Services};
 use crate::session::ClientInfo;
@@ -95,8 +101,11 @@ pub struct Flow {
     pub code_sent_at: Option<i64>,
     /// The one-time token (digest, purpose) proven in this flow, redeemed by the final write.
     pub proven_token: Option<(String, String)>,
-    /// The authorization request to go back to, its client (theme, name) and languages.
-    pub request_id: Option<String>,
+    /// What to go back to once recovered (an authorization request), its client (theme,
+    /// name) and languages. Flows stored before issue #11 held a bare `request_id`: it is read
+    /// as `Continuation::Authorization` (`continuation_or_request_id`).
+    #[serde(default, alias = "request_id", deserialize_with = "continuation_or_request_id")]
+    pub continuation: Option<Continuation>,
     pub client_id: Option<String>,
     pub ui_locales: Option<String>,
     /// The propagation delivery to wait for (`propagation`), and until when.
@@ -123,7 +132,7 @@ impl Flow {
     /// The relying party's request the flow came from.
     pub fn origin(&self) -> Origin {
         Origin {
-            request_id: self.request_id.clone(),
+            continuation: self.continuation.clone(),
             client_id: self.client_id.clone(),
             ui_locales: self.ui_locales.clone(),
         }
@@ -138,12 +147,52 @@ impl Flow {
     }
 }
 
-/// Where a flow came from: the relying party's pending request, if any.
+/// Where a flow came from: what to resume after it (the relying party's pending request), if
+/// anything, and the client and languages of its pages.
 #[derive(Clone, Debug, Default)]
 pub struct Origin {
-    pub request_id: Option<String>,
+    pub continuation: Option<Continuation>,
     pub client_id: Option<String>,
     pub ui_locales: Option<String>,
+}
+
+impl Origin {
+    /// The authorization request to go back to (links to /login?request_id=…), if any.
+    pub fn request_id(&self) -> Option<&str> {
+        self.continuation.as_ref().and_then(Continuation::request_id)
+    }
+
+    /// The client the pages are themed for, if it still exists.
+    pub async fn client(&self, s: &Services) -> Result<Option<Client>, InfraError> {
+        match self.client_id.as_deref() {
+            Some(id) => Ok(s.store.client(id).await?),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The registered client of a `client_id` a page carries (a hint for its theme and name);
+/// `None` when unknown or too long to be one.
+pub async fn client_named(s: &Services, client_id: &str) -> Result<Option<Client>, InfraError> {
+    if client_id.len() > 255 {
+        return Ok(None);
+    }
+    Ok(s.store.client(client_id).await?)
+}
+
+/// A stored flow's continuation: the current shape, or the bare request id of the flows stored
+/// before issue #11 (in Redis, they outlive a deployment).
+fn continuation_or_request_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Continuation>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Current(Continuation),
+        RequestId(String),
+    }
+    Ok(Option::<Stored>::deserialize(d)?.map(|stored| match stored {
+        Stored::Current(continuation) => continuation,
+        Stored::RequestId(request_id) => Continuation::Authorization { request_id },
+    }))
 }
 
 fn key(id: &str) -> String {
@@ -174,7 +223,7 @@ pub async fn start(
         code_failures: 0,
         code_sent_at: None,
         proven_token: None,
-        request_id: origin.request_id.clone(),
+        continuation: origin.continuation.clone(),
         client_id: origin.client_id.clone(),
         ui_locales: origin.ui_locales.clone(),
         propagation_id: None,
@@ -342,15 +391,6 @@ pub async fn count_request(
     Ok(refused.map_or(Ok(()), Err))
 }
 
-/// Waits until `min_response_ms` after `started`: every recovery POST takes at least that long,
-/// whether an account matched (a mail queued, a hash verified) or not.
-pub async fn pad(s: &Services, started: Instant) {
-    let floor = Duration::from_millis(s.recovery.min_response_ms);
-    if let Some(rest) = floor.checked_sub(started.elapsed()) {
-        tokio::time::sleep(rest).await;
-    }
-}
-
 /// The question to show: the account's own, or, when no account matched (or several did), a
 /// decoy picked from the offered list by a keyed hash of the identifier, so the same identifier
 /// always gets the same question. `None`: the account has no question.
@@ -459,6 +499,36 @@ mod tests {
         assert_eq!(mask_login("claire@gmail.com"), "c…@…mail.com");
         assert_eq!(mask_login("prenom.nom2"), "p…2");
         assert_eq!(mask_login("x"), "x…");
+    }
+
+    fn stored_flow(continuation: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
+            "id": "d", "kind": "password", "user_type": "staff", "user_ids": [], "identifier": "alice",
+            "step": "code", "handle": "h", "code_failures": 0, "code_sent_at": null, "proven_token": null,
+            "request_id": continuation, "client_id": "rp", "ui_locales": null, "propagation_id": null,
+            "outcome": null, "created_at": 1, "expires_at": 2
+        })
+    }
+
+    #[test]
+    fn a_flow_stored_before_issue_11_resumes_its_authorization_request() {
+        let old: Flow = serde_json::from_value(stored_flow(serde_json::json!("req-1"))).unwrap();
+        assert_eq!(old.continuation, Some(Continuation::Authorization { request_id: "req-1".into() }));
+        assert_eq!(old.origin().request_id(), Some("req-1"));
+        let none: Flow = serde_json::from_value(stored_flow(serde_json::Value::Null)).unwrap();
+        assert_eq!(none.continuation, None);
+        let mut absent = stored_flow(serde_json::Value::Null);
+        absent.as_object_mut().unwrap().remove("request_id");
+        assert_eq!(serde_json::from_value::<Flow>(absent).unwrap().continuation, None);
+    }
+
+    #[test]
+    fn a_flow_keeps_its_continuation_across_a_save() {
+        let mut flow: Flow = serde_json::from_value(stored_flow(serde_json::Value::Null)).unwrap();
+        flow.continuation = Some(Continuation::AccountSpace);
+        let saved = serde_json::to_value(&flow).unwrap();
+        assert!(saved.get("request_id").is_none(), "{saved}");
+        assert_eq!(serde_json::from_value::<Flow>(saved).unwrap(), flow);
     }
 
     #[test]

@@ -4,12 +4,15 @@
 //! the code typed on the page (`verify_code`, `resend_code`), the link opened on any device
 //! (`open_link`, `resend_link`), and the new password (`set_password`, through the one
 //! password-change path). Nothing is sent for an unknown account, for several accounts of one
-//! address, or after a wrong secret answer; the flow goes on just the same.
+//! address, or after a wrong secret answer; the flow goes on just the same. The entry points of
+//! a POST (`begin`, `act`, `renew_link`) check the captcha first and pad their answer time
+//! (`gate`); `act` decides which action the flow's step accepts.
 
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Finished, Flow, FlowKind, IdentifyInput, Limit, Origin, QuestionStep, Step};
+use super::gate::{self, CaptchaAnswer, CaptchaRefusal};
+use super::{CAPTCHA_PASSWORD, Finished, Flow, FlowKind, IdentifyInput, Limit, Origin, QuestionStep, Step};
 use crate::account::password_change::{self, ChangeError, Changed, Context, Reason};
 use crate::account::{activation, audit};
 use crate::crypto;
@@ -27,23 +30,40 @@ pub const RESEND_INTERVAL: i64 = 30;
 
 /// What the first page led to.
 pub enum Begun {
+    /// The captcha refused the request (nothing else was done).
+    Captcha(CaptchaRefusal),
     /// A rate limit refused the request (nothing else was done).
     Throttled(Limit),
     /// The flow, saved at its next step, and the cookie secret naming it.
     Started { secret: Secret, flow: Box<Flow> },
 }
 
-/// The first page was accepted (CSRF and captcha checked by the caller): counts the request,
+/// The first page (CSRF checked by the caller): the type's captcha, then counts the request,
 /// identifies the account and starts the flow at its first step. Several accounts behind one
 /// e-mail address are treated as none: a password belongs to one account.
 pub async fn begin(
     s: &Services,
     user_type: &str,
     input: &IdentifyInput,
+    captcha: &CaptchaAnswer,
+    origin: &Origin,
+    info: &ClientInfo,
+) -> Result<Begun, InfraError> {
+    gate::padded(s, begin_now(s, user_type, input, captcha, origin, info)).await
+}
+
+async fn begin_now(
+    s: &Services,
+    user_type: &str,
+    input: &IdentifyInput,
+    captcha: &CaptchaAnswer,
     origin: &Origin,
     info: &ClientInfo,
 ) -> Result<Begun, InfraError> {
     let rule = s.user_types.of(user_type).recovery.clone();
+    if let Err(refused) = gate::check_captcha(s, &info.ip, rule.captcha, CAPTCHA_PASSWORD, captcha).await? {
+        return Ok(Begun::Captcha(refused));
+    }
     let typed = super::normalize_identifier(&input.identifier);
     let email = typed.contains('@').then_some(typed.as_str());
     if let Err(refused) = super::count_request(s, Some(&typed), email, &info.ip).await? {
@@ -384,4 +404,82 @@ pub async fn user_of(s: &Services, flow: &Flow) -> Result<Option<User>, InfraErr
         Some(id) => Ok(s.store.user_by_id(id).await?.filter(|u| !u.disabled)),
         None => Ok(None),
     }
+}
+
+/// A POST on a flow's page, as the form names it.
+pub enum Action {
+    /// "Annuler": the flow ends.
+    Cancel,
+    /// The secret answer.
+    Answer(Secret),
+    /// "Vérifier le code".
+    Verify(String),
+    /// "Renvoyer le code".
+    Resend,
+    /// The new password, twice.
+    SetPassword { new: Secret, confirm: Secret },
+    /// Anything else (an unknown action).
+    Other,
+}
+
+/// What an action did; `Moved`: show the flow where it now stands.
+pub enum Acted {
+    Moved,
+    /// The flow ended ("Annuler"): back to where it came from.
+    Cancelled,
+    Code(CodeOutcome),
+    Resent(Resent),
+    /// The account or the proven code went away meanwhile: the flow ended.
+    PasswordGone,
+    /// The policy refused the new password (never `Gone` or `Infra`).
+    PasswordRefused(ChangeError),
+}
+
+/// One action on `flow`, if its step accepts it: an action of another step (back button, a
+/// second tab) changes nothing and shows the flow where it stands. The answer is padded like
+/// every recovery POST.
+pub async fn act(s: &Services, flow: &mut Flow, action: Action, info: &ClientInfo) -> Result<Acted, InfraError> {
+    gate::padded(s, act_now(s, flow, action, info)).await
+}
+
+async fn act_now(s: &Services, flow: &mut Flow, action: Action, info: &ClientInfo) -> Result<Acted, InfraError> {
+    Ok(match (action, flow.step) {
+        (Action::Cancel, _) => {
+            super::end(s, flow).await?;
+            Acted::Cancelled
+        }
+        (Action::Answer(secret), Step::SecretQuestion) => {
+            answer(s, flow, &secret, info).await?;
+            Acted::Moved
+        }
+        (Action::Verify(code), Step::Code) => match verify_code(s, flow, &code, info).await? {
+            CodeOutcome::Right => Acted::Moved,
+            outcome => Acted::Code(outcome),
+        },
+        (Action::Resend, Step::Code) => Acted::Resent(resend_code(s, flow, info).await?),
+        (Action::SetPassword { new, confirm }, Step::NewPassword) => {
+            match set_password(s, flow, &new, &confirm, info).await {
+                Ok(_) => Acted::Moved,
+                Err(ChangeError::Gone) => {
+                    super::end(s, flow).await?;
+                    Acted::PasswordGone
+                }
+                Err(ChangeError::Infra(e)) => return Err(e),
+                Err(refused) => Acted::PasswordRefused(refused),
+            }
+        }
+        _ => Acted::Moved,
+    })
+}
+
+/// "Recevoir un nouveau lien" on the page of the link `?h=…&c=…`: a new link to its owner when
+/// it expired, nothing otherwise; padded, so the answer is the same whether a mail went or not.
+pub async fn renew_link(s: &Services, handle: &str, code: &str, info: &ClientInfo) -> Result<(), InfraError> {
+    gate::padded(s, async {
+        if let LinkState::Expired(token) = link_state(s, handle, code).await? {
+            resend_link(s, &token, info).await?;
+        }
+        Ok(())
+    })
+    .await
 }

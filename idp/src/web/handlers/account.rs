@@ -13,7 +13,7 @@ use crate::account::space::{self, AccountSession, SpaceError};
 use crate::account::{audit, secret_question, self_service};
 use crate::domain::{Lang, User};
 use crate::oidc::authorize::redirect_with;
-use crate::session::{self, BrowserSession};
+use crate::session::BrowserSession;
 use crate::web::AppState;
 use crate::web::browser::{Browser, clear_cookie, set_cookie};
 use crate::web::error::AppError;
@@ -118,24 +118,13 @@ pub(super) async fn signed_in(state: &AppState, browser: &Browser) -> Result<Opt
     let Some(cookie) = browser.cookie(state.cookies.account) else {
         return Ok(None);
     };
-    let Some(acct) = space::session(s, cookie).await? else {
-        return Ok(None);
-    };
-    let user = s.store.user_by_id(&acct.sub).await.map_err(crate::services::InfraError::from)?;
-    // Listing also ends the sessions a password change invalidated.
-    let sessions = match &user {
-        Some(user) => session::list_for_user(s, &user.id).await?,
-        None => Vec::new(),
-    };
-    match (user, &acct.sid) {
-        (Some(user), Some(sid)) if sessions.iter().any(|live| &live.sid == sid) => {
-            Ok(Some(Signed { acct, user, sessions, cookie_digest: crate::crypto::digest(cookie) }))
-        }
-        _ => {
-            space::end(s, cookie).await?;
-            Ok(None)
-        }
-    }
+    let signed = space::signed_in(s, cookie).await?;
+    Ok(signed.map(|(acct, user, sessions)| Signed {
+        acct,
+        user,
+        sessions,
+        cookie_digest: crate::crypto::digest(cookie),
+    }))
 }
 
 /// UTC to the minute, readable in both languages: `2026-11-18 11:06 UTC`.

@@ -5,10 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::account::captcha::{self, Challenge, ChallengeKind};
-use crate::domain::user_type::CaptchaKind;
+use crate::account::captcha::{self, Challenge, TooManyPending};
+use crate::account::recovery::gate::CaptchaAnswer;
 use crate::oidc::params::Params;
-use crate::oidc::pending_limits;
 use crate::services::Services;
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -34,9 +33,8 @@ pub async fn captcha_image_get(State(state): State<AppState>, Path(file): Path<S
 
 /// The form asked for the accessible alternative of its image captcha ("an operation
 /// instead", works without JavaScript): the arithmetic challenge replacing it for `purpose`
-/// (a new one when the image's has gone). `None` when the form answers its captcha instead.
-/// `counted_ip`: the browser's address when nobody signed in yet (a new challenge counts
-/// against the per-address limit on pending records); `None` after a password was checked.
+/// (`captcha::arithmetic_instead`). `None` when the form answers its captcha instead. The
+/// recoveries decide this in `account::recovery::gate`; this is for the first-login form.
 pub async fn arithmetic_instead(
     s: &Services,
     counted_ip: Option<&str>,
@@ -47,37 +45,23 @@ pub async fn arithmetic_instead(
         return Ok(None);
     }
     let id = super::field(params, "captcha_id")?.unwrap_or_default();
-    Ok(Some(match captcha::swap_to_arithmetic(s, id, purpose).await? {
-        Some(challenge) => challenge,
-        None => {
-            if let Some(ip) = counted_ip {
-                admit(s, ip).await?;
-            }
-            captcha::issue_kind(s, ChallengeKind::Arithmetic, purpose).await?
-        }
-    }))
+    match captcha::arithmetic_instead(s, counted_ip, id, purpose).await? {
+        Ok(challenge) => Ok(Some(challenge)),
+        Err(TooManyPending) => Err(too_many_requests()),
+    }
 }
 
-/// A new challenge of `kind` for a form shown before anybody signed in (the recoveries): it
-/// is kept for its lifetime, so it counts against the per-address limit on pending records
-/// (decision 0013); past the limit, the "too many requests" page.
-pub async fn issue_for(
-    s: &Services,
-    ip: &str,
-    kind: CaptchaKind,
-    purpose: &str,
-) -> Result<Option<Challenge>, AppError> {
-    if kind == CaptchaKind::None {
-        return Ok(None);
-    }
-    admit(s, ip).await?;
-    Ok(captcha::issue(s, kind, purpose).await?)
+/// The "too many requests" page of a form that would exceed the per-address limit on pending
+/// records (decision 0013).
+pub fn too_many_requests() -> AppError {
+    AppError::from_page_error(crate::oidc::authorize::PageError::TooManyRequests, None)
 }
 
-async fn admit(s: &Services, ip: &str) -> Result<(), AppError> {
-    if pending_limits::admit(s, ip).await? {
-        Ok(())
-    } else {
-        Err(AppError::from_page_error(crate::oidc::authorize::PageError::TooManyRequests, None))
-    }
+/// What a recovery's first page posted about its captcha (`recovery::gate` checks it).
+pub fn answer_of(params: &Params) -> Result<CaptchaAnswer, AppError> {
+    Ok(CaptchaAnswer {
+        id: super::field(params, "captcha_id")?.unwrap_or_default().to_owned(),
+        answer: super::field(params, "captcha_answer")?.unwrap_or_default().to_owned(),
+        wants_arithmetic: super::field(params, "captcha_alternative")? == Some("arithmetic"),
+    })
 }

@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::parse_params;
-use crate::account::recovery::{FlowKind, Origin};
+use crate::account::recovery::{self, FlowKind, Origin};
+use crate::account::signin::Continuation;
 use crate::domain::user_type::{IdentifierRecovery, PasswordRecovery, RecoveryHandling, UserType};
 use crate::domain::{Client, Lang};
 use crate::oidc::authorize;
 use crate::oidc::params::Params;
-use crate::services::InfraError;
 use crate::web::AppState;
 use crate::web::browser::Browser;
 use crate::web::error::AppError;
@@ -46,26 +46,23 @@ pub async fn origin_of(state: &AppState, params: &Params) -> Result<(Origin, Opt
         && let Some((request, client)) = authorize::pending(s, request_id).await?
     {
         let origin = Origin {
-            request_id: Some(request_id.to_owned()),
+            continuation: Some(Continuation::Authorization { request_id: request_id.to_owned() }),
             client_id: Some(client.id.clone()),
             ui_locales: request.ui_locales.clone(),
         };
         return Ok((origin, Some(client)));
     }
     let client = match param(params, "client_id") {
-        Some(id) if id.len() <= 255 => s.store.client(&id).await.map_err(InfraError::from)?,
-        _ => None,
+        Some(id) => recovery::client_named(s, &id).await?,
+        None => None,
     };
-    let origin = Origin { request_id: None, client_id: client.as_ref().map(|c| c.id.clone()), ui_locales: None };
+    let origin = Origin { continuation: None, client_id: client.as_ref().map(|c| c.id.clone()), ui_locales: None };
     Ok((origin, client))
 }
 
 /// The client of a recovery (`origin_of` names it along with its pending request).
 pub async fn client_of(state: &AppState, origin: &Origin) -> Result<Option<Client>, AppError> {
-    match origin.client_id.as_deref() {
-        Some(id) => Ok(state.services.store.client(id).await.map_err(InfraError::from)?),
-        None => Ok(None),
-    }
+    Ok(origin.client(&state.services).await?)
 }
 
 /// A single non-empty parameter; a repeated one counts as absent (these only steer pages).
@@ -87,7 +84,7 @@ pub fn view_for(
 /// `?a=b&…` keeping the relying party's request and the language.
 pub fn query_of(origin: &Origin, lang: Lang, extra: &[(&str, &str)]) -> String {
     let mut pairs: Vec<(&str, &str)> = extra.to_vec();
-    if let Some(id) = origin.request_id.as_deref() {
+    if let Some(id) = origin.request_id() {
         pairs.push(("request_id", id));
     } else if let Some(id) = origin.client_id.as_deref() {
         pairs.push(("client_id", id));
@@ -188,7 +185,7 @@ fn kind_str(kind: FlowKind) -> &'static str {
 
 /// Back to the login page of the pending request, or to /account.
 pub fn login_url(origin: &Origin, lang: Lang) -> String {
-    match origin.request_id.as_deref() {
+    match origin.request_id() {
         Some(id) => format!(
             "/login?{}",
             serde_urlencoded::to_string([("request_id", id), ("lang", lang.code())]).unwrap_or_default()

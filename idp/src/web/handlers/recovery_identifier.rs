@@ -6,10 +6,8 @@
 //! selector, then the first form); every POST answers with a redirect to `?continue=1`, which
 //! shows the step of this browser's flow, so back and refresh repeat nothing. The one exception
 //! is the new identifier: it is shown by the answer to the right SMS code and never kept, so a
-//! refresh or a later GET says it was already shown. Every POST is padded to the same minimum
-//! time (`recovery::pad`).
-
-use std::time::Instant;
+//! refresh or a later GET says it was already shown. The captcha, the step order and the
+//! minimum answer time of every POST are the flow's (`account::recovery::gate`, `identifier::act`).
 
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
@@ -18,9 +16,10 @@ use serde::Serialize;
 
 use super::recovery::{Chosen, choose_type, client_of, login_url, query_of, view_for};
 use super::{PostedForm, field, parse_params, see_other};
-use crate::account::captcha::{self, Challenge};
+use crate::account::captcha::{Challenge, TooManyPending};
 use crate::account::csrf::Context;
-use crate::account::recovery::identifier::{self, Asks, Begun, FirstPage, Opened, Verified};
+use crate::account::recovery::gate::{self, CaptchaRefusal};
+use crate::account::recovery::identifier::{self, Acted, Action, Asks, Begun, FirstPage, Opened, Verified};
 use crate::account::recovery::{self, CAPTCHA_IDENTIFIER, Flow, FlowKind, Origin, Step};
 use crate::domain::user_type::IdentifierRecovery;
 use crate::domain::{Lang, Secret};
@@ -165,13 +164,15 @@ async fn form(
     let asks = Asks::of(rule);
     let captcha = match typed.captcha {
         Some(challenge) => Some(challenge),
-        None => super::captcha::issue_for(s, &browser.ip, rule.captcha, CAPTCHA_IDENTIFIER).await?,
+        None => gate::challenge_for(s, &browser.ip, rule.captcha, CAPTCHA_IDENTIFIER)
+            .await?
+            .map_err(|TooManyPending| super::captcha::too_many_requests())?,
     };
     let page = IdentifierPage {
         step: "form",
         user_type: user_type.to_owned(),
-        request_id: origin.request_id.clone().unwrap_or_default(),
-        client_id: if origin.request_id.is_none() {
+        request_id: origin.request_id().unwrap_or_default().to_owned(),
+        client_id: if origin.request_id().is_none() {
             origin.client_id.clone().unwrap_or_default()
         } else {
             String::new()
@@ -288,10 +289,7 @@ pub async fn recovery_identifier_post(
     browser: Browser,
     form: PostedForm,
 ) -> Result<Response, AppError> {
-    let started = Instant::now();
-    let result = post_step(&state, &browser, form).await;
-    recovery::pad(&state.services, started).await;
-    result
+    post_step(&state, &browser, form).await
 }
 
 async fn post_step(state: &AppState, browser: &Browser, form: PostedForm) -> Result<Response, AppError> {
@@ -304,57 +302,50 @@ async fn post_step(state: &AppState, browser: &Browser, form: PostedForm) -> Res
         return dead_end(state, browser, &Origin::default(), &user_type, StatusCode::BAD_REQUEST, "expired").await;
     };
     let params = &form.check(state, Context::Recovery { flow_id: &flow.id })?;
-    let step = field(params, "step")?.unwrap_or_default();
+    let action = match field(params, "step")?.unwrap_or_default() {
+        "cancel" => Action::Cancel,
+        "secret_question" => Action::Answer(Secret::new(field(params, "secret_answer")?.unwrap_or_default())),
+        "sms_code" => Action::SmsCode(field(params, "code")?.unwrap_or_default().to_owned()),
+        _ => Action::Other,
+    };
     let lang = browser.lang(flow.ui_locales.as_deref());
-    let s = &state.services;
-    let info = browser.client_info();
-    match (step, flow.step) {
-        ("cancel", _) => {
-            recovery::end(s, &flow).await?;
-            let mut response = see_other(&login_url(&flow.origin(), lang));
+    let origin = flow.origin();
+    match identifier::act(&state.services, &mut flow, action, &browser.client_info()).await? {
+        Acted::Cancelled => {
+            let mut response = see_other(&login_url(&origin, lang));
             if let Ok(value) = clear_cookie(state.cookies.recovery, state.cookies.secure).parse() {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
             Ok(response)
         }
-        ("secret_question", Step::SecretQuestion) => {
-            let answer = Secret::new(field(params, "secret_answer")?.unwrap_or_default());
-            identifier::answer(s, &mut flow, &answer, &info).await?;
-            Ok(see_other(&continue_url(lang)))
-        }
-        ("sms_code", Step::SmsCode) => {
-            let code = field(params, "code")?.unwrap_or_default();
-            let origin = flow.origin();
-            match identifier::verify_sms(s, &mut flow, code, &info).await? {
-                Verified::Renewed { new_identifier } => {
-                    let page = IdentifierPage { new_identifier, ..IdentifierPage::default() };
-                    flow_page(state, browser, &flow, StatusCode::OK, page).await
-                }
-                Verified::Wrong { attempts_left } => {
-                    let page = IdentifierPage { attempts_left, code_error: true, ..IdentifierPage::default() };
-                    flow_page(state, browser, &flow, StatusCode::BAD_REQUEST, page).await
-                }
-                Verified::Dead => {
-                    dead_end(state, browser, &origin, &flow.user_type, StatusCode::BAD_REQUEST, "code_dead").await
-                }
-                Verified::Gone => {
-                    dead_end(state, browser, &origin, &flow.user_type, StatusCode::GONE, "link_invalid").await
-                }
+        Acted::Verified(verified) => match verified {
+            Verified::Renewed { new_identifier } => {
+                let page = IdentifierPage { new_identifier, ..IdentifierPage::default() };
+                flow_page(state, browser, &flow, StatusCode::OK, page).await
             }
-        }
-        // A step already answered (back, a second tab): show where the flow stands.
-        _ => Ok(see_other(&continue_url(lang))),
+            Verified::Wrong { attempts_left } => {
+                let page = IdentifierPage { attempts_left, code_error: true, ..IdentifierPage::default() };
+                flow_page(state, browser, &flow, StatusCode::BAD_REQUEST, page).await
+            }
+            Verified::Dead => {
+                dead_end(state, browser, &origin, &flow.user_type, StatusCode::BAD_REQUEST, "code_dead").await
+            }
+            Verified::Gone => {
+                dead_end(state, browser, &origin, &flow.user_type, StatusCode::GONE, "link_invalid").await
+            }
+        },
+        // Answered, or a step already answered (back, a second tab): show where the flow stands.
+        Acted::Moved => Ok(see_other(&continue_url(lang))),
     }
 }
 
-/// The first form: CSRF (done), the captcha, then the flow's first step.
+/// The first form: CSRF (done), then the flow (its captcha first).
 async fn identify(state: &AppState, browser: &Browser, params: &Params) -> Result<Response, AppError> {
     let s = &state.services;
     let (user_type, origin) = match choose_type(state, browser, params, FlowKind::Identifier).await? {
         Chosen::Page(response) => return Ok(response),
         Chosen::Type { user_type, origin } => (user_type, origin),
     };
-    let rule = &s.user_types.of(&user_type).recovery;
     let text = |name: &str| -> Result<String, AppError> {
         Ok(field(params, name)?.unwrap_or_default().chars().take(254).collect())
     };
@@ -363,21 +354,17 @@ async fn identify(state: &AppState, browser: &Browser, params: &Params) -> Resul
         alternate_id: text("alternate_id")?,
         birth_date: Some(text("birth_date")?).filter(|d| !d.is_empty()),
     };
-    if rule.captcha != crate::domain::user_type::CaptchaKind::None {
-        if let Some(challenge) =
-            super::captcha::arithmetic_instead(s, Some(&browser.ip), params, CAPTCHA_IDENTIFIER).await?
-        {
+    let captcha = super::captcha::answer_of(params)?;
+    match identifier::begin(s, &user_type, &input, &captcha, &origin, &browser.client_info()).await? {
+        Begun::Captcha(CaptchaRefusal::Alternative(challenge)) => {
             let typed = Typed { input, captcha: Some(challenge), captcha_error: false };
-            return form(state, browser, &user_type, &origin, StatusCode::OK, typed).await;
+            form(state, browser, &user_type, &origin, StatusCode::OK, typed).await
         }
-        let id = field(params, "captcha_id")?.unwrap_or_default();
-        let answer = field(params, "captcha_answer")?.unwrap_or_default();
-        if !captcha::verify(s, id, CAPTCHA_IDENTIFIER, answer).await? {
+        Begun::Captcha(CaptchaRefusal::Wrong) => {
             let typed = Typed { input, captcha: None, captcha_error: true };
-            return form(state, browser, &user_type, &origin, StatusCode::BAD_REQUEST, typed).await;
+            form(state, browser, &user_type, &origin, StatusCode::BAD_REQUEST, typed).await
         }
-    }
-    match identifier::begin(s, &user_type, &input, &origin, &browser.client_info()).await? {
+        Begun::Captcha(CaptchaRefusal::TooManyPending) => Err(super::captcha::too_many_requests()),
         Begun::Throttled(_) => Err(AppError::page(StatusCode::TOO_MANY_REQUESTS, "recovery_throttled")),
         Begun::Started { secret, flow } => {
             let lang = browser.lang(flow.ui_locales.as_deref());

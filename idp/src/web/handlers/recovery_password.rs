@@ -2,10 +2,9 @@
 //! after the selector, the secret question, the security code, the new password, the waiting
 //! and success pages; one template with a `step` switch) and the e-mailed link
 //! `GET/POST /recovery/password/link` (from any device; an expired one offers a new one). The
-//! flow itself is `account::recovery::password`. Every POST is CSRF-checked and answers after
-//! the same minimum time (`recovery::pad`); a GET never consumes a code or a link.
-
-use std::time::Instant;
+//! flow itself is `account::recovery::password`: the captcha, the step order and the minimum
+//! answer time of every POST are its own (`begin`, `act`, `renew_link`). Every POST is
+//! CSRF-checked here; a GET never consumes a code or a link.
 
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
@@ -15,12 +14,12 @@ use serde::Serialize;
 use super::password_policy::PasswordFields;
 use super::recovery::{Chosen, choose_type, client_of, login_url, origin_of, param, query_of, view_for};
 use super::{PostedForm, field, parse_params, see_other};
-use crate::account::captcha::{self, Challenge};
+use crate::account::captcha::{Challenge, TooManyPending};
 use crate::account::csrf::Context;
-use crate::account::password_change::ChangeError;
-use crate::account::recovery::password::{self, Begun, CodeOutcome, LinkState, Resent};
+use crate::account::recovery::gate::{self, CaptchaRefusal};
+use crate::account::recovery::password::{self, Acted, Action, Begun, CodeOutcome, LinkState, Resent};
 use crate::account::recovery::{self, Flow, FlowKind, IdentifyInput, Origin, Step};
-use crate::domain::user_type::{CaptchaKind, IdentifyBy, PasswordRecovery, RecoveryHandling, RecoveryRule};
+use crate::domain::user_type::{IdentifyBy, PasswordRecovery, RecoveryHandling, RecoveryRule};
 use crate::domain::{Lang, Secret};
 use crate::oidc::authorize;
 use crate::oidc::params::Params;
@@ -151,7 +150,7 @@ async fn load_flow(state: &AppState, browser: &Browser) -> Result<Option<Flow>, 
 /// Where "Continuer" and "Annuler" lead: the relying party's pending request (through the login
 /// page, which resumes it), else /account.
 async fn continue_url(state: &AppState, origin: &Origin, lang: Lang) -> Result<String, AppError> {
-    if let Some(id) = origin.request_id.as_deref()
+    if let Some(id) = origin.request_id()
         && authorize::pending(&state.services, id).await?.is_some()
     {
         return Ok(login_url(origin, lang));
@@ -193,7 +192,7 @@ async fn render_password(
         step_count,
         client_name: client.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
         user_type: user_type.id.clone(),
-        request_id: origin.request_id.clone().unwrap_or_default(),
+        request_id: origin.request_id().unwrap_or_default().to_owned(),
         client_id: origin.client_id.clone().unwrap_or_default(),
         login_url: login_url(origin, view.lang),
         restart_url: format!("{PASSWORD_URL}{}", query_of(origin, view.lang, &[("user_type", &user_type.id)])),
@@ -214,7 +213,9 @@ async fn render_password(
             page.birth_date = rule.birth_date;
             page.captcha = match retry.captcha {
                 Some(c) => Some(c),
-                None => super::captcha::issue_for(s, &browser.ip, rule.captcha, recovery::CAPTCHA_PASSWORD).await?,
+                None => gate::challenge_for(s, &browser.ip, rule.captcha, recovery::CAPTCHA_PASSWORD)
+                    .await?
+                    .map_err(|TooManyPending| super::captcha::too_many_requests())?,
             };
         }
         "secret_question" => {
@@ -343,17 +344,14 @@ pub async fn recovery_password_get(
     }
 }
 
-/// `POST /recovery/password`: one step, named by `action`. Every answer comes after the same
-/// minimum time (`recovery::pad`), whatever happened.
+/// `POST /recovery/password`: one step, named by `action` (`password::act` decides whether the
+/// flow's step accepts it).
 pub async fn recovery_password_post(
     State(state): State<AppState>,
     browser: Browser,
     form: PostedForm,
 ) -> Result<Response, AppError> {
-    let started = Instant::now();
-    let result = password_post(&state, &browser, form).await;
-    recovery::pad(&state.services, started).await;
-    result
+    password_post(&state, &browser, form).await
 }
 
 async fn password_post(state: &AppState, browser: &Browser, form: PostedForm) -> Result<Response, AppError> {
@@ -365,93 +363,63 @@ async fn password_post(state: &AppState, browser: &Browser, form: PostedForm) ->
         return flow_expired(state, browser).await;
     };
     let params = &form.check(state, Context::Recovery { flow_id: &flow.id })?;
-    let action = field(params, "action")?.unwrap_or_default();
+    let action = match field(params, "action")?.unwrap_or_default() {
+        "cancel" => Action::Cancel,
+        "answer" => Action::Answer(Secret::new(field(params, "secret_answer")?.unwrap_or_default())),
+        "verify" => Action::Verify(field(params, "code")?.unwrap_or_default().to_owned()),
+        "resend" => Action::Resend,
+        "password" => Action::SetPassword {
+            new: Secret::new(field(params, "new_password")?.unwrap_or_default()),
+            confirm: Secret::new(field(params, "confirm_password")?.unwrap_or_default()),
+        },
+        _ => Action::Other,
+    };
     let s = &state.services;
-    let info = browser.client_info();
-    let here = format!("{PASSWORD_URL}?lang={}", browser.lang(flow.ui_locales.as_deref()).code());
-    match (action, flow.step) {
-        ("cancel", _) => {
-            recovery::end(s, &flow).await?;
-            let origin = flow.origin();
-            let to = continue_url(state, &origin, browser.lang(flow.ui_locales.as_deref())).await?;
+    let lang = browser.lang(flow.ui_locales.as_deref());
+    let here = format!("{PASSWORD_URL}?lang={}", lang.code());
+    match password::act(s, &mut flow, action, &browser.client_info()).await? {
+        Acted::Moved => Ok(see_other(&here)),
+        Acted::Cancelled => {
+            let to = continue_url(state, &flow.origin(), lang).await?;
             let mut response = see_other(&to);
             response.headers_mut().extend(with_cookies([end_cookie(state)]));
             Ok(response)
         }
-        ("answer", Step::SecretQuestion) => {
-            let answer = Secret::new(field(params, "secret_answer")?.unwrap_or_default());
-            password::answer(s, &mut flow, &answer, &info).await?;
-            Ok(see_other(&here))
+        Acted::Code(CodeOutcome::Wrong(left)) => {
+            let retry = PasswordRetry { code_error: Some("wrong"), attempts_left: left, ..PasswordRetry::default() };
+            again(state, browser, &flow, "code", StatusCode::BAD_REQUEST, retry).await
         }
-        ("verify", Step::Code) => {
-            let code = field(params, "code")?.unwrap_or_default();
-            match password::verify_code(s, &mut flow, code, &info).await? {
-                CodeOutcome::Right => Ok(see_other(&here)),
-                CodeOutcome::Wrong(left) => {
-                    let retry =
-                        PasswordRetry { code_error: Some("wrong"), attempts_left: left, ..PasswordRetry::default() };
-                    again(state, browser, &flow, "code", StatusCode::BAD_REQUEST, retry).await
-                }
-                CodeOutcome::Dead => {
-                    let retry = PasswordRetry { code_error: Some("dead"), ..PasswordRetry::default() };
-                    again(state, browser, &flow, "code", StatusCode::BAD_REQUEST, retry).await
-                }
-            }
+        Acted::Code(_) => {
+            let retry = PasswordRetry { code_error: Some("dead"), ..PasswordRetry::default() };
+            again(state, browser, &flow, "code", StatusCode::BAD_REQUEST, retry).await
         }
-        ("resend", Step::Code) => match password::resend_code(s, &mut flow, &info).await? {
-            Resent::Sent => {
-                let retry = PasswordRetry { code_resent: true, ..PasswordRetry::default() };
-                again(state, browser, &flow, "code", StatusCode::OK, retry).await
-            }
-            Resent::TooSoon => {
-                let retry = PasswordRetry { code_error: Some("too_soon"), ..PasswordRetry::default() };
-                again(state, browser, &flow, "code", StatusCode::TOO_MANY_REQUESTS, retry).await
-            }
-            Resent::Throttled(_) => Err(throttled()),
-        },
-        ("password", Step::NewPassword) => {
-            let new = Secret::new(field(params, "new_password")?.unwrap_or_default());
-            let confirm = Secret::new(field(params, "confirm_password")?.unwrap_or_default());
-            match password::set_password(s, &mut flow, &new, &confirm, &info).await {
-                Ok(_) => Ok(see_other(&here)),
-                Err(ChangeError::Gone) => {
-                    recovery::end(s, &flow).await?;
-                    let origin = flow.origin();
-                    let cookies = vec![end_cookie(state)];
-                    render_password(
-                        state,
-                        browser,
-                        &flow.user_type,
-                        &origin,
-                        None,
-                        "gone",
-                        StatusCode::GONE,
-                        PasswordRetry::default(),
-                        cookies,
-                    )
-                    .await
-                }
-                Err(ChangeError::Infra(e)) => Err(e.into()),
-                Err(refused) => {
-                    let Some(user) = password::user_of(s, &flow).await? else {
-                        return flow_expired(state, browser).await;
-                    };
-                    let client = client_of(state, &flow.origin()).await?;
-                    let view = view_for(
-                        state,
-                        browser,
-                        client.as_ref(),
-                        &flow.origin(),
-                        Some(s.user_types.of(&user.user_type)),
-                    );
-                    let errors = super::password_policy::refusal_messages(state, &view, &refused);
-                    let retry = PasswordRetry { password_errors: errors, ..PasswordRetry::default() };
-                    again(state, browser, &flow, "new_password", StatusCode::UNPROCESSABLE_ENTITY, retry).await
-                }
-            }
+        Acted::Resent(Resent::Sent) => {
+            let retry = PasswordRetry { code_resent: true, ..PasswordRetry::default() };
+            again(state, browser, &flow, "code", StatusCode::OK, retry).await
         }
-        // A step already done or not current (back button, second tab): the current page.
-        _ => Ok(see_other(&here)),
+        Acted::Resent(Resent::TooSoon) => {
+            let retry = PasswordRetry { code_error: Some("too_soon"), ..PasswordRetry::default() };
+            again(state, browser, &flow, "code", StatusCode::TOO_MANY_REQUESTS, retry).await
+        }
+        Acted::Resent(Resent::Throttled(_)) => Err(throttled()),
+        Acted::PasswordGone => {
+            let cookies = vec![end_cookie(state)];
+            let origin = flow.origin();
+            let retry = PasswordRetry::default();
+            render_password(state, browser, &flow.user_type, &origin, None, "gone", StatusCode::GONE, retry, cookies)
+                .await
+        }
+        Acted::PasswordRefused(refused) => {
+            let Some(user) = password::user_of(s, &flow).await? else {
+                return flow_expired(state, browser).await;
+            };
+            let client = client_of(state, &flow.origin()).await?;
+            let user_type = Some(s.user_types.of(&user.user_type));
+            let view = view_for(state, browser, client.as_ref(), &flow.origin(), user_type);
+            let errors = super::password_policy::refusal_messages(state, &view, &refused);
+            let retry = PasswordRetry { password_errors: errors, ..PasswordRetry::default() };
+            again(state, browser, &flow, "new_password", StatusCode::UNPROCESSABLE_ENTITY, retry).await
+        }
     }
 }
 
@@ -480,56 +448,29 @@ async fn identify_post(state: &AppState, browser: &Browser, params: &Params) -> 
     }) else {
         return Err(AppError::page(StatusCode::BAD_REQUEST, "error_bad_request"));
     };
-    let rule = &user_type.recovery;
     let (origin, _) = origin_of(state, params).await?;
     let identifier = field(params, "identifier")?.unwrap_or_default().to_owned();
-    if rule.captcha != CaptchaKind::None {
-        if let Some(challenge) =
-            super::captcha::arithmetic_instead(s, Some(&browser.ip), params, recovery::CAPTCHA_PASSWORD).await?
-        {
-            let retry = PasswordRetry { identifier, captcha: Some(challenge), ..PasswordRetry::default() };
-            return render_password(
-                state,
-                browser,
-                &user_type.id,
-                &origin,
-                None,
-                "identify",
-                StatusCode::OK,
-                retry,
-                Vec::new(),
-            )
-            .await;
-        }
-        let id = field(params, "captcha_id")?.unwrap_or_default();
-        let answer = field(params, "captcha_answer")?.unwrap_or_default();
-        if !captcha::verify(s, id, recovery::CAPTCHA_PASSWORD, answer).await? {
-            let retry = PasswordRetry { identifier, captcha_error: true, ..PasswordRetry::default() };
-            return render_password(
-                state,
-                browser,
-                &user_type.id,
-                &origin,
-                None,
-                "identify",
-                StatusCode::BAD_REQUEST,
-                retry,
-                Vec::new(),
-            )
-            .await;
-        }
-    }
     let input =
         IdentifyInput { identifier: identifier.clone(), birth_date: field(params, "birth_date")?.map(str::to_owned) };
-    match password::begin(s, &user_type.id, &input, &origin, &browser.client_info()).await? {
-        Begun::Throttled(_) => Err(throttled()),
-        Begun::Started { secret, flow } => {
-            let lang = browser.lang(flow.ui_locales.as_deref());
-            let mut response = see_other(&format!("{PASSWORD_URL}?lang={}", lang.code()));
-            response.headers_mut().extend(with_cookies([flow_cookie(state, &secret)]));
-            Ok(response)
-        }
-    }
+    let captcha = super::captcha::answer_of(params)?;
+    let (status, retry) =
+        match password::begin(s, &user_type.id, &input, &captcha, &origin, &browser.client_info()).await? {
+            Begun::Captcha(CaptchaRefusal::Alternative(challenge)) => {
+                (StatusCode::OK, PasswordRetry { identifier, captcha: Some(challenge), ..PasswordRetry::default() })
+            }
+            Begun::Captcha(CaptchaRefusal::Wrong) => {
+                (StatusCode::BAD_REQUEST, PasswordRetry { identifier, captcha_error: true, ..PasswordRetry::default() })
+            }
+            Begun::Captcha(CaptchaRefusal::TooManyPending) => return Err(super::captcha::too_many_requests()),
+            Begun::Throttled(_) => return Err(throttled()),
+            Begun::Started { secret, flow } => {
+                let lang = browser.lang(flow.ui_locales.as_deref());
+                let mut response = see_other(&format!("{PASSWORD_URL}?lang={}", lang.code()));
+                response.headers_mut().extend(with_cookies([flow_cookie(state, &secret)]));
+                return Ok(response);
+            }
+        };
+    render_password(state, browser, &user_type.id, &origin, None, "identify", status, retry, Vec::new()).await
 }
 
 /// `GET /recovery/password/link?h=…&c=…`: the link of the mail, from any device. A valid one
@@ -580,19 +521,11 @@ pub async fn recovery_password_link_post(
     browser: Browser,
     form: PostedForm,
 ) -> Result<Response, AppError> {
-    let started = Instant::now();
     let h = form.locator("h")?.unwrap_or_default().to_owned();
     let params = form.check(&state, Context::RecoveryLink { handle: &h })?;
     let c = field(&params, "c")?.unwrap_or_default().to_owned();
-    let result = async {
-        if let LinkState::Expired(token) = password::link_state(&state.services, &h, &c).await? {
-            password::resend_link(&state.services, &token, &browser.client_info()).await?;
-        }
-        link_page(&state, &browser, "link_resent", "", "", StatusCode::OK).await
-    }
-    .await;
-    recovery::pad(&state.services, started).await;
-    result
+    password::renew_link(&state.services, &h, &c, &browser.client_info()).await?;
+    link_page(&state, &browser, "link_resent", "", "", StatusCode::OK).await
 }
 
 async fn link_page(
