@@ -109,6 +109,10 @@ enum ClientCommand {
         /// jwks_uri=https://…, subject_type=pairwise; see `ClientSettings`.
         #[arg(long = "setting")]
         settings: Vec<String>,
+        /// A CAS service URL this client answers for (repeatable): exact, or a prefix when it
+        /// ends with `/`. A client with CAS services only needs no --redirect-uri.
+        #[arg(long = "cas-service")]
+        cas_services: Vec<String>,
     },
     List,
     Show {
@@ -263,6 +267,7 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
             first_party,
             allow_insecure_http,
             settings,
+            cas_services,
         } => {
             let secret = if secret_stdin { Some(Secret::new(read_stdin_line()?)) } else { None };
             let spec = ClientSpec {
@@ -279,6 +284,7 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
                 first_party,
                 allow_insecure_http: allow_insecure_http || config.allow_insecure_redirect_uris,
                 settings: admin::parse_settings(&settings)?,
+                cas_services,
             };
             let (client, secret) = admin::add_client(&services, &spec).await?;
             println!("client {} registered ({})", client.id, client.auth_method);

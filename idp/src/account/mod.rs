@@ -4,6 +4,7 @@
 pub mod activation;
 pub mod audit;
 pub mod captcha;
+pub mod claims;
 pub mod csrf;
 pub mod expiry_warning;
 pub mod first_login;
@@ -19,3 +20,4 @@ pub mod secret_question;
 pub mod self_service;
 pub mod signin;
 pub mod space;
+pub mod subject;

@@ -3,6 +3,7 @@
 //! Nothing here imports axum, sqlx, redis or tera.
 
 pub mod client;
+pub mod cas_service;
 pub mod client_address;
 pub mod lang;
 pub mod login;
