@@ -46,9 +46,12 @@ pub fn sector_of(client: &Client) -> Option<String> {
     if let Some(uri) = &client.settings.sector_identifier_uri {
         return host(uri);
     }
-    let mut hosts =
-        client.redirect_uris.iter().map(|r| r.as_str()).chain(client.settings.cas_services.iter().map(String::as_str)).map(host);
+    let mut hosts = client
+        .redirect_uris
+        .iter()
+        .map(|r| r.as_str())
+        .chain(client.settings.cas_services.iter().map(String::as_str))
+        .map(host);
     let first = hosts.next()??;
     hosts.all(|h| h.as_deref() == Some(first.as_str())).then_some(first)
 }
-

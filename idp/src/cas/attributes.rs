@@ -54,7 +54,9 @@ pub fn released(user: &User, client: &Client, groups: &[String]) -> Attributes {
             Some(Value::String(v)) if !v.is_empty() => vec![v.clone()],
             Some(Value::Array(items)) => items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect(),
             // §5.1.1: the address claim is an object; its formatted text is the attribute.
-            Some(Value::Object(o)) => o.get("formatted").and_then(Value::as_str).map(str::to_owned).into_iter().collect(),
+            Some(Value::Object(o)) => {
+                o.get("formatted").and_then(Value::as_str).map(str::to_owned).into_iter().collect()
+            }
             _ => Vec::new(),
         };
         if !values.is_empty() {

@@ -36,9 +36,15 @@ pub enum LoginOutcome {
     /// Back to the service: with `ticket`, or without one (`gateway`).
     Redirect(String),
     /// `method=POST`: a page whose form the browser posts to the service.
-    FormPost { action: String, fields: Vec<(String, String)> },
+    FormPost {
+        action: String,
+        fields: Vec<(String, String)>,
+    },
     /// Sign in first, then `resume` with this continuation; the client is for the page.
-    SignIn { continuation: Continuation, client: Option<Box<Client>> },
+    SignIn {
+        continuation: Continuation,
+        client: Option<Box<Client>>,
+    },
     /// No service and already signed in (§2.1.1: the page says so).
     AlreadySignedIn,
 }
@@ -152,7 +158,8 @@ async fn issue(
         proxies: Vec::new(),
     };
     let st = ticket::issue(s, ticket::SERVICE_PREFIX, &record).await?;
-    let issued = IssuedService { client_id: client.id.clone(), service: service.as_str().to_owned(), ticket: st.clone() };
+    let issued =
+        IssuedService { client_id: client.id.clone(), service: service.as_str().to_owned(), ticket: st.clone() };
     ticket::remember_service(s, session, &issued).await?;
     session::remember_client(s, session, &client.id).await?;
     let detail = json!({ "client_id": client.id, "service": service.as_str(), "kind": "service", "renew": fresh });

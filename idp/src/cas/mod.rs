@@ -23,6 +23,7 @@ pub mod gate;
 pub mod login;
 pub mod proxy;
 pub mod response;
+pub mod signin_shim;
 pub mod single_logout;
 pub mod ticket;
 pub mod validate;

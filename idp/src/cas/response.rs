@@ -73,11 +73,7 @@ fn wrap(inner: &str) -> String {
 }
 
 fn failure_xml(element: &str, err: &CasError) -> String {
-    wrap(&format!(
-        "  <cas:{element} code=\"{}\">{}</cas:{element}>\n",
-        err.code.as_str(),
-        escape(&err.description)
-    ))
+    wrap(&format!("  <cas:{element} code=\"{}\">{}</cas:{element}>\n", err.code.as_str(), escape(&err.description)))
 }
 
 /// §2.5.2 / §2.6.2: the answer of /serviceValidate, /proxyValidate and their /p3 forms.

@@ -102,7 +102,12 @@ pub async fn redirect_after(s: &Services, query: &str) -> Result<Option<String>,
 }
 
 /// Audits a sign-out through /cas/logout.
-pub async fn record_logout(s: &Services, session: &BrowserSession, query: &str, info: &ClientInfo) -> Result<(), InfraError> {
+pub async fn record_logout(
+    s: &Services,
+    session: &BrowserSession,
+    query: &str,
+    info: &ClientInfo,
+) -> Result<(), InfraError> {
     let service = params_service(query).map(|s| s.as_str().to_owned());
     audit::record(s, Some(&session.user_id), audit::CAS_LOGOUT, info, json!({ "service": service })).await
 }

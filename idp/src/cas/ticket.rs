@@ -107,7 +107,11 @@ pub async fn take(s: &Services, ticket: &str) -> Result<Option<TicketRecord>, In
 
 /// Remembers that `service` got `ticket` in `session` (single logout), for as long as the
 /// session lives.
-pub async fn remember_service(s: &Services, session: &BrowserSession, issued: &IssuedService) -> Result<(), InfraError> {
+pub async fn remember_service(
+    s: &Services,
+    session: &BrowserSession,
+    issued: &IssuedService,
+) -> Result<(), InfraError> {
     let member = serde_json::to_string(issued).map_err(|e| crate::ephemeral::EphemeralError::Corrupt(e.to_string()))?;
     let ttl = ttl_until(session.expires_at, s.now());
     s.ephemeral.set_add(&session_services_key(&session.sid), &member, ttl).await?;
@@ -158,7 +162,6 @@ pub async fn end_pgts(s: &Services, sid: &str) -> Result<(), InfraError> {
 pub fn expires_at(s: &Services) -> i64 {
     s.now() + s.lifetimes.cas_ticket
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -119,7 +119,10 @@ async fn accept(
     let ticket_name = &request.ticket;
     if record.kind == TicketKind::Proxy && !endpoint.accepts_proxy_tickets() {
         let at = endpoint.path();
-        return Ok(Err(CasError::new(ErrorCode::InvalidTicket, format!("Ticket {ticket_name} is a proxy ticket, not accepted at {at}"))));
+        return Ok(Err(CasError::new(
+            ErrorCode::InvalidTicket,
+            format!("Ticket {ticket_name} is a proxy ticket, not accepted at {at}"),
+        )));
     }
     if ServiceUrl::parse(&request.service).map(|s| s.as_str().to_owned()) != Some(record.service.clone()) {
         return Ok(Err(CasError::new(

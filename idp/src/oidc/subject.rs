@@ -8,11 +8,11 @@
 
 use url::Url;
 
-use crate::domain::Client;
-use crate::domain::client::SubjectType;
 /// The calculation lives below the protocols (`account::subject`): CAS releases the same
 /// pairwise subject as its user.
 pub use crate::account::subject::{for_client, pairwise, sector_of};
+use crate::domain::Client;
+use crate::domain::client::SubjectType;
 
 /// Registration rule (§8.1): a pairwise client without `sector_identifier_uri` must have all its
 /// redirect URIs on one host; with one, the document it names must list every redirect URI

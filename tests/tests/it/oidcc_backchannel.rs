@@ -413,7 +413,12 @@ async fn a_delivery_is_claimed_by_one_worker_only() {
     let claimed = a.unwrap().len() + b.unwrap().len();
     assert_eq!(claimed, 1, "exactly one worker got the row");
     assert!(
-        app.services.store.claim_due_logouts(idp::store::PROTOCOL_OIDC, later + 30, later + 90, 10).await.unwrap().is_empty(),
+        app.services
+            .store
+            .claim_due_logouts(idp::store::PROTOCOL_OIDC, later + 30, later + 90, 10)
+            .await
+            .unwrap()
+            .is_empty(),
         "still claimed"
     );
     let reclaimed =
@@ -421,7 +426,12 @@ async fn a_delivery_is_claimed_by_one_worker_only() {
     assert_eq!(reclaimed.len(), 1, "a lapsed claim (a node that died) is taken over");
     assert_eq!(reclaimed[0].attempts, 2);
     assert!(
-        app.services.store.claim_due_logouts(idp::store::PROTOCOL_CAS, later + 200, later + 260, 10).await.unwrap().is_empty(),
+        app.services
+            .store
+            .claim_due_logouts(idp::store::PROTOCOL_CAS, later + 200, later + 260, 10)
+            .await
+            .unwrap()
+            .is_empty(),
         "the CAS worker never takes an OpenID Connect row"
     );
 }

@@ -5,6 +5,7 @@ pub mod account_security;
 pub mod activate;
 pub mod authorize;
 pub mod captcha;
+pub mod cas;
 pub mod consent;
 pub mod discovery;
 pub mod first_login;
