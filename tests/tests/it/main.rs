@@ -8,6 +8,8 @@ mod account_security;
 mod activation;
 mod authorize;
 mod captcha_and_secret;
+mod cas;
+mod cas_proxy_logout;
 mod chromium;
 mod chromium_form_post;
 mod chromium_frontchannel;
