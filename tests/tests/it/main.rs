@@ -9,6 +9,7 @@ mod activation;
 mod authorize;
 mod captcha_and_secret;
 mod cas;
+mod cas_clients;
 mod cas_proxy_logout;
 mod chromium;
 mod chromium_form_post;
