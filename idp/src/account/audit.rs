@@ -60,6 +60,12 @@ pub const CAS_LOGIN_REFUSED: &str = "cas_login_refused";
 pub const CAS_LOGOUT: &str = "cas_logout";
 /// A CAS single logout request queued for a service (detail: `client_id`, `service`).
 pub const CAS_SINGLE_LOGOUT_QUEUED: &str = "cas_single_logout_queued";
+/// A signed-in user refused by an application's authorisation rule (issue #11; detail:
+/// `client_id`, `user_type`).
+pub const ACCESS_DENIED: &str = "access_denied";
+/// An operator added a user to a group, or removed one (detail: `group_id`).
+pub const GROUP_MEMBER_ADDED: &str = "group_member_added";
+pub const GROUP_MEMBER_REMOVED: &str = "group_member_removed";
 
 /// Records one event. `detail` must be a JSON object without secrets.
 pub async fn record(

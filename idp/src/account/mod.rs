@@ -3,6 +3,7 @@
 
 pub mod activation;
 pub mod audit;
+pub mod authorization;
 pub mod captcha;
 pub mod claims;
 pub mod csrf;

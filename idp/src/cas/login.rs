@@ -4,7 +4,7 @@
 //! redirect. The sign-in itself is `account`'s: this module hands it a
 //! `Continuation::Cas` and `resume` picks up from there with the new session.
 //!
-//! A ticket is issued only after the authorisation gate (`gate`), is bound to its service,
+//! A ticket is issued only after the authorisation gate (`account::authorization`), is bound to its service,
 //! recorded for single logout, and the client joins the session's list (/account).
 
 use serde_json::json;
@@ -12,6 +12,7 @@ use serde_json::json;
 use super::ticket::{self, IssuedService, TicketKind, TicketRecord};
 use super::{CasError, ErrorCode, Params, client_of, with_param};
 use crate::account::audit;
+use crate::account::authorization::{self, Access};
 use crate::account::signin::Continuation;
 use crate::domain::Client;
 use crate::domain::cas_service::ServiceUrl;
@@ -26,8 +27,9 @@ pub enum Refusal {
     /// No client registered the service: an error page, no redirect (§2.1.1 leaves it to the
     /// server; redirecting to an unknown URL would make the provider an open redirector).
     UnknownService,
-    /// The authorisation gate refused the user this application.
-    Denied(Box<Client>),
+    /// The authorisation gate (`account::authorization`) refused the user this application;
+    /// `session` is theirs, for the access-denied page (sign out from it).
+    Denied { client: Box<Client>, session: Box<BrowserSession> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,10 +143,14 @@ async fn issue(
     let Some(user) = s.store.user_by_id(&session.user_id).await? else {
         return Ok(LoginOutcome::SignIn { continuation: Continuation::AccountSpace, client: None });
     };
-    if super::gate::check(s, &user, client).await? == super::gate::Access::Denied {
+    // A refusal is audited by the gate (`access_denied`) and here with the service.
+    if authorization::check(s, &user, client).await? == Access::Denied {
         let detail = json!({ "reason": "denied", "client_id": client.id, "service": service.as_str() });
         audit::record(s, Some(&user.id), audit::CAS_LOGIN_REFUSED, info, detail).await?;
-        return Ok(LoginOutcome::Refused(Refusal::Denied(Box::new(client.clone()))));
+        return Ok(LoginOutcome::Refused(Refusal::Denied {
+            client: Box::new(client.clone()),
+            session: Box::new(session.clone()),
+        }));
     }
     let record = TicketRecord {
         kind: TicketKind::Service,

@@ -19,7 +19,6 @@
 //! Parameters arrive as the raw query or form (`Params::parse`): `web` does not interpret them.
 
 pub mod attributes;
-pub mod gate;
 pub mod login;
 pub mod proxy;
 pub mod response;

@@ -17,6 +17,7 @@ use super::ticket::{self, PgtRecord, TicketKind, TicketRecord};
 use super::validate::Answer;
 use super::{CasError, ErrorCode, Params, client_of};
 use crate::account::audit;
+use crate::account::authorization::{self, Access};
 use crate::domain::Client;
 use crate::domain::cas_service::ServiceUrl;
 use crate::services::{InfraError, Services};
@@ -107,7 +108,7 @@ async fn issue(s: &Services, params: &Params, info: &ClientInfo) -> Result<Resul
     if !session.is_valid_for(&user) {
         return Ok(Err(unknown()));
     }
-    if super::gate::check(s, &user, &target_client).await? == super::gate::Access::Denied {
+    if authorization::check(s, &user, &target_client).await? == Access::Denied {
         return Ok(Err(CasError::new(ErrorCode::UnauthorizedService, "the user may not use the target service")));
     }
     let pt_record = TicketRecord {

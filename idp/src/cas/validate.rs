@@ -152,7 +152,7 @@ async fn accept(
         },
     };
     let attributes = if endpoint.releases_attributes() {
-        let groups = super::gate::group_names(s, &user).await?;
+        let groups = crate::account::authorization::groups_of(s, &user.id).await?;
         let mut all = vec![
             ("authenticationDate".to_owned(), vec![crate::clock::rfc3339(record.auth_time)]),
             ("isFromNewLogin".to_owned(), vec![record.fresh.to_string()]),

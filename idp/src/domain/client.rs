@@ -85,6 +85,14 @@ pub struct ClientSettings {
     /// `logoutRequest` when the session ends. On unless switched off.
     #[serde(default = "default_true")]
     pub cas_single_logout: bool,
+    /// Per-application authorisation (issue #11): only users of these user types may sign in
+    /// to this client. Unset: every type.
+    pub allowed_user_types: Option<Vec<String>>,
+    /// Only members of at least one of these groups may sign in. Unset: everyone. With
+    /// `allowed_user_types` as well, a user must satisfy both.
+    pub allowed_groups: Option<Vec<String>>,
+    /// What a refused user gets (`account::authorization`).
+    pub access_denied: AccessDenied,
 }
 
 fn default_true() -> bool {
@@ -116,8 +124,23 @@ impl Default for ClientSettings {
             cas_services: Default::default(),
             cas_attributes: Default::default(),
             cas_single_logout: true,
+            allowed_user_types: Default::default(),
+            allowed_groups: Default::default(),
+            access_denied: Default::default(),
         }
     }
+}
+
+/// What happens when the per-application rule refuses a signed-in user.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessDenied {
+    /// The provider's page: "you do not have the permissions…", the support contact, sign out.
+    #[default]
+    Page,
+    /// Back to the client with `error=access_denied` (RFC 6749 §4.1.2.1), for applications that
+    /// explain it themselves.
+    Redirect,
 }
 
 /// Bounds of the per-client lifetimes, in seconds, checked at registration. Signed tokens (ID

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 /// The scopes this provider knows. Unknown scopes in a request are ignored (OpenID Connect
 /// Core §3.1.2.1: "Scope values used that are not understood by an implementation SHOULD be
 /// ignored").
-pub const SUPPORTED: [&str; 6] = ["openid", "profile", "email", "address", "phone", "offline_access"];
+/// `groups` (issue #11) releases the `groups` claim: the ids of the user's groups.
+pub const SUPPORTED: [&str; 7] = ["openid", "profile", "email", "address", "phone", "offline_access", "groups"];
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -13,7 +13,9 @@ use super::params::{ParamError, Params};
 use super::pending_limits::{self as limits, MAX_PENDING_BYTES};
 use super::{OAuthError, OAuthErrorCode};
 use super::{pkce, request_object, subject};
+use crate::account::authorization::{self, Access};
 use crate::crypto;
+use crate::domain::client::AccessDenied;
 use crate::domain::scope::Scopes;
 use crate::domain::{Client, GrantType};
 use crate::ephemeral::{self, ttl_until};
@@ -126,6 +128,10 @@ pub enum Outcome {
     Consent(Box<AuthRequest>, Box<Client>),
     /// `prompt=select_account` with a session: "continue as … / use another account".
     SelectAccount(Box<AuthRequest>, Box<Client>),
+    /// The signed-in user may not use this client (`account::authorization`); the pending
+    /// request is consumed. Shown as the provider's page, which needs the session (at the end
+    /// of a sign-in its cookie is not in the browser's request yet).
+    AccessDenied(Box<AuthRequest>, Box<Client>, Box<BrowserSession>),
 }
 
 fn request_key(id: &str) -> String {
@@ -510,6 +516,17 @@ async fn decide(
     let Some((sess, user)) = user else {
         return Ok(Outcome::Page(PageError::RequestExpired));
     };
+    // Issue #11: the per-application gate, at the end of a sign-in and on every authorization
+    // riding a session. RFC 6749 §4.1.2.1 `access_denied` to the client under prompt=none
+    // (§3.1.2.6: no page may be shown) or when the client explains refusals itself.
+    if authorization::check(s, &user, &client).await? == Access::Denied {
+        if request.prompt.none || client.settings.access_denied == AccessDenied::Redirect {
+            let description = "the user is not allowed to sign in to this application";
+            return finish_with_error(s, &request, OAuthErrorCode::AccessDenied, description).await;
+        }
+        s.ephemeral.delete(&request_key(&request.id)).await?;
+        return Ok(Outcome::AccessDenied(Box::new(request), Box::new(client), Box::new(sess.clone())));
+    }
     // §3.1.2.1 select_account: the user confirms the account of the session, or picks another
     // (which goes through the login page and so sets `fresh_login`).
     if request.prompt.select_account && !request.fresh_login && !request.account_chosen {

@@ -42,7 +42,7 @@ pub fn document(issuer: &str) -> Value {
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "azp", "amr", "acr",
             "name", "given_name", "family_name", "preferred_username", "updated_at", "locale",
-            "email", "email_verified", "phone_number", "phone_number_verified", "address"
+            "email", "email_verified", "phone_number", "phone_number_verified", "address", "groups"
         ],
         "claim_types_supported": ["normal"],
         // OpenID Connect Core §5.5 and §6.1 (issue #3). `claims_locales` is accepted but not

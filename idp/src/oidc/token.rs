@@ -15,6 +15,7 @@ use super::authorize::{CodeGrant, code_key};
 use super::id_token::{self, IdTokenInput};
 use super::params::Params;
 use super::{OAuthError, OAuthErrorCode, claims_request, client_auth, pkce, session_bound, subject, token_format};
+use crate::account::authorization::{self, Access};
 use crate::crypto::{self, digest};
 use crate::domain::{Client, GrantType, Scopes};
 use crate::ephemeral;
@@ -129,6 +130,11 @@ pub async fn exchange_code(s: &Services, client: &Client, params: &Params) -> Re
         .await?
         .filter(|u| !u.disabled)
         .ok_or_else(|| OAuthError::invalid_grant("the account is no longer active"))?;
+    // Issue #11: the per-application rule, checked again (the right may have been withdrawn
+    // since the code was issued).
+    if authorization::check(s, &user, client).await? == Access::Denied {
+        return Err(OAuthError::invalid_grant("the user may not sign in to this application"));
+    }
     // OpenID Connect Core §11: without offline_access the tokens live in the session the user
     // signed in with; if it ended since the code was issued, there is nothing to speak for.
     let session_bound = session_bound::is_session_bound(&grant.scopes);
@@ -153,6 +159,8 @@ pub async fn exchange_code(s: &Services, client: &Client, params: &Params) -> Re
     .await?;
     let subject = subject::for_client(s, &user.id, client).await?;
     claims_request::remember_for_grant(s, &grant.grant_id, &grant.claims).await?;
+    let mut extras = claims_request::id_token_extras(&user, &grant.claims, grant.acr.as_deref());
+    super::userinfo::add_groups_claim(s, &user.id, &grant.scopes, &mut extras).await?;
     let id_token = id_token::issue_with_extra(
         s,
         &IdTokenInput {
@@ -164,7 +172,7 @@ pub async fn exchange_code(s: &Services, client: &Client, params: &Params) -> Re
             sid: Some(&grant.sid),
             access_token: &access_token,
         },
-        &claims_request::id_token_extras(&user, &grant.claims, grant.acr.as_deref()),
+        &extras,
     )?;
     // §11: offline_access asks for a refresh token; a client registered for it also gets one
     // that lives only as long as the session.
@@ -236,6 +244,12 @@ async fn refresh(s: &Services, client: &Client, params: &Params) -> Result<Token
         }
     };
     let user = s.store.user_by_id(&old.user_id).await?.filter(|u| !u.disabled).ok_or_else(invalid)?;
+    // Issue #11: a withdrawn right ends the grant (RFC 6749 §5.2 invalid_grant), checked on
+    // every refresh.
+    if authorization::check(s, &user, client).await? == Access::Denied {
+        revoke_grant(s, &old.grant_id).await?;
+        return Err(invalid());
+    }
     // A session refresh token (no offline_access) died with its session (OpenID Connect Core §11).
     let bound_sid = if session_bound::is_session_bound(&old.scopes) {
         match old.sid.as_deref() {
@@ -267,7 +281,9 @@ async fn refresh(s: &Services, client: &Client, params: &Params) -> Result<Token
     // OpenID Connect Core §12.2: a new ID token, same sub and auth_time, no nonce.
     let id_token = if scopes.contains("openid") {
         let subject = subject::for_client(s, &user.id, client).await?;
-        Some(id_token::issue(
+        let mut extras = serde_json::Map::new();
+        super::userinfo::add_groups_claim(s, &user.id, &scopes, &mut extras).await?;
+        Some(id_token::issue_with_extra(
             s,
             &IdTokenInput {
                 client,
@@ -278,6 +294,7 @@ async fn refresh(s: &Services, client: &Client, params: &Params) -> Result<Token
                 sid: old.sid.as_deref(),
                 access_token: &access_token,
             },
+            &extras,
         )?)
     } else {
         None

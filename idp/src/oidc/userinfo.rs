@@ -54,10 +54,25 @@ pub async fn userinfo(s: &Services, token: &str) -> Result<Value, OAuthError> {
     // §5.5: plus the claims asked for one by one; `sub` as this client sees it (§8).
     let requested = super::claims_request::for_grant(s, &record.grant_id).await?;
     let mut claims = super::claims_request::userinfo_claims(&user, &record.scopes, &requested);
+    add_groups_claim(s, &user.id, &record.scopes, &mut claims).await?;
     if let Some(client) = s.store.client(&record.client_id).await? {
         claims.insert("sub".into(), json!(super::subject::for_client(s, &user.id, &client).await?));
     }
     Ok(Value::Object(claims))
+}
+
+/// The `groups` scope (issue #11): the `groups` claim, the ids of the user's groups (an empty
+/// array for none), read from the store, so not in `claims_for`.
+pub async fn add_groups_claim(
+    s: &Services,
+    user_id: &str,
+    scopes: &Scopes,
+    claims: &mut Map<String, Value>,
+) -> Result<(), crate::services::InfraError> {
+    if scopes.contains("groups") {
+        claims.insert("groups".into(), json!(crate::account::authorization::groups_of(s, user_id).await?));
+    }
+    Ok(())
 }
 
 /// OpenID Connect Core §5.4: which claims each scope releases. `sub` always. The values come

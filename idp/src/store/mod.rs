@@ -6,6 +6,7 @@
 pub mod account_state;
 pub mod audit;
 pub mod db;
+pub mod groups;
 pub mod login_migration;
 pub mod logout_queue;
 pub mod mail_queue;
@@ -439,6 +440,42 @@ pub trait MailQueue {
     async fn pending_mail(&self) -> Result<Vec<QueuedMail>, StoreError>;
 }
 
+/// A group as listed: its members counted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupSummary {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub members: i64,
+}
+
+/// One group with the logins of its members, sorted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupDetail {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub members: Vec<String>,
+}
+
+/// Groups of users (issue #11): what per-application authorisation (`allowed_groups`) and the
+/// `groups` claim read. Ids are parsed by the caller (`admin::groups`).
+#[async_trait]
+pub trait GroupStore {
+    /// `Conflict("group")` when the id is taken.
+    async fn create_group(&self, id: &str, name: &str, now: i64) -> Result<(), StoreError>;
+    /// Every group, by id, with its member count.
+    async fn groups(&self) -> Result<Vec<GroupSummary>, StoreError>;
+    async fn group(&self, id: &str) -> Result<Option<GroupDetail>, StoreError>;
+    /// False when the user already was a member. The group and the user must exist (the
+    /// caller checks; a vanished one is a foreign-key `Database` error).
+    async fn add_group_member(&self, group_id: &str, user_id: &str, now: i64) -> Result<bool, StoreError>;
+    /// False when the user was not a member.
+    async fn remove_group_member(&self, group_id: &str, user_id: &str) -> Result<bool, StoreError>;
+    /// The ids of the user's groups, sorted.
+    async fn groups_of_user(&self, user_id: &str) -> Result<Vec<String>, StoreError>;
+}
+
 /// Whether the database answers now (`GET /readyz`, issue #10).
 #[async_trait]
 pub trait HealthCheck {
@@ -459,6 +496,7 @@ pub trait Store:
     + MailQueue
     + RecoveryStore
     + WebhookQueue
+    + GroupStore
     + Send
     + Sync
 {
@@ -477,6 +515,7 @@ impl<
         + MailQueue
         + RecoveryStore
         + WebhookQueue
+        + GroupStore
         + Send
         + Sync,
 > Store for T

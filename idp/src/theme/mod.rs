@@ -30,6 +30,7 @@ pub const PAGES: &[&str] = &[
     "recovery_support.html",
     "recovery_password.html",
     "recovery_identifier.html",
+    "access_denied.html",
 ];
 
 /// Catalog keys the Rust code looks up itself (templates use their own).
@@ -52,7 +53,6 @@ pub const REQUIRED_KEYS: &[&str] = &[
     "error_payload_too_large",
     "error_too_many_requests",
     "cas_error_unknown_service",
-    "cas_error_denied",
     "cas_error_first_login",
     "login_failed",
     "login_busy",

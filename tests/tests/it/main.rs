@@ -6,6 +6,7 @@
 mod account;
 mod account_security;
 mod activation;
+mod authorization;
 mod authorize;
 mod captcha_and_secret;
 mod cas;
@@ -18,6 +19,7 @@ mod chromium_password;
 mod chromium_recovery;
 mod client_auth;
 mod contract;
+mod contract_groups;
 mod contract_recovery;
 mod csrf;
 mod dependencies;

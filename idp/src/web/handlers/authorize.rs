@@ -39,7 +39,7 @@ pub async fn authorize_post(
 async fn start(state: &AppState, browser: &Browser, params: &Params) -> Result<Response, AppError> {
     let session = current_session(state, browser).await?;
     let outcome = authorize::start(&state.services, params, session.as_ref(), &browser.ip).await?;
-    respond(state, browser, outcome, Vec::new())
+    respond(state, browser, outcome, Vec::new()).await
 }
 
 /// The signed-in browser session, if the cookie names a live one.
@@ -52,7 +52,7 @@ pub async fn current_session(state: &AppState, browser: &Browser) -> Result<Opti
 
 /// Turns an authorization outcome into a redirect or an error page; `cookies` are Set-Cookie
 /// values to send along (a new session).
-pub fn respond(
+pub async fn respond(
     state: &AppState,
     browser: &Browser,
     outcome: Outcome,
@@ -70,6 +70,9 @@ pub fn respond(
         Outcome::Login(request, _) => format!("/login?request_id={}", request.id),
         Outcome::Consent(request, _) => format!("/consent?request_id={}", request.id),
         Outcome::SelectAccount(request, _) => format!("/select_account?request_id={}", request.id),
+        Outcome::AccessDenied(request, client, session) => {
+            return super::access_denied::page(state, browser, &request, &client, &session, cookies).await;
+        }
     };
     let mut response = see_other(&location);
     response.headers_mut().extend(with_cookies(cookies));

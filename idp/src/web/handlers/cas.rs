@@ -59,12 +59,9 @@ pub async fn respond(
         LoginOutcome::Refused(Refusal::UnknownService) => {
             Err(AppError::page(StatusCode::BAD_REQUEST, "cas_error_unknown_service"))
         }
-        LoginOutcome::Refused(Refusal::Denied(client)) => Err(AppError::Page {
-            status: StatusCode::FORBIDDEN,
-            key: "cas_error_denied",
-            code: String::new(),
-            view: Some(View::new(state, browser, Some(&client), None)),
-        }),
+        LoginOutcome::Refused(Refusal::Denied { client, session }) => {
+            super::access_denied::page_for_service(state, browser, &client, &session, cookies).await
+        }
         LoginOutcome::Redirect(url) => {
             let mut response = see_other(&url);
             response.headers_mut().extend(with_cookies(cookies));

@@ -75,5 +75,5 @@ pub async fn consent_post(
         _ => return Err(AppError::page(StatusCode::BAD_REQUEST, "error_bad_request")),
     };
     let outcome = authorize::resume_after_consent(&state.services, &request_id, Some(&session), approved).await?;
-    respond(&state, &browser, outcome, Vec::new())
+    respond(&state, &browser, outcome, Vec::new()).await
 }

@@ -332,7 +332,7 @@ async fn complete(
         return Ok(response);
     }
     let outcome = authorize::resume_after_login(s, &done.request_id, &session).await?;
-    respond(state, browser, outcome, cookies)
+    respond(state, browser, outcome, cookies).await
 }
 
 /// `Set-Cookie` of a new flow (see `login_post`).

@@ -127,7 +127,7 @@ pub async fn login_post(
     let (new_session, cookie) = start_session(&state, &browser, &user.id).await?;
     tracing::info!(client_id = %client.id, sid = %new_session.sid, "sign-in succeeded");
     let outcome = authorize::resume_after_login(s, &request.id, &new_session).await?;
-    respond(&state, &browser, outcome, vec![cookie])
+    respond(&state, &browser, outcome, vec![cookie]).await
 }
 
 /// Starts the session of a user who just signed in on this browser (`amr` `pwd`); returns it

@@ -1,5 +1,6 @@
 //! Request handlers, one file per resource, named `<resource>_<method>`.
 
+pub mod access_denied;
 pub mod account;
 pub mod account_security;
 pub mod activate;

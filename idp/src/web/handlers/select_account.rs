@@ -59,7 +59,7 @@ pub async fn select_account_post(
     };
     let outcome =
         authorize::resume_after_account_choice(&state.services, &request_id, Some(&session), keep_account).await?;
-    respond(&state, &browser, outcome, Vec::new())
+    respond(&state, &browser, outcome, Vec::new()).await
 }
 
 #[derive(Serialize)]
