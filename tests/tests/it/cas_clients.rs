@@ -134,6 +134,17 @@ impl Django {
     }
 }
 
+/// Follows redirects (relative ones are the application's), four at most.
+async fn follow(browser: &Browser, base: &str, mut page: idp_tests::browser::Page) -> idp_tests::browser::Page {
+    for _ in 0..4 {
+        let Some(location) = page.location() else { break };
+        let absolute =
+            if location.starts_with('/') { format!("{}{location}", base.trim_end_matches('/')) } else { location };
+        page = browser.get(&absolute).await;
+    }
+    page
+}
+
 #[tokio::test]
 async fn a_django_cas_ng_application_signs_in_reads_attributes_and_is_single_logged_out() {
     let Some(python) = python() else { return };
@@ -157,27 +168,9 @@ async fn a_django_cas_ng_application_signs_in_reads_attributes_and_is_single_log
 
     // The application sends the browser to /cas/login; the user signs in; django-cas-ng
     // validates the ticket (CAS 3.0) and lets the browser in.
-    let mut page = browser.get(&protected).await;
-    for _ in 0..4 {
-        let Some(location) = page.location() else { break };
-        let absolute = if location.starts_with('/') {
-            format!("{}{}", django.base.trim_end_matches('/'), location)
-        } else {
-            location
-        };
-        page = browser.get(&absolute).await;
-    }
+    let page = follow(&browser, &django.base, browser.get(&protected).await).await;
     assert_eq!(page.status, StatusCode::OK, "the provider's login page: {}", page.body);
-    let mut page = crate::cas::submit(&provider, &browser, &page).await;
-    for _ in 0..4 {
-        let Some(location) = page.location() else { break };
-        let absolute = if location.starts_with('/') {
-            format!("{}{}", django.base.trim_end_matches('/'), location)
-        } else {
-            location
-        };
-        page = browser.get(&absolute).await;
-    }
+    let page = follow(&browser, &django.base, crate::cas::submit(&provider, &browser, &page).await).await;
     assert_eq!(page.status, StatusCode::OK, "signed in to the application: {}", page.body);
     let shown: Value = serde_json::from_str(&page.body).unwrap();
     assert_eq!(shown["user"], "alice");

@@ -249,13 +249,6 @@ pub async fn cas_proxy_get(
     Ok(answer(a))
 }
 
-#[derive(Serialize)]
-struct LoggedOutPage<'a> {
-    client_name: &'a str,
-    frontchannel: Vec<&'a str>,
-    continue_url: Option<&'a str>,
-}
-
 /// GET /cas/logout (§2.3): ends the browser session (every protocol is told: OpenID Connect
 /// back- and front-channel logout, CAS single logout), then back to `service` if a client
 /// registered it, else the logged-out page. A GET, as the specification has it: the session
@@ -275,21 +268,6 @@ pub async fn cas_logout_get(
     }
     let cookies = vec![clear_cookie(state.cookies.session, state.cookies.secure)];
     let location = single_logout::redirect_after(s, &query).await?;
-    if let Some(location) = location.as_deref()
-        && frames.is_empty()
-    {
-        let mut response = see_other(location);
-        response.headers_mut().extend(with_cookies(cookies));
-        return Ok(response);
-    }
     let view = View::new(&state, &browser, None, None);
-    let page = LoggedOutPage {
-        client_name: "",
-        frontchannel: frames.iter().map(|f| f.url.as_str()).collect(),
-        continue_url: location.as_deref(),
-    };
-    let mut origins: Vec<String> = frames.iter().map(|f| f.origin.clone()).collect();
-    origins.sort();
-    origins.dedup();
-    Ok(state.page_with_frames(StatusCode::OK, &view, "logged_out.html", &page, None, &origins, with_cookies(cookies)))
+    Ok(super::logout::after_sign_out(&state, &view, "", &frames, location.as_deref(), cookies))
 }
