@@ -649,6 +649,25 @@ mod tests {
     }
 
     #[test]
+    fn a_cas_only_client_needs_no_redirect_uri_and_its_services_are_normalised() {
+        let cas = ClientSpec {
+            id: "ent".into(),
+            cas_services: vec!["HTTPS://ENT.example:443/".into(), "https://ent.example/".into()],
+            ..ClientSpec::default()
+        };
+        let (client, _) = build_client(&cas, 0).unwrap();
+        assert_eq!(client.settings.cas_services, ["https://ent.example/"]);
+        assert!(client.grant_types.is_empty(), "no OpenID Connect grant");
+        let insecure = ClientSpec { cas_services: vec!["http://ent.example/".into()], ..cas.clone() };
+        assert!(build_client(&insecure, 0).is_err(), "http only when allowed");
+        let unknown = ClientSpec {
+            settings: ClientSettings { cas_attributes: Some(vec!["password".into()]), ..ClientSettings::default() },
+            ..cas
+        };
+        assert!(build_client(&unknown, 0).is_err(), "an unknown attribute is refused");
+    }
+
+    #[test]
     fn a_confidential_client_gets_a_strong_secret_stored_as_a_digest() {
         let (client, secret) = build_client(&spec(), 0).unwrap();
         let secret = secret.unwrap();

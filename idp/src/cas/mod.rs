@@ -128,3 +128,32 @@ pub fn with_param(service: &str, name: &str, value: &str) -> String {
 fn params_service(query: &str) -> Option<ServiceUrl> {
     Params::parse(query).get("service").ok().flatten().and_then(ServiceUrl::parse)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeated_parameter_is_an_invalid_request() {
+        let params = Params::parse("ticket=ST-1&ticket=ST-2&service=x");
+        assert_eq!(params.get("ticket").unwrap_err().code, ErrorCode::InvalidRequest);
+        assert_eq!(params.get("service").unwrap(), Some("x"));
+        assert_eq!(params.get("renew").unwrap(), None);
+    }
+
+    #[test]
+    fn flags_are_set_unless_absent_or_false() {
+        let params = Params::parse("renew=true&gateway=false&a=&b=0");
+        assert!(params.flag("renew").unwrap());
+        assert!(!params.flag("gateway").unwrap());
+        assert!(params.flag("a").unwrap());
+        assert!(!params.flag("b").unwrap());
+        assert!(!params.flag("absent").unwrap());
+    }
+
+    #[test]
+    fn the_ticket_is_appended_to_the_service_query() {
+        assert_eq!(with_param("https://ent.example/", "ticket", "ST-1"), "https://ent.example/?ticket=ST-1");
+        assert_eq!(with_param("https://ent.example/?a=b", "ticket", "ST-1"), "https://ent.example/?a=b&ticket=ST-1");
+    }
+}
