@@ -20,11 +20,14 @@ import requests
 from cas import CASClient
 
 
-def field(html, name):
-    m = re.search(r'name="%s"\s+value="([^"]*)"' % re.escape(name), html)
-    if not m:
-        sys.exit("no %s field in the login page: %s" % (name, html[:500]))
-    return m.group(1)
+def hidden_fields(html):
+    """Every hidden field of the login form (the CSRF token, what the sign-in is for)."""
+    unescape = lambda v: v.replace("&#x2F;", "/").replace("&quot;", '"').replace("&#x27;", "'").replace(
+        "&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    found = {unescape(n): unescape(v) for n, v in re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)"', html)}
+    if "csrf" not in found:
+        sys.exit("no CSRF token in the login page: %s" % html[:500])
+    return found
 
 
 def form_action(html):
@@ -53,7 +56,7 @@ def main():
     origin = "%s://%s" % (urlparse(page.url).scheme, urlparse(page.url).netloc)
     answer = browser.post(
         action,
-        data={"csrf": field(html, "csrf"), "request_id": field(html, "request_id"), "login": login, "password": password},
+        data=dict(hidden_fields(html), login=login, password=password),
         headers={"Origin": origin},
         allow_redirects=False,
     )

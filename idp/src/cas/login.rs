@@ -45,10 +45,10 @@ pub enum LoginOutcome {
     /// Sign in first, then `resume` with this continuation; the client is for the page.
     SignIn {
         continuation: Continuation,
-        client: Option<Box<Client>>,
+        client: Box<Client>,
     },
-    /// No service and already signed in (§2.1.1: the page says so).
-    AlreadySignedIn,
+    /// No service: the account space, which says who is signed in (§2.1.1) or signs in first.
+    AccountSpace,
 }
 
 /// The parameters of §2.1.1.
@@ -87,12 +87,7 @@ pub async fn start(
     let Ok(request) = read(&Params::parse(query)) else {
         return Ok(LoginOutcome::Refused(Refusal::InvalidRequest));
     };
-    let Some(service) = request.service else {
-        return Ok(match session {
-            Some(_) if !request.renew => LoginOutcome::AlreadySignedIn,
-            _ => LoginOutcome::SignIn { continuation: Continuation::AccountSpace, client: None },
-        });
-    };
+    let Some(service) = request.service else { return Ok(LoginOutcome::AccountSpace) };
     let Some(client) = client_of(s, &service).await? else {
         let detail = json!({ "reason": "unknown_service", "service": service.as_str() });
         audit::record(s, None, audit::CAS_LOGIN_REFUSED, info, detail).await?;
@@ -108,8 +103,34 @@ pub async fn start(
         Some(session) if !request.renew => issue(s, &client, &service, session, false, request.post, info).await,
         // §2.1.1: `gateway` without a session goes back to the service without a ticket.
         None if request.gateway => Ok(LoginOutcome::Redirect(service.as_str().to_owned())),
-        _ => Ok(LoginOutcome::SignIn { continuation, client: Some(Box::new(client)) }),
+        _ => Ok(LoginOutcome::SignIn { continuation, client: Box::new(client) }),
     }
+}
+
+/// The sign-in a posted login form is for: its `service`, `renew` and `method` fields (the
+/// page's locator, `sign_in_fields`) read back as at GET; `None` when the service is not (or no
+/// longer) registered.
+pub async fn sign_in_for(s: &Services, fields: &str) -> Result<Option<(Continuation, Client)>, InfraError> {
+    let Ok(LoginRequest { service: Some(service), renew, post, .. }) = read(&Params::parse(fields)) else {
+        return Ok(None);
+    };
+    let Some(client) = client_of(s, &service).await? else { return Ok(None) };
+    let continuation =
+        Continuation::Cas { client_id: client.id.clone(), service: service.as_str().to_owned(), renew, post };
+    Ok(Some((continuation, client)))
+}
+
+/// The fields of the login form that name a CAS sign-in (read back by `sign_in_for`).
+pub fn sign_in_fields(continuation: &Continuation) -> Vec<(&'static str, String)> {
+    let Continuation::Cas { service, renew, post, .. } = continuation else { return Vec::new() };
+    let mut fields = vec![("service", service.clone())];
+    if *renew {
+        fields.push(("renew", "true".to_owned()));
+    }
+    if *post {
+        fields.push(("method", "POST".to_owned()));
+    }
+    fields
 }
 
 /// Resumes a `Continuation::Cas` once the user has signed in (`session` is the new one): the
@@ -140,9 +161,7 @@ async fn issue(
     post: bool,
     info: &ClientInfo,
 ) -> Result<LoginOutcome, InfraError> {
-    let Some(user) = s.store.user_by_id(&session.user_id).await? else {
-        return Ok(LoginOutcome::SignIn { continuation: Continuation::AccountSpace, client: None });
-    };
+    let Some(user) = s.store.user_by_id(&session.user_id).await? else { return Ok(LoginOutcome::AccountSpace) };
     // A refusal is audited by the gate (`access_denied`) and here with the service.
     if authorization::check(s, &user, client).await? == Access::Denied {
         let detail = json!({ "reason": "denied", "client_id": client.id, "service": service.as_str() });

@@ -22,7 +22,6 @@ pub mod attributes;
 pub mod login;
 pub mod proxy;
 pub mod response;
-pub mod signin_shim;
 pub mod single_logout;
 pub mod ticket;
 pub mod validate;

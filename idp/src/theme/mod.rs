@@ -53,7 +53,6 @@ pub const REQUIRED_KEYS: &[&str] = &[
     "error_payload_too_large",
     "error_too_many_requests",
     "cas_error_unknown_service",
-    "cas_error_first_login",
     "login_failed",
     "login_busy",
     "recovery_throttled",

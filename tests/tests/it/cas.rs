@@ -42,15 +42,19 @@ pub fn login_url(app: &TestApp, service: &str, extra: &str) -> String {
     app.url(&format!("/cas/login?service={}{extra}", urlencode(service)))
 }
 
-/// Submits the CAS login page `page` as alice; returns the answer to the POST.
+/// Submits the CAS login page `page` as alice, with the hidden fields it carries; returns the
+/// answer to the POST.
 pub async fn submit(app: &TestApp, browser: &Browser, page: &Page) -> Page {
     assert_eq!(page.status, StatusCode::OK, "the login page: {}", page.body);
     let action = page.form_action("/cas/login").expect("the login form posts to /cas/login");
-    let csrf = page.field("csrf").unwrap();
-    let id = page.field("request_id").unwrap();
-    browser
-        .post(&app.url(&action), &[("csrf", &csrf), ("request_id", &id), ("login", "alice"), ("password", PASSWORD)])
-        .await
+    let mut form = vec![("login", "alice".to_owned()), ("password", PASSWORD.to_owned())];
+    for name in ["csrf", "service", "renew", "method"] {
+        if let Some(value) = page.field(name) {
+            form.push((name, value));
+        }
+    }
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    browser.post(&app.url(&action), &form).await
 }
 
 /// Signs alice in for `service` from a fresh login page; returns the ticket the browser is
