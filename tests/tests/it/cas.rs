@@ -263,3 +263,44 @@ async fn the_authorisation_gate_runs_before_any_ticket_and_member_of_lists_the_g
     let json = p3_json(&app, &ticket, SERVICE, &[]).await;
     assert_eq!(json["serviceResponse"]["authenticationSuccess"]["attributes"]["memberOf"], "staff", "{json}");
 }
+
+#[tokio::test]
+async fn a_sign_in_that_owes_first_login_steps_comes_back_to_the_service_with_a_fresh_ticket() {
+    use idp::domain::user_type::{Localized, UserType};
+    let app = TestApp::spawn_with(idp_tests::Setup {
+        tweak: Box::new(|raw| {
+            let mut agent = UserType::default_usager();
+            agent.id = "agent".into();
+            agent.secret_question = false;
+            agent.terms = Some(Localized::new("Charte informatique des agents.", "IT charter for staff."));
+            raw.user_types = vec![UserType::default_usager(), agent];
+        }),
+        ..idp_tests::Setup::default()
+    })
+    .await;
+    let spec = idp::admin::UserSpec {
+        login: "alice".into(),
+        email: "alice@example.org".into(),
+        given_name: "Alice".into(),
+        family_name: "Martin".into(),
+        user_type: "agent".into(),
+        ..idp::admin::UserSpec::default()
+    };
+    idp::admin::add_user(&app.services, &spec, &idp::domain::Secret::new(PASSWORD)).await.unwrap();
+    app.client(ClientSpec { id: "ent".into(), cas_services: vec![SERVICE.into()], ..ClientSpec::default() }).await;
+    let browser = Browser::new();
+
+    let page = browser.get(&login_url(&app, SERVICE, "")).await;
+    let answer = submit(&app, &browser, &page).await;
+    assert_eq!(answer.location().as_deref(), Some("/first-login"), "the terms come first: {}", answer.body);
+    let step = browser.get(&app.url("/first-login")).await;
+    let csrf = step.field("csrf").unwrap();
+    let name = step.field("step").unwrap();
+    let back = browser
+        .post(&app.url("/first-login?lang=fr"), &[("csrf", &csrf), ("step", &name), ("accept_terms", "yes")])
+        .await;
+
+    let ticket = ticket_of(&back, SERVICE);
+    let json = p3_json(&app, &ticket, SERVICE, &[("renew", "true")]).await;
+    assert_eq!(json["serviceResponse"]["authenticationSuccess"]["user"], "alice", "{json}");
+}
