@@ -112,7 +112,10 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         recovery: config.recovery.clone(),
         sms,
         // Issue #11: each protocol's logout propagation, called when a browser session ends.
-        session_listeners: vec![Arc::new(crate::oidc::session_end::OidcLogout)],
+        session_listeners: vec![
+            Arc::new(crate::oidc::session_end::OidcLogout),
+            Arc::new(crate::cas::single_logout::CasLogout),
+        ],
     };
     services
         .store
@@ -214,18 +217,22 @@ impl App {
 
     /// Serves until `shutdown` resolves, then finishes the requests under way (`web::server`:
     /// header, body and idle timeouts, a connection cap). The back-channel
-    /// logout worker and the mail queue worker run alongside and stop with the server.
+    /// logout workers (OpenID Connect and CAS) and the mail queue worker run alongside and stop with the server.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let router = self.router();
         let http = crate::oidc::backchannel::http_client().map_err(std::io::Error::other)?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let worker = tokio::spawn(crate::oidc::backchannel::run(self.state.services.clone(), http, stopped.clone()));
+        let worker =
+            tokio::spawn(crate::oidc::backchannel::run(self.state.services.clone(), http.clone(), stopped.clone()));
+        let cas_worker =
+            tokio::spawn(crate::cas::single_logout::run(self.state.services.clone(), http, stopped.clone()));
         let mail_worker = tokio::spawn(crate::mail::queue::run(self.state.services.clone(), stopped.clone()));
         let propagation_worker =
             tokio::spawn(crate::account::recovery::propagation::run(self.state.services.clone(), stopped));
         let served = web::server::serve(self.listener, router, self.limits, shutdown).await;
         let _ = stop.send(true);
         let _ = worker.await;
+        let _ = cas_worker.await;
         let _ = mail_worker.await;
         let _ = propagation_worker.await;
         served

@@ -47,6 +47,9 @@ pub struct RawConfig {
     pub refresh_token_ttl: i64,
     pub session_ttl: i64,
     pub auth_request_ttl: i64,
+    /// Seconds a CAS service or proxy ticket can be validated (issue #11; CAS Protocol 3.0 §3.1.1
+    /// recommends at most five minutes, so at most 300).
+    pub cas_ticket_ttl: i64,
     /// Removed (issue #10): the refresh race tolerance is a client setting now, off by default
     /// (decision 0008). Kept here only to refuse it with a message that says where it went.
     pub refresh_race_window: Option<toml::Value>,
@@ -132,6 +135,7 @@ impl Default for RawConfig {
             refresh_token_ttl: 30 * 24 * 3600,
             session_ttl: 10 * 3600,
             auth_request_ttl: 30 * 60,
+            cas_ticket_ttl: 10,
             refresh_race_window: None,
             auth_request_unanswered_ttl: 5 * 60,
             pending_requests_per_ip: 120,
@@ -255,6 +259,8 @@ pub struct Lifetimes {
     pub activation_link: i64,
     /// How often the password-expiry warning job runs.
     pub password_expiry_check_interval: i64,
+    /// A CAS service or proxy ticket can be validated this long after it was issued (issue #11).
+    pub cas_ticket: i64,
 }
 
 /// `[recovery]`: the installation-wide settings of self-service recovery (issue #5).
@@ -408,6 +414,7 @@ impl Config {
             ("refresh_token_ttl", raw.refresh_token_ttl),
             ("session_ttl", raw.session_ttl),
             ("auth_request_ttl", raw.auth_request_ttl),
+            ("cas_ticket_ttl", raw.cas_ticket_ttl),
             ("auth_request_unanswered_ttl", raw.auth_request_unanswered_ttl),
             ("pending_requests_window", raw.pending_requests_window),
             ("provisional_password_lifetime", raw.provisional_password_lifetime),
@@ -454,6 +461,10 @@ impl Config {
                     .into(),
             ));
         }
+        if raw.cas_ticket_ttl > 300 {
+            // CAS Protocol 3.0 §3.1.1: a service ticket SHOULD live no longer than five minutes.
+            return Err(invalid("cas_ticket_ttl must be at most 300 seconds (CAS Protocol 3.0 §3.1.1)".into()));
+        }
         if raw.code_ttl > 600 {
             // RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED."
             return Err(invalid("code_ttl must be at most 600 seconds (RFC 6749 §4.1.2)".into()));
@@ -487,6 +498,7 @@ impl Config {
                 refresh_token: raw.refresh_token_ttl,
                 session: raw.session_ttl,
                 auth_request: raw.auth_request_ttl,
+                cas_ticket: raw.cas_ticket_ttl,
                 // A shorter auth_request_ttl shortens both.
                 auth_request_unanswered: raw.auth_request_unanswered_ttl.min(raw.auth_request_ttl),
                 provisional_password: raw.provisional_password_lifetime,

@@ -7,6 +7,7 @@
 pub mod account;
 pub mod admin;
 pub mod app;
+pub mod cas;
 pub mod clock;
 pub mod config;
 pub mod crypto;

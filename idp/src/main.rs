@@ -107,6 +107,8 @@ enum KeysCommand {
     },
 }
 
+// Parsed once per run: the size of the `Add` variant costs nothing worth boxing it for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum ClientCommand {
     /// Register a client; a confidential client's secret is printed once.
@@ -148,6 +150,10 @@ enum ClientCommand {
         /// jwks_uri=https://…, subject_type=pairwise; see `ClientSettings`.
         #[arg(long = "setting")]
         settings: Vec<String>,
+        /// A CAS service URL this client answers for (repeatable): exact, or a prefix when it
+        /// ends with `/`. A client with CAS services only needs no --redirect-uri.
+        #[arg(long = "cas-service")]
+        cas_services: Vec<String>,
     },
     List,
     Show {
@@ -303,6 +309,7 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
             first_party,
             allow_insecure_http,
             settings,
+            cas_services,
         } => {
             let secret = if secret_stdin { Some(Secret::new(read_stdin_line()?)) } else { None };
             let spec = ClientSpec {
@@ -319,6 +326,7 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
                 first_party,
                 allow_insecure_http: allow_insecure_http || config.allow_insecure_redirect_uris,
                 settings: admin::parse_settings(&settings)?,
+                cas_services,
             };
             let (client, secret) = admin::add_client(&services, &spec).await?;
             println!("client {} registered ({})", client.id, client.auth_method);

@@ -44,6 +44,22 @@ pub const IDENTIFIER_RENEWED: &str = "identifier_renewed";
 /// A recovery request refused by a rate limit (detail: `limit`: `identifier`, `email`, `ip`).
 pub const RECOVERY_THROTTLED: &str = "recovery_throttled";
 
+/// CAS (issue #11): a service or proxy ticket issued (detail: `client_id`, `service`, `kind`:
+/// `service`/`proxy`, `renew`).
+pub const CAS_TICKET_ISSUED: &str = "cas_ticket_issued";
+/// A CAS ticket validated (detail: `client_id`, `service`, `endpoint`, `proxy_granted`).
+pub const CAS_TICKET_VALIDATED: &str = "cas_ticket_validated";
+/// A CAS validation or proxy request refused (detail: `code`, the specification's error code,
+/// `endpoint`, `service`); without a user when the ticket was unknown.
+pub const CAS_TICKET_REFUSED: &str = "cas_ticket_refused";
+/// A CAS proxy granting ticket delivered to a `pgtUrl` (detail: `client_id`, `pgt_url`).
+pub const CAS_PROXY_GRANTED: &str = "cas_proxy_granted";
+/// A CAS login refused before any ticket (detail: `reason`: `unknown_service`, `denied`).
+pub const CAS_LOGIN_REFUSED: &str = "cas_login_refused";
+/// A browser session ended from /cas/logout (detail: `service`).
+pub const CAS_LOGOUT: &str = "cas_logout";
+/// A CAS single logout request queued for a service (detail: `client_id`, `service`).
+pub const CAS_SINGLE_LOGOUT_QUEUED: &str = "cas_single_logout_queued";
 /// A signed-in user refused by an application's authorisation rule (issue #11; detail:
 /// `client_id`, `user_type`).
 pub const ACCESS_DENIED: &str = "access_denied";

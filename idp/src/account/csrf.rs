@@ -20,8 +20,11 @@ pub const MIN_COOKIE_LEN: usize = 32;
 /// pages reached from a link, the link's own secret.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Context<'a> {
-    /// The login page of a pending authorization request.
-    Login { request_id: &'a str },
+    /// A login page (`web::handlers::login`), for any protocol: `form` is the path its form
+    /// posts to (`/login`, `/cas/login`), `locator` the server's own id of what the sign-in
+    /// resumes there (the pending authorization request id for `/login`). Two protocols' pages
+    /// cannot take each other's tokens, nor two requests of one protocol.
+    Login { form: &'a str, locator: &'a str },
     /// A page about a pending request shown to the signed-in user (consent, account choice):
     /// the request and the browser session (`sid`).
     SignedInRequest { request_id: &'a str, sid: &'a str },
@@ -48,7 +51,7 @@ impl Context<'_> {
     /// text from a form, so no separator could be trusted not to appear in them).
     fn encode(&self) -> Vec<u8> {
         let (kind, parts): (&str, Vec<&str>) = match *self {
-            Context::Login { request_id } => ("login", vec![request_id]),
+            Context::Login { form, locator } => ("login", vec![form, locator]),
             Context::SignedInRequest { request_id, sid } => ("signed-in-request", vec![request_id, sid]),
             Context::LogoutConfirm { logout_id, sid } => match sid {
                 Some(sid) => ("logout-confirm", vec![logout_id, sid]),
@@ -104,7 +107,7 @@ mod tests {
 
     const COOKIE: &str = "0123456789abcdef0123456789abcdef0123456789a";
     const OTHER_COOKIE: &str = "zyxwvutsrqponmlkjihgfedcbazyxwvutsrqponmlkj";
-    const LOGIN: Context<'static> = Context::Login { request_id: "req-1" };
+    const LOGIN: Context<'static> = Context::Login { form: "/login", locator: "req-1" };
 
     #[test]
     fn the_token_of_the_cookie_in_its_context_is_valid() {
@@ -130,7 +133,8 @@ mod tests {
     fn a_token_is_good_for_its_own_context_only() {
         let token = token_for(b"k", COOKIE, &LOGIN);
         let others = [
-            Context::Login { request_id: "req-2" },
+            Context::Login { form: "/login", locator: "req-2" },
+            Context::Login { form: "/cas/login", locator: "req-1" },
             Context::SignedInRequest { request_id: "req-1", sid: "s" },
             Context::Recovery { flow_id: "req-1" },
             Context::RecoveryStart { kind: "req-1" },

@@ -8,7 +8,8 @@
 //! the browser holds in a cookie, like a session; it is not a session (no token can be issued
 //! from it) and it dies when the steps are done (`finish`, single use), after `LIFETIME_SECONDS`,
 //! or as soon as the account's password changes elsewhere or the account is disabled.
-//! The pages live in `web::handlers::first_login`.
+//! The pages live in `web::handlers::first_login`; the sign-in around the steps (what starts
+//! the flow, the session at the end) in `account::signin`.
 
 use std::time::Duration;
 
@@ -17,10 +18,11 @@ use serde_json::json;
 
 use super::password_change::{self, ChangeError, Reason};
 use super::secret_question::{self, SecretQuestionError};
+use super::signin::Continuation;
 use super::{audit, captcha};
 use crate::crypto;
 use crate::domain::user_type::CaptchaKind;
-use crate::domain::{Secret, User};
+use crate::domain::{Client, Secret, User};
 use crate::ephemeral::{get_json, put_json, take_json, ttl_until};
 use crate::services::{InfraError, Services};
 use crate::session::ClientInfo;
@@ -60,12 +62,13 @@ impl Step {
 
 /// A sign-in waiting for its first-login steps.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "StoredPendingSignIn")]
 pub struct PendingSignIn {
     /// Digest of the cookie secret (the store key).
     pub id: String,
     pub user_id: String,
-    /// The authorization request to resume at the end.
-    pub request_id: String,
+    /// What to resume at the end (`account::signin`).
+    pub continuation: Continuation,
     /// Its client, for the theme and the name on the pages even if the request expires.
     pub client_id: String,
     pub ui_locales: Option<String>,
@@ -81,6 +84,54 @@ pub struct PendingSignIn {
     pub authenticated_at: i64,
     pub created_at: i64,
     pub expires_at: i64,
+}
+
+/// A pending sign-in as stored, including those written before the `Continuation` (issue #11),
+/// which named the authorization request to resume in `request_id`: they stay readable for
+/// their 30 minutes across an upgrade.
+#[derive(Deserialize)]
+struct StoredPendingSignIn {
+    id: String,
+    user_id: String,
+    #[serde(default)]
+    continuation: Option<Continuation>,
+    #[serde(default)]
+    request_id: Option<String>,
+    client_id: String,
+    ui_locales: Option<String>,
+    steps: Vec<Step>,
+    password_expired: bool,
+    password_changed: bool,
+    captcha_passed: bool,
+    authenticated_at: i64,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<StoredPendingSignIn> for PendingSignIn {
+    type Error = &'static str;
+
+    fn try_from(stored: StoredPendingSignIn) -> Result<Self, Self::Error> {
+        let continuation = match (stored.continuation, stored.request_id) {
+            (Some(continuation), _) => continuation,
+            (None, Some(request_id)) => Continuation::Authorization { request_id },
+            (None, None) => return Err("a pending sign-in without a continuation"),
+        };
+        Ok(PendingSignIn {
+            id: stored.id,
+            user_id: stored.user_id,
+            continuation,
+            client_id: stored.client_id,
+            ui_locales: stored.ui_locales,
+            steps: stored.steps,
+            password_expired: stored.password_expired,
+            password_changed: stored.password_changed,
+            captcha_passed: stored.captcha_passed,
+            authenticated_at: stored.authenticated_at,
+            created_at: stored.created_at,
+            expires_at: stored.expires_at,
+        })
+    }
 }
 
 impl PendingSignIn {
@@ -138,12 +189,13 @@ pub async fn remaining(s: &Services, pending: &PendingSignIn, user: &User) -> Re
 }
 
 /// After a right password: `None` when no step is owed (the caller signs the user in, after
-/// `activate`), else the pending sign-in and the cookie secret that names it.
+/// `activate`), else the pending sign-in, holding `continuation`, and the cookie secret that
+/// names it. `account::signin` calls it.
 pub async fn start(
     s: &Services,
     user: &User,
     password_expired: bool,
-    request_id: &str,
+    continuation: &Continuation,
     client_id: &str,
     ui_locales: Option<&str>,
 ) -> Result<Option<(Secret, PendingSignIn)>, InfraError> {
@@ -156,7 +208,7 @@ pub async fn start(
     let pending = PendingSignIn {
         id: crypto::digest(&secret),
         user_id: user.id.clone(),
-        request_id: request_id.to_owned(),
+        continuation: continuation.clone(),
         client_id: client_id.to_owned(),
         ui_locales: ui_locales.map(str::to_owned),
         steps,
@@ -276,6 +328,35 @@ pub async fn finish(
     Ok(taken)
 }
 
+/// The client the flow is for (theme and name on the pages, even once what it resumes has
+/// expired); `None` when it was deleted meanwhile.
+pub async fn client(s: &Services, pending: &PendingSignIn) -> Result<Option<Client>, InfraError> {
+    Ok(s.store.client(&pending.client_id).await?)
+}
+
+/// Where the flow stands once a step changed the account.
+#[derive(Debug)]
+pub enum AfterStep {
+    /// The account disappeared meanwhile.
+    Gone,
+    /// Another step is owed.
+    Owed,
+    /// Nothing is owed any more: the account as it is now, for `signin::finish_first_login`.
+    Done(Box<User>),
+}
+
+/// What is owed after a step, from the store again (the step changed the account).
+pub async fn after_step(s: &Services, pending: &PendingSignIn) -> Result<AfterStep, InfraError> {
+    let Some(user) = s.store.user_by_id(&pending.user_id).await? else {
+        return Ok(AfterStep::Gone);
+    };
+    if remaining(s, pending, &user).await?.is_empty() {
+        Ok(AfterStep::Done(Box::new(user)))
+    } else {
+        Ok(AfterStep::Owed)
+    }
+}
+
 /// The first-login steps are done (or none were owed): records it the first time.
 pub async fn activate(s: &Services, user: &User, info: &ClientInfo) -> Result<(), InfraError> {
     if user.activated_at.is_some() {
@@ -293,7 +374,7 @@ mod tests {
         PendingSignIn {
             id: "d".into(),
             user_id: "u".into(),
-            request_id: "r".into(),
+            continuation: Continuation::Authorization { request_id: "r".into() },
             client_id: "c".into(),
             ui_locales: None,
             steps,
@@ -317,6 +398,33 @@ mod tests {
     fn a_step_that_appeared_since_the_sign_in_comes_last() {
         let p = pending(vec![Step::Password]);
         assert_eq!(p.progress(Step::Terms), (2, 2));
+    }
+
+    #[test]
+    fn a_pending_sign_in_is_stored_with_its_continuation() {
+        let mut p = pending(vec![Step::Terms]);
+        p.continuation = Continuation::AccountSpace;
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["continuation"], serde_json::json!({ "kind": "account_space" }));
+        assert!(json.get("request_id").is_none(), "no raw request id any more: {json}");
+        assert_eq!(serde_json::from_value::<PendingSignIn>(json).unwrap(), p);
+    }
+
+    #[test]
+    fn a_pending_sign_in_stored_before_the_continuation_resumes_its_authorization_request() {
+        let mut json = serde_json::to_value(pending(vec![Step::Password])).unwrap();
+        let object = json.as_object_mut().unwrap();
+        object.remove("continuation");
+        object.insert("request_id".into(), "req-7".into());
+        let loaded: PendingSignIn = serde_json::from_value(json).unwrap();
+        assert_eq!(loaded.continuation, Continuation::Authorization { request_id: "req-7".into() });
+    }
+
+    #[test]
+    fn a_pending_sign_in_without_anything_to_resume_does_not_load() {
+        let mut json = serde_json::to_value(pending(vec![])).unwrap();
+        json.as_object_mut().unwrap().remove("continuation");
+        assert!(serde_json::from_value::<PendingSignIn>(json).is_err());
     }
 
     #[test]

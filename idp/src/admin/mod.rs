@@ -55,6 +55,8 @@ pub struct ClientSpec {
     pub allow_insecure_http: bool,
     /// Options of `ClientSettings` (`--setting key=value` on the command line).
     pub settings: ClientSettings,
+    /// CAS service URLs (`--cas-service`, repeatable), added to `settings.cas_services`.
+    pub cas_services: Vec<String>,
 }
 
 /// Parses `key=value` pairs into settings; a value is read as JSON when it is JSON (`true`,
@@ -78,7 +80,20 @@ pub fn build_client(spec: &ClientSpec, now: i64) -> Result<(Client, Option<Secre
     let parse_uris = |uris: &[String]| -> Result<Vec<RedirectUri>, AdminError> {
         uris.iter().map(|u| RedirectUri::parse(u, spec.allow_insecure_http).map_err(AdminError::from)).collect()
     };
-    let grants: Vec<GrantType> = if spec.grants.is_empty() {
+    // CAS 3.0 services (issue #11), normalised once here so matching compares like with like.
+    let mut settings = spec.settings.clone();
+    settings.cas_services = settings
+        .cas_services
+        .iter()
+        .chain(&spec.cas_services)
+        .map(|s| crate::domain::cas_service::parse_registration(s, spec.allow_insecure_http))
+        .collect::<Result<_, _>>()?;
+    settings.cas_services.dedup();
+    let cas_only = spec.redirect_uris.is_empty() && !settings.cas_services.is_empty();
+    let grants: Vec<GrantType> = if spec.grants.is_empty() && cas_only {
+        // A CAS-only client redirects browsers to its services, never to a redirect URI.
+        Vec::new()
+    } else if spec.grants.is_empty() {
         vec![GrantType::AuthorizationCode]
     } else {
         spec.grants.iter().map(|g| g.parse()).collect::<Result<_, _>>()?
@@ -145,9 +160,10 @@ pub fn build_client(spec: &ClientSpec, now: i64) -> Result<(Client, Option<Secre
         theme: spec.theme.clone().filter(|t| !t.is_empty()),
         first_party: spec.first_party,
         created_at: now,
-        settings: spec.settings.clone(),
+        settings,
     };
     crate::oidc::backchannel::check_logout_uris(&client, spec.allow_insecure_http).map_err(AdminError::Invalid)?;
+    crate::cas::attributes::check_registration(&client).map_err(AdminError::Invalid)?;
     Ok((client, secret))
 }
 
@@ -630,6 +646,25 @@ mod tests {
 
     fn spec() -> ClientSpec {
         ClientSpec { id: "shop".into(), redirect_uris: vec!["https://shop.example/cb".into()], ..ClientSpec::default() }
+    }
+
+    #[test]
+    fn a_cas_only_client_needs_no_redirect_uri_and_its_services_are_normalised() {
+        let cas = ClientSpec {
+            id: "ent".into(),
+            cas_services: vec!["HTTPS://ENT.example:443/".into(), "https://ent.example/".into()],
+            ..ClientSpec::default()
+        };
+        let (client, _) = build_client(&cas, 0).unwrap();
+        assert_eq!(client.settings.cas_services, ["https://ent.example/"]);
+        assert!(client.grant_types.is_empty(), "no OpenID Connect grant");
+        let insecure = ClientSpec { cas_services: vec!["http://ent.example/".into()], ..cas.clone() };
+        assert!(build_client(&insecure, 0).is_err(), "http only when allowed");
+        let unknown = ClientSpec {
+            settings: ClientSettings { cas_attributes: Some(vec!["password".into()]), ..ClientSettings::default() },
+            ..cas
+        };
+        assert!(build_client(&unknown, 0).is_err(), "an unknown attribute is refused");
     }
 
     #[test]

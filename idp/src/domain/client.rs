@@ -30,7 +30,7 @@ pub struct Client {
 
 /// Per-client options beyond the core registration. `#[serde(default)]`: documents written by
 /// older versions stay readable.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClientSettings {
     /// `private_key_jwt` (RFC 7523): the client's public keys, inline (a JWK Set document)…
@@ -75,6 +75,16 @@ pub struct ClientSettings {
     /// The user type that "Mot de passe perdu" / "Identifiant oublié" preselect for this
     /// client's people, skipping the selector (issue #5).
     pub recovery_user_type: Option<String>,
+    /// CAS 3.0 (issue #11): the service URLs this client answers for, normalised
+    /// (`domain::cas_service`): exact, or a prefix when one ends with `/`. Set by `--cas-service`.
+    pub cas_services: Vec<String>,
+    /// The attributes released to this client's CAS services (`cas::attributes`), e.g.
+    /// `["mail","givenName","sn","memberOf"]`; none when unset.
+    pub cas_attributes: Option<Vec<String>>,
+    /// CAS single logout: each service that got a ticket in a session is sent a
+    /// `logoutRequest` when the session ends. On unless switched off.
+    #[serde(default = "default_true")]
+    pub cas_single_logout: bool,
     /// Per-application authorisation (issue #11): only users of these user types may sign in
     /// to this client. Unset: every type.
     pub allowed_user_types: Option<Vec<String>>,
@@ -83,6 +93,42 @@ pub struct ClientSettings {
     pub allowed_groups: Option<Vec<String>>,
     /// What a refused user gets (`account::authorization`).
     pub access_denied: AccessDenied,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self {
+            jwks: Default::default(),
+            jwks_uri: Default::default(),
+            allowed_scopes: Default::default(),
+            access_token_format: Default::default(),
+            access_token_audience: Default::default(),
+            access_token_signing_alg: Default::default(),
+            access_token_ttl: Default::default(),
+            id_token_ttl: Default::default(),
+            refresh_token_ttl: Default::default(),
+            refresh_race_window: Default::default(),
+            require_signed_request_object: Default::default(),
+            session_refresh_tokens: Default::default(),
+            subject_type: Default::default(),
+            sector_identifier_uri: Default::default(),
+            backchannel_logout_uri: Default::default(),
+            backchannel_logout_session_required: Default::default(),
+            frontchannel_logout_uri: Default::default(),
+            frontchannel_logout_session_required: Default::default(),
+            recovery_user_type: Default::default(),
+            cas_services: Default::default(),
+            cas_attributes: Default::default(),
+            cas_single_logout: true,
+            allowed_user_types: Default::default(),
+            allowed_groups: Default::default(),
+            access_denied: Default::default(),
+        }
+    }
 }
 
 /// What happens when the per-application rule refuses a signed-in user.
@@ -165,6 +211,11 @@ impl Client {
 
     pub fn has_post_logout_redirect_uri(&self, uri: &str) -> bool {
         self.post_logout_redirect_uris.iter().any(|r| r.as_str() == uri)
+    }
+
+    /// Whether this client registered the CAS service `service` (`domain::cas_service`).
+    pub fn has_cas_service(&self, service: &super::cas_service::ServiceUrl) -> bool {
+        super::cas_service::is_registered(&self.settings.cas_services, service)
     }
 }
 

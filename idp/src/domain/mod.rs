@@ -2,6 +2,7 @@
 //! scopes, users and logins, languages, secrets.
 //! Nothing here imports axum, sqlx, redis or tera.
 
+pub mod cas_service;
 pub mod client;
 pub mod client_address;
 pub mod lang;

@@ -3,12 +3,12 @@
 //!
 //! Delivery is durable: `enqueue` writes one row per client to the store's queue in the same
 //! call that ends the session, and a worker (`run`, spawned by `App::serve`, stopped with it)
-//! claims due rows, signs a fresh token and POSTs it (§2.5), retrying with backoff. Rows are
+//! claims due rows, signs a fresh token and POSTs it (§2.5), retrying with the backoff of
+//! `session::delivery` (shared with CAS single logout). Rows are
 //! claimed atomically in the store, so with several nodes each token is sent by one of them.
 //! What the logged-out page shows (front-channel iframes) lives in `frontchannel`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -18,7 +18,8 @@ use crate::crypto;
 use crate::domain::{Client, RedirectUri};
 use crate::services::{InfraError, Services};
 use crate::session::BrowserSession;
-use crate::store::LogoutDelivery;
+use crate::session::delivery::{self, Outgoing};
+use crate::store::{LogoutDelivery, PROTOCOL_OIDC};
 
 /// §2.4: the event that makes a JWT a logout token.
 pub const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -26,15 +27,6 @@ pub const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 pub const TYP: &str = "logout+jwt";
 /// §2.4: a short expiry, two minutes or less recommended.
 const TOKEN_TTL: i64 = 120;
-/// Delay before attempt n+1 after n failed attempts; after the last one the delivery is given up
-/// (about 2 h 40 in all).
-const BACKOFF: [i64; 7] = [1, 5, 30, 300, 1800, 3600, 3600];
-/// How long a claimed row is ours: longer than a send can take (timeouts below).
-const CLAIM: i64 = 60;
-/// How often the worker looks for due rows.
-const POLL: Duration = Duration::from_secs(1);
-const BATCH: i64 = 20;
-
 #[derive(Serialize)]
 struct LogoutClaims<'a> {
     iss: &'a str,
@@ -66,6 +58,9 @@ pub async fn enqueue(s: &Services, session: &BrowserSession) -> Result<usize, In
             created_at: now,
             attempts: 0,
             next_attempt_at: now,
+            protocol: PROTOCOL_OIDC.to_owned(),
+            target: None,
+            session_index: None,
         });
     }
     s.store.enqueue_logouts(&deliveries).await?;
@@ -121,84 +116,31 @@ pub fn check_logout_uris(client: &Client, allow_insecure_http: bool) -> Result<(
     Ok(())
 }
 
-/// The HTTP client of the worker: no redirects (§2.5 names one URL), short timeouts.
+/// The HTTP client of the worker (`session::delivery::http_client`).
 pub fn http_client() -> reqwest::Result<reqwest::Client> {
-    crate::http::client("back-channel logout", Duration::from_secs(15))
+    delivery::http_client()
 }
 
-enum Sent {
-    Delivered,
-    /// Worth trying again later (network error, 5xx, 408, 429).
-    Retry(String),
-    /// The client refused the token (another 4xx): trying again would not help.
-    Refused(u16),
-}
-
-async fn send(http: &reqwest::Client, uri: &str, token: &str) -> Sent {
-    match http.post(uri).form(&[("logout_token", token)]).send().await {
-        Ok(response) => {
-            let status = response.status();
-            if status.is_success() {
-                Sent::Delivered
-            } else if status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429 {
-                Sent::Refused(status.as_u16())
-            } else {
-                Sent::Retry(format!("HTTP {status}"))
-            }
-        }
-        Err(err) => Sent::Retry(err.without_url().to_string()),
-    }
-}
-
-/// One pass of the worker: claims the due deliveries and sends them. Returns how many were
-/// claimed.
+/// One pass of the worker: claims the due OpenID Connect deliveries and sends each a fresh
+/// logout token (§2.5), through the shared retry rule (`session::delivery`). Returns how many
+/// were claimed.
 pub async fn deliver_due(s: &Services, http: &reqwest::Client) -> Result<usize, InfraError> {
-    let now = s.now();
-    let claimed = s.store.claim_due_logouts(now, now + CLAIM, BATCH).await?;
-    let count = claimed.len();
-    for delivery in claimed {
-        deliver(s, http, &delivery).await?;
-    }
-    Ok(count)
+    delivery::deliver_due(s, http, PROTOCOL_OIDC, |d| prepare(s, d)).await
 }
 
-async fn deliver(s: &Services, http: &reqwest::Client, delivery: &LogoutDelivery) -> Result<(), InfraError> {
-    let client = s.store.client(&delivery.client_id).await?;
-    let Some((client, uri)) = client.and_then(|c| c.settings.backchannel_logout_uri.clone().map(|u| (c, u))) else {
-        // The client was removed or no longer asks for back-channel logout.
-        s.store.finish_logout(&delivery.id).await?;
-        return Ok(());
+async fn prepare(s: &Services, d: LogoutDelivery) -> Result<(LogoutDelivery, Option<Outgoing>), InfraError> {
+    let client = s.store.client(&d.client_id).await?;
+    // The client was removed or no longer asks for back-channel logout: nothing to send.
+    let Some((client, url)) = client.and_then(|c| c.settings.backchannel_logout_uri.clone().map(|u| (c, u))) else {
+        return Ok((d, None));
     };
-    let token = logout_token(s, &client, delivery).await?;
-    match send(http, &uri, &token).await {
-        Sent::Delivered => {
-            tracing::info!(client_id = %client.id, jti = %delivery.id, attempts = delivery.attempts, "back-channel logout delivered");
-            s.store.finish_logout(&delivery.id).await?;
-        }
-        Sent::Refused(status) => {
-            tracing::warn!(client_id = %client.id, jti = %delivery.id, status, "back-channel logout refused by the client; not retried");
-            s.store.finish_logout(&delivery.id).await?;
-        }
-        Sent::Retry(reason) => {
-            let tried = usize::try_from(delivery.attempts).unwrap_or(usize::MAX);
-            match BACKOFF.get(tried.saturating_sub(1)) {
-                Some(delay) => {
-                    tracing::info!(client_id = %client.id, jti = %delivery.id, attempts = delivery.attempts, %reason, retry_in = delay, "back-channel logout failed; will retry");
-                    s.store.retry_logout(&delivery.id, s.now() + delay).await?;
-                }
-                None => {
-                    tracing::warn!(client_id = %client.id, jti = %delivery.id, attempts = delivery.attempts, %reason, "back-channel logout given up");
-                    s.store.finish_logout(&delivery.id).await?;
-                }
-            }
-        }
-    }
-    Ok(())
+    let token = logout_token(s, &client, &d).await?;
+    Ok((d, Some(Outgoing { url, form: vec![("logout_token", token)] })))
 }
 
 /// The worker: polls the queue until `stop` turns true (or its sender is dropped).
 pub async fn run(s: Arc<Services>, http: reqwest::Client, stop: tokio::sync::watch::Receiver<bool>) {
-    crate::worker::poll("back-channel logout worker", POLL, stop, || deliver_due(&s, &http)).await;
+    crate::worker::poll("back-channel logout worker", delivery::POLL, stop, || deliver_due(&s, &http)).await;
 }
 
 #[cfg(test)]
@@ -236,12 +178,5 @@ mod tests {
         }
         let loopback = client("http://127.0.0.1:9090/cb", Some("http://127.0.0.1:9091/bcl"), None);
         assert_eq!(check_logout_uris(&loopback, false), Ok(()));
-    }
-
-    #[test]
-    fn the_backoff_grows_and_ends() {
-        assert!(BACKOFF.windows(2).all(|w| w[0] <= w[1]));
-        assert_eq!(BACKOFF[0], 1);
-        assert!(BACKOFF.iter().sum::<i64>() < 24 * 3600);
     }
 }

@@ -3,52 +3,16 @@
 //! registered with `subject_type=pairwise` (§8.1): base64url(SHA-256(sector ‖ local id ‖ salt)),
 //! the salt a server secret, the sector the host of `sector_identifier_uri` or else the one
 //! host of the client's redirect URIs. Everything that emits or compares a `sub` goes through
-//! `for_client` (ID tokens, userinfo, `id_token_hint` checks).
+//! `for_client` (ID tokens, userinfo, `id_token_hint` checks, CAS users), in `account::subject`;
+//! the registration rules stay here.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::crypto;
+/// The calculation lives below the protocols (`account::subject`): CAS releases the same
+/// pairwise subject as its user.
+pub use crate::account::subject::{for_client, pairwise, sector_of};
 use crate::domain::Client;
 use crate::domain::client::SubjectType;
-use crate::services::{InfraError, Services};
-
-const SALT_NAME: &str = "pairwise_salt";
-
-/// The `sub` of `user_id` as `client` sees it.
-pub async fn for_client(s: &Services, user_id: &str, client: &Client) -> Result<String, InfraError> {
-    match client.settings.subject_type {
-        SubjectType::Public => Ok(user_id.to_owned()),
-        SubjectType::Pairwise => {
-            let salt = s.store.server_secret(SALT_NAME, &crypto::random_token(32), s.now()).await?;
-            // A registered pairwise client always has a sector (checked at registration).
-            let sector = sector_of(client).unwrap_or_default();
-            Ok(pairwise(&sector, user_id, &salt))
-        }
-    }
-}
-
-/// §8.1: the calculation, separated so it can be checked by hand.
-pub fn pairwise(sector: &str, user_id: &str, salt: &str) -> String {
-    let mut hash = Sha256::new();
-    hash.update(sector.as_bytes());
-    hash.update(user_id.as_bytes());
-    hash.update(salt.as_bytes());
-    URL_SAFE_NO_PAD.encode(hash.finalize())
-}
-
-/// §8.1: the host of `sector_identifier_uri`, or else the host all redirect URIs share.
-pub fn sector_of(client: &Client) -> Option<String> {
-    let host = |uri: &str| Url::parse(uri).ok().and_then(|u| u.host_str().map(str::to_owned));
-    if let Some(uri) = &client.settings.sector_identifier_uri {
-        return host(uri);
-    }
-    let mut hosts = client.redirect_uris.iter().map(|r| host(r.as_str()));
-    let first = hosts.next()??;
-    hosts.all(|h| h.as_deref() == Some(first.as_str())).then_some(first)
-}
 
 /// Registration rule (§8.1): a pairwise client without `sector_identifier_uri` must have all its
 /// redirect URIs on one host; with one, the document it names must list every redirect URI

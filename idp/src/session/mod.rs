@@ -9,6 +9,8 @@
 //! `Services::session_listeners`; `end` calls each of them once, for the one request that took
 //! the session.
 
+pub mod delivery;
+
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};

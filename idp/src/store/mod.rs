@@ -149,16 +149,28 @@ pub struct LogoutDelivery {
     /// Attempts made so far, this one included once claimed.
     pub attempts: i64,
     pub next_attempt_at: i64,
+    /// Whose worker sends it: `PROTOCOL_OIDC` or `PROTOCOL_CAS` (issue #11).
+    pub protocol: String,
+    /// CAS: the service URL that is sent the `logoutRequest`.
+    pub target: Option<String>,
+    /// CAS: the service ticket the `logoutRequest` names (SAML `SessionIndex`).
+    pub session_index: Option<String>,
 }
+
+/// `LogoutDelivery::protocol` of OpenID Connect back-channel logout tokens.
+pub const PROTOCOL_OIDC: &str = "oidc";
+/// `LogoutDelivery::protocol` of CAS single logout requests.
+pub const PROTOCOL_CAS: &str = "cas";
 
 #[async_trait]
 pub trait LogoutQueue {
     /// Stores every delivery of one ended session, in one transaction.
     async fn enqueue_logouts(&self, deliveries: &[LogoutDelivery]) -> Result<(), StoreError>;
-    /// Claims up to `limit` deliveries that are due and not claimed by anyone (or whose claim
-    /// lapsed), until `claim_until`, counting the attempt. Atomic per row across nodes.
+    /// Claims up to `limit` deliveries of `protocol` that are due and not claimed by anyone (or
+    /// whose claim lapsed), until `claim_until`, counting the attempt. Atomic per row across nodes.
     async fn claim_due_logouts(
         &self,
+        protocol: &str,
         now: i64,
         claim_until: i64,
         limit: i64,

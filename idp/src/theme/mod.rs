@@ -52,6 +52,7 @@ pub const REQUIRED_KEYS: &[&str] = &[
     "error_logout_redirect",
     "error_payload_too_large",
     "error_too_many_requests",
+    "cas_error_unknown_service",
     "login_failed",
     "login_busy",
     "recovery_throttled",

@@ -76,7 +76,8 @@ impl CookieNames {
 /// cookies (RFC 6749 §3.2, RFC 7662 §2.1, RFC 7009 §2.1, OpenID Connect Core §5.3.1); a relying
 /// party's page may post to the authorization endpoint (OpenID Connect Core §3.1.2.1) and to the
 /// end-session endpoint (RP-Initiated Logout 1.0 §2), whose confirmation form is ours. There
-/// is no back-channel endpoint that receives POSTs.
+/// is no back-channel endpoint that receives POSTs. CAS adds none: its validation and proxy
+/// endpoints are server-to-server GETs, and POST /cas/login is the provider's own form.
 pub const CROSS_SITE_POSTS: &[&str] = &["/token", "/introspect", "/revoke", "/userinfo", "/authorize", "/logout"];
 
 /// Every route; `body_timeout` bounds the time a client takes to send a body (issue #10).
@@ -99,6 +100,14 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: std::time::D
         .route("/userinfo", get(userinfo::userinfo_get).post(userinfo::userinfo_post))
         .route("/logout", get(logout::logout_get).post(logout::logout_post))
         .route("/logout/confirm", post(logout::logout_confirm_post))
+        .route("/cas/login", get(handlers::cas::cas_login_get).post(handlers::cas::cas_login_post))
+        .route("/cas/logout", get(handlers::cas::cas_logout_get))
+        .route("/cas/validate", get(handlers::cas::cas_validate_get))
+        .route("/cas/serviceValidate", get(handlers::cas::cas_service_validate_get))
+        .route("/cas/proxyValidate", get(handlers::cas::cas_proxy_validate_get))
+        .route("/cas/proxy", get(handlers::cas::cas_proxy_get))
+        .route("/cas/p3/serviceValidate", get(handlers::cas::cas_p3_service_validate_get))
+        .route("/cas/p3/proxyValidate", get(handlers::cas::cas_p3_proxy_validate_get))
         .route("/account", get(account::account_get))
         .route("/account/callback", get(account::account_callback_get))
         .route("/account/sessions/revoke", post(account::account_session_revoke_post))

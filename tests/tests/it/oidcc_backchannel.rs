@@ -398,24 +398,42 @@ async fn a_delivery_is_claimed_by_one_worker_only() {
         created_at: now + 3600,
         attempts: 0,
         next_attempt_at: now + 3600,
+        protocol: idp::store::PROTOCOL_OIDC.into(),
+        target: None,
+        session_index: None,
     };
     app.services.store.enqueue_logouts(std::slice::from_ref(&delivery)).await.unwrap();
     let later = now + 3600;
 
     let (a, b) = tokio::join!(
-        app.services.store.claim_due_logouts(later, later + 60, 10),
-        app.services.store.claim_due_logouts(later, later + 60, 10)
+        app.services.store.claim_due_logouts(idp::store::PROTOCOL_OIDC, later, later + 60, 10),
+        app.services.store.claim_due_logouts(idp::store::PROTOCOL_OIDC, later, later + 60, 10)
     );
 
     let claimed = a.unwrap().len() + b.unwrap().len();
     assert_eq!(claimed, 1, "exactly one worker got the row");
     assert!(
-        app.services.store.claim_due_logouts(later + 30, later + 90, 10).await.unwrap().is_empty(),
+        app.services
+            .store
+            .claim_due_logouts(idp::store::PROTOCOL_OIDC, later + 30, later + 90, 10)
+            .await
+            .unwrap()
+            .is_empty(),
         "still claimed"
     );
-    let reclaimed = app.services.store.claim_due_logouts(later + 61, later + 121, 10).await.unwrap();
+    let reclaimed =
+        app.services.store.claim_due_logouts(idp::store::PROTOCOL_OIDC, later + 61, later + 121, 10).await.unwrap();
     assert_eq!(reclaimed.len(), 1, "a lapsed claim (a node that died) is taken over");
     assert_eq!(reclaimed[0].attempts, 2);
+    assert!(
+        app.services
+            .store
+            .claim_due_logouts(idp::store::PROTOCOL_CAS, later + 200, later + 260, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the CAS worker never takes an OpenID Connect row"
+    );
 }
 
 #[tokio::test]

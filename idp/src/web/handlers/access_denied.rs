@@ -39,12 +39,38 @@ pub async fn page(
     request: &AuthRequest,
     client: &Client,
     session: &BrowserSession,
+    cookies: Vec<String>,
+) -> Result<Response, AppError> {
+    let back_url = origin_of(&request.redirect_uri).filter(|o| o.starts_with("http")).unwrap_or_default();
+    show(state, browser, client, session, request.ui_locales.as_deref(), back_url, cookies).await
+}
+
+/// The same page for a CAS service (`cas::login`): no authorization request, and the way back
+/// is the site of the client's first CAS service.
+pub async fn page_for_service(
+    state: &AppState,
+    browser: &Browser,
+    client: &Client,
+    session: &BrowserSession,
+    cookies: Vec<String>,
+) -> Result<Response, AppError> {
+    let back_url = client.settings.cas_services.first().and_then(|s| origin_of(s)).unwrap_or_default();
+    show(state, browser, client, session, None, back_url, cookies).await
+}
+
+async fn show(
+    state: &AppState,
+    browser: &Browser,
+    client: &Client,
+    session: &BrowserSession,
+    ui_locales: Option<&str>,
+    back_url: String,
     mut cookies: Vec<String>,
 ) -> Result<Response, AppError> {
     let s = &state.services;
     let user = s.store.user_by_id(&session.user_id).await.map_err(InfraError::from)?;
     let user_type = user.as_ref().and_then(|u| s.user_types.get(&u.user_type));
-    let mut view = View::new(state, browser, Some(client), request.ui_locales.as_deref());
+    let mut view = View::new(state, browser, Some(client), ui_locales);
     // A language link would repeat the form that led here: none on this page.
     view.lang_switch_url = String::new();
     let r = &s.recovery;
@@ -67,7 +93,7 @@ pub async fn page(
         support_url: support_url.unwrap_or_default(),
         logout_id,
         csrf,
-        back_url: origin_of(&request.redirect_uri).filter(|o| o.starts_with("http")).unwrap_or_default(),
+        back_url,
     };
     Ok(state.page(StatusCode::FORBIDDEN, &view, "access_denied.html", &page, None, with_cookies(cookies)))
 }

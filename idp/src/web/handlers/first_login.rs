@@ -9,22 +9,21 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::authorize::respond;
 use super::password_policy::PasswordFields;
+use super::resume::{self, WhenGone};
 use super::{PostedForm, field, see_other};
 use crate::account::captcha::{self, Challenge};
 use crate::account::csrf::Context;
-use crate::account::first_login::{self, CAPTCHA_PURPOSE, PendingSignIn, Step};
+use crate::account::first_login::{self, AfterStep, CAPTCHA_PURPOSE, PendingSignIn, Step};
 use crate::account::password_change::ChangeError;
 use crate::account::secret_question::{self, SecretQuestionError};
+use crate::account::signin;
 use crate::domain::{Secret, User};
-use crate::oidc::authorize;
 use crate::oidc::params::Params;
-use crate::services::InfraError;
 use crate::web::AppState;
 use crate::web::browser::{Browser, clear_cookie, set_cookie};
 use crate::web::error::AppError;
-use crate::web::pages::{View, origin_of, with_cookies};
+use crate::web::pages::{View, with_cookies};
 
 const URL: &str = "/first-login";
 /// The hidden `step` of the page shown when nothing is owed any more (the account was completed
@@ -99,10 +98,8 @@ async fn view_for(
     user: &User,
 ) -> Result<(View, String, Option<String>), AppError> {
     let s = &state.services;
-    let (client, redirect_origin) = match authorize::pending(s, &pending.request_id).await? {
-        Some((request, client)) => (Some(client), origin_of(&request.redirect_uri)),
-        None => (s.store.client(&pending.client_id).await.map_err(InfraError::from)?, None),
-    };
+    let redirect_origin = resume::redirect_origin(state, &pending.continuation).await?;
+    let client = first_login::client(s, pending).await?;
     let user_type = s.user_types.of(&user.user_type);
     let view = View::with_user_type(state, browser, client.as_ref(), pending.ui_locales.as_deref(), Some(user_type));
     Ok((view, client.map(|c| c.name).unwrap_or_default(), redirect_origin))
@@ -216,13 +213,10 @@ async fn post_step(
         StepResult::Gone => return Ok(expired(state)),
     }
     // The step changed the account: what is owed now comes from the store again.
-    let Some(user) = s.store.user_by_id(&user.id).await.map_err(InfraError::from)? else {
-        return Ok(expired(state));
-    };
-    if first_login::remaining(s, pending, &user).await?.is_empty() {
-        complete(state, browser, pending, &user).await
-    } else {
-        Ok(see_other(URL))
+    match first_login::after_step(s, pending).await? {
+        AfterStep::Gone => Ok(expired(state)),
+        AfterStep::Owed => Ok(see_other(URL)),
+        AfterStep::Done(user) => complete(state, browser, pending, &user).await,
     }
 }
 
@@ -312,27 +306,26 @@ async fn captcha_step(
     ))
 }
 
-/// No step left: the flow ends (single use), the session starts as after the login page, and
-/// the authorization resumes; when its request expired meanwhile, the user lands on /account.
+/// No step left: the flow ends (single use), the session starts as after the login page
+/// (`account::signin::finish_first_login`), and what the sign-in was for resumes; when it
+/// expired meanwhile, the user lands on /account.
 async fn complete(
     state: &AppState,
     browser: &Browser,
     pending: &PendingSignIn,
     user: &User,
 ) -> Result<Response, AppError> {
-    let s = &state.services;
-    let Some(done) = first_login::finish(s, pending, user, &browser.client_info()).await? else {
+    let previous = browser.cookie(state.cookies.session);
+    let Some(signed_in) =
+        signin::finish_first_login(&state.services, pending, user, &browser.client_info(), previous).await?
+    else {
         return Ok(expired(state));
     };
-    let (session, session_cookie) = super::login::start_session(state, browser, &user.id).await?;
-    let cookies = vec![session_cookie, clear_cookie(state.cookies.first_login, state.cookies.secure)];
-    if authorize::pending(s, &done.request_id).await?.is_none() {
-        let mut response = see_other("/account");
-        response.headers_mut().extend(with_cookies(cookies));
-        return Ok(response);
-    }
-    let outcome = authorize::resume_after_login(s, &done.request_id, &session).await?;
-    respond(state, browser, outcome, cookies).await
+    let cookies = vec![
+        super::login::session_cookie(state, &signed_in.cookie_secret),
+        clear_cookie(state.cookies.first_login, state.cookies.secure),
+    ];
+    resume::resume(state, browser, &signed_in, cookies, WhenGone::AccountSpace).await
 }
 
 /// `Set-Cookie` of a new flow (see `login_post`).

@@ -1,75 +1,196 @@
-//! The login page: GET shows it for a pending authorization request, POST checks the
-//! credentials (one generic failure message), then either sends the browser through the
-//! first-login steps it owes (`/first-login`, issue #4) or starts the session and resumes the
-//! authorization.
+//! The login page, for any protocol. Its core (`show`, `submit`) knows nothing of what the
+//! sign-in is for: a protocol's handler builds a `LoginTarget` (the `Continuation`, the client,
+//! where the form posts) and calls them; the sign-in itself is `account::signin`, and what it
+//! resumes is mapped back to its protocol by `resume`. `/login?request_id=` (OpenID Connect,
+//! `login_get`/`login_post`) is one such handler, `/cas/login` another.
+//!
+//! POST checks the credentials (one generic failure message), then either sends the browser
+//! through the first-login steps it owes (`/first-login`, issue #4) or starts the session and
+//! resumes what the sign-in was for.
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::authorize::respond;
+use super::resume::{self, WhenGone};
 use super::{PostedForm, field, parse_params, see_other};
 use crate::account::csrf::Context;
-use crate::account::first_login;
-use crate::account::login::{self, LoginOutcome};
+use crate::account::signin::{self, Attempt, Continuation, SignInOutcome};
 use crate::domain::{Client, Lang, Secret};
-use crate::oidc::authorize::{self, AuthRequest};
-use crate::session::{self, BrowserSession};
+use crate::oidc::authorize;
 use crate::web::AppState;
 use crate::web::browser::{Browser, set_cookie};
 use crate::web::error::AppError;
 use crate::web::pages::{View, origin_of, with_cookies};
 
+/// The path of the OpenID Connect login page.
+const OIDC_FORM: &str = "/login";
+
+/// What a login page signs in for, and how its form comes back: everything the core needs,
+/// built by each protocol's handler from its own pending state.
+#[derive(Clone, Debug)]
+pub struct LoginTarget {
+    /// What to resume once signed in.
+    pub continuation: Continuation,
+    /// The relying party: theme, name on the page, audit.
+    pub client: Client,
+    pub ui_locales: Option<String>,
+    /// The identifier to fill in (OpenID Connect `login_hint`).
+    pub login_hint: Option<String>,
+    /// The path the form posts to (`/login`, `/cas/login`); the page's language switch points
+    /// there too. Part of the CSRF context.
+    pub form_path: &'static str,
+    /// The fields that name what the sign-in resumes, as the handler reads them back from the
+    /// POST (`PostedForm::locator`) to rebuild this target: hidden in the form, in the language
+    /// switch URL, and (encoded) the CSRF context's locator. Prefer the server's own ids (a
+    /// pending request id): a token is then good for that pending state only.
+    pub locator: Vec<(&'static str, String)>,
+    /// The query the "forgotten password / identifier" links carry (without `lang`), so that a
+    /// recovery comes back here: `request_id=…` for OpenID Connect, `client_id=…` otherwise.
+    pub recovery_query: Vec<(&'static str, String)>,
+    /// Where the browser may be sent once signed in (CSP `form-action`), e.g. the origin of the
+    /// redirect URI.
+    pub redirect_origin: Option<String>,
+}
+
+impl LoginTarget {
+    /// The locator as one string, for the CSRF context.
+    fn csrf_locator(&self) -> String {
+        serde_urlencoded::to_string(&self.locator).unwrap_or_default()
+    }
+
+    /// This page in `lang`.
+    fn url_in(&self, lang: Lang) -> String {
+        query_url(self.form_path, &self.locator, lang)
+    }
+}
+
+fn query_url(path: &str, pairs: &[(&'static str, String)], lang: Lang) -> String {
+    format!("{path}?{}", query_of(pairs, lang))
+}
+
+/// `pairs`, then `lang`, as a query string.
+fn query_of(pairs: &[(&'static str, String)], lang: Lang) -> String {
+    let mut pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    pairs.push(("lang", lang.code()));
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+#[derive(Serialize)]
+struct HiddenField<'a> {
+    name: &'a str,
+    value: &'a str,
+}
+
 #[derive(Serialize)]
 struct LoginPage<'a> {
     csrf: String,
-    request_id: &'a str,
+    /// Where the form posts (`lang` is added by the template).
+    form_action: &'a str,
+    hidden: Vec<HiddenField<'a>>,
+    /// The recovery links' query, `lang` included (the paths are the template's).
+    recovery_query: String,
     login: &'a str,
     error: String,
     client_name: &'a str,
 }
 
-async fn pending(
+fn view_of(state: &AppState, browser: &Browser, target: &LoginTarget) -> View {
+    let mut view = View::new(state, browser, Some(&target.client), target.ui_locales.as_deref());
+    // The page shown after a failed attempt answers a POST: its language switch must still
+    // name what the sign-in is for.
+    view.lang_switch_url = target.url_in(view.lang.other());
+    view
+}
+
+fn render(state: &AppState, browser: &Browser, target: &LoginTarget, login: &str, error: Option<&str>) -> Response {
+    let view = view_of(state, browser, target);
+    let locator = target.csrf_locator();
+    let (csrf, set) = state.form_token(browser, &Context::Login { form: target.form_path, locator: &locator });
+    let page = LoginPage {
+        csrf,
+        form_action: target.form_path,
+        hidden: target.locator.iter().map(|(name, value)| HiddenField { name, value }).collect(),
+        recovery_query: query_of(&target.recovery_query, view.lang),
+        login,
+        error: error.map(|key| state.text(&view, key)).unwrap_or_default(),
+        client_name: &target.client.name,
+    };
+    let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    state.page(status, &view, "login.html", &page, target.redirect_origin.as_deref(), with_cookies(set))
+}
+
+/// The login page for `target`, the identifier filled in from its hint.
+pub fn show(state: &AppState, browser: &Browser, target: &LoginTarget) -> Response {
+    render(state, browser, target, target.login_hint.as_deref().unwrap_or_default(), None)
+}
+
+/// The login form posted for `target` (the handler rebuilt it from the form's locator): the
+/// CSRF check, the sign-in (`account::signin`), then the page again, the first-login steps, or
+/// what the sign-in resumes (`resume`).
+pub async fn submit(
     state: &AppState,
     browser: &Browser,
-    request_id: Option<&str>,
-) -> Result<(AuthRequest, Client, View), AppError> {
+    target: &LoginTarget,
+    form: PostedForm,
+) -> Result<Response, AppError> {
+    let locator = target.csrf_locator();
+    let params = form.check(state, Context::Login { form: target.form_path, locator: &locator })?;
+    let login = field(&params, "login")?.unwrap_or_default();
+    let password = field(&params, "password")?.unwrap_or_default();
+    if login.trim().is_empty() || password.is_empty() {
+        return Ok(render(state, browser, target, login, Some("login_required_field")));
+    }
+    let info = browser.client_info();
+    let attempt = Attempt {
+        continuation: &target.continuation,
+        client_id: &target.client.id,
+        ui_locales: target.ui_locales.as_deref(),
+        info: &info,
+        previous_session: browser.cookie(state.cookies.session),
+    };
+    match signin::sign_in_with_password(&state.services, &attempt, login, &Secret::new(password)).await? {
+        SignInOutcome::Failed => Ok(render(state, browser, target, login, Some("login_failed"))),
+        SignInOutcome::Busy => {
+            // RFC 6585 §4: 429 Too Many Requests, with when to come back.
+            let mut page = render(state, browser, target, login, Some("login_busy"));
+            *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            page.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("2"));
+            Ok(page)
+        }
+        SignInOutcome::FirstLogin { flow_secret } => {
+            let mut response = see_other("/first-login");
+            response.headers_mut().extend(with_cookies([super::first_login::flow_cookie(state, &flow_secret)]));
+            Ok(response)
+        }
+        SignInOutcome::SignedIn(signed_in) => {
+            let cookie = session_cookie(state, &signed_in.cookie_secret);
+            resume::resume(state, browser, &signed_in, vec![cookie], WhenGone::ExpiredPage).await
+        }
+    }
+}
+
+/// `Set-Cookie` of a session that just started (`account::signin::SignedIn`).
+pub fn session_cookie(state: &AppState, secret: &Secret) -> String {
+    set_cookie(state.cookies.session, secret.expose(), state.cookies.secure, None)
+}
+
+/// The login page of a pending OpenID Connect authorization request.
+async fn oidc_target(state: &AppState, request_id: Option<&str>) -> Result<LoginTarget, AppError> {
     let Some((request, client)) = authorize::pending(&state.services, request_id.unwrap_or_default()).await? else {
         return Err(AppError::expired());
     };
-    let mut view = View::new(state, browser, Some(&client), request.ui_locales.as_deref());
-    // The page shown after a failed attempt answers a POST: its language switch must still
-    // name the pending request.
-    view.lang_switch_url = login_url(&request.id, view.lang.other());
-    Ok((request, client, view))
-}
-
-/// The login page of a pending request, in `lang`.
-fn login_url(request_id: &str, lang: Lang) -> String {
-    let query = serde_urlencoded::to_string([("request_id", request_id), ("lang", lang.code())]).unwrap_or_default();
-    format!("/login?{query}")
-}
-
-fn render(
-    state: &AppState,
-    browser: &Browser,
-    view: &View,
-    request: &AuthRequest,
-    client: &Client,
-    login: &str,
-    error: Option<&str>,
-) -> Response {
-    let (csrf, set) = state.form_token(browser, &Context::Login { request_id: &request.id });
-    let page = LoginPage {
-        csrf,
-        request_id: &request.id,
-        login,
-        error: error.map(|key| state.text(view, key)).unwrap_or_default(),
-        client_name: &client.name,
-    };
-    let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
-    state.page(status, view, "login.html", &page, origin_of(&request.redirect_uri).as_deref(), with_cookies(set))
+    Ok(LoginTarget {
+        continuation: Continuation::Authorization { request_id: request.id.clone() },
+        locator: vec![("request_id", request.id.clone())],
+        recovery_query: vec![("request_id", request.id.clone())],
+        form_path: OIDC_FORM,
+        redirect_origin: origin_of(&request.redirect_uri),
+        ui_locales: request.ui_locales,
+        login_hint: request.login_hint,
+        client,
+    })
 }
 
 pub async fn login_get(
@@ -78,9 +199,8 @@ pub async fn login_get(
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
     let params = parse_params(query.as_deref().unwrap_or_default())?;
-    let (request, client, view) = pending(&state, &browser, field(&params, "request_id")?).await?;
-    let hint = request.login_hint.clone().unwrap_or_default();
-    Ok(render(&state, &browser, &view, &request, &client, &hint, None))
+    let target = oidc_target(&state, field(&params, "request_id")?).await?;
+    Ok(show(&state, &browser, &target))
 }
 
 pub async fn login_post(
@@ -88,60 +208,6 @@ pub async fn login_post(
     browser: Browser,
     form: PostedForm,
 ) -> Result<Response, AppError> {
-    let (request, client, view) = pending(&state, &browser, form.locator("request_id")?).await?;
-    let params = form.check(&state, Context::Login { request_id: &request.id })?;
-    let login = field(&params, "login")?.unwrap_or_default();
-    let password = field(&params, "password")?.unwrap_or_default();
-    if login.trim().is_empty() || password.is_empty() {
-        return Ok(render(&state, &browser, &view, &request, &client, login, Some("login_required_field")));
-    }
-    let (user, password_expired) =
-        match login::authenticate(&state.services, login, &Secret::new(password), &browser.client_info(), &client.id)
-            .await?
-        {
-            LoginOutcome::Success { user, password_expired } => (user, password_expired),
-            LoginOutcome::Failed => {
-                tracing::info!(client_id = %client.id, "sign-in failed");
-                return Ok(render(&state, &browser, &view, &request, &client, login, Some("login_failed")));
-            }
-            LoginOutcome::Busy => {
-                // RFC 6585 §4: 429 Too Many Requests, with when to come back.
-                let mut page = render(&state, &browser, &view, &request, &client, login, Some("login_busy"));
-                *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-                page.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("2"));
-                return Ok(page);
-            }
-        };
-    // Issue #4: a provisional or expired password, a secret question, terms or a captcha still
-    // owed come first, on their own pages; the session starts when they are done.
-    let s = &state.services;
-    if let Some((secret, _)) =
-        first_login::start(s, &user, password_expired, &request.id, &client.id, request.ui_locales.as_deref()).await?
-    {
-        tracing::info!(client_id = %client.id, "sign-in continues with the first-login steps");
-        let mut response = see_other("/first-login");
-        response.headers_mut().extend(with_cookies([super::first_login::flow_cookie(&state, &secret)]));
-        return Ok(response);
-    }
-    first_login::activate(s, &user, &browser.client_info()).await?;
-    let (new_session, cookie) = start_session(&state, &browser, &user.id).await?;
-    tracing::info!(client_id = %client.id, sid = %new_session.sid, "sign-in succeeded");
-    let outcome = authorize::resume_after_login(s, &request.id, &new_session).await?;
-    respond(&state, &browser, outcome, vec![cookie]).await
-}
-
-/// Starts the session of a user who just signed in on this browser (`amr` `pwd`); returns it
-/// and its `Set-Cookie`. A new session id at every sign-in (no session fixation); the browser's
-/// previous session ends.
-pub async fn start_session(
-    state: &AppState,
-    browser: &Browser,
-    user_id: &str,
-) -> Result<(BrowserSession, String), AppError> {
-    if let Some(old) = super::authorize::current_session(state, browser).await? {
-        session::end(&state.services, &old).await?;
-    }
-    let (secret, new_session) = session::create(&state.services, user_id, &["pwd"], &browser.client_info()).await?;
-    let cookie = set_cookie(state.cookies.session, secret.expose(), state.cookies.secure, None);
-    Ok((new_session, cookie))
+    let target = oidc_target(&state, form.locator("request_id")?).await?;
+    submit(&state, &browser, &target, form).await
 }

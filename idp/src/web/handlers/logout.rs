@@ -118,27 +118,40 @@ async fn sign_out(state: &AppState, browser: &Browser, request: &LogoutRequest) 
     }
     let cookies = vec![clear_cookie(state.cookies.session, state.cookies.secure)];
     let location = logout::redirect_after(request);
-    // Front-Channel Logout 1.0: with iframes to load, the page comes first and then leads on
-    // to the application; without any, straight back.
-    if let Some(location) = location.as_deref()
-        && frames.is_empty()
-    {
-        let mut response = see_other(location);
-        response.headers_mut().extend(with_cookies(cookies));
-        return Ok(response);
-    }
     let client = match &request.client_id {
         Some(id) => state.services.store.client(id).await.map_err(crate::services::InfraError::from)?,
         None => None,
     };
     let view = View::new(state, browser, client.as_ref(), request.ui_locales.as_deref());
+    let client_name = request.client_name.as_deref().unwrap_or_default();
+    Ok(after_sign_out(state, &view, client_name, &frames, location.as_deref(), cookies))
+}
+
+/// The answer once a session has ended (RP-initiated logout, /cas/logout): straight to
+/// `location` when there are no front-channel iframes to load (Front-Channel Logout 1.0), else
+/// the logged-out page with the iframes, leading on to `location` if there is one.
+pub fn after_sign_out(
+    state: &AppState,
+    view: &View,
+    client_name: &str,
+    frames: &[session::LogoutFrame],
+    location: Option<&str>,
+    cookies: Vec<String>,
+) -> Response {
+    if let Some(location) = location
+        && frames.is_empty()
+    {
+        let mut response = see_other(location);
+        response.headers_mut().extend(with_cookies(cookies));
+        return response;
+    }
     let page = LoggedOutPage {
-        client_name: request.client_name.as_deref().unwrap_or_default(),
+        client_name,
         frontchannel: frames.iter().map(|f| f.url.as_str()).collect(),
-        continue_url: location.as_deref(),
+        continue_url: location,
     };
     let mut origins: Vec<String> = frames.iter().map(|f| f.origin.clone()).collect();
     origins.sort();
     origins.dedup();
-    Ok(state.page_with_frames(StatusCode::OK, &view, "logged_out.html", &page, None, &origins, with_cookies(cookies)))
+    state.page_with_frames(StatusCode::OK, view, "logged_out.html", &page, None, &origins, with_cookies(cookies))
 }
