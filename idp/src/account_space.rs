@@ -3,6 +3,10 @@
 //! exchanges the code with the same token flow the /token endpoint runs, verifies the ID token
 //! (signature, issuer, audience, nonce) and reads the user through the userinfo flow. The only
 //! difference from an external client is that the back-channel calls stay in-process.
+//!
+//! It sits above the protocols, next to `web` (issue #11, decision 0016): a relying party needs
+//! `oidc`, and `account/` imports no protocol. Its pages are `web::handlers::account`; the
+//! flows behind them (password change, sessions) are `account::self_service`.
 
 use std::time::Duration;
 
@@ -10,14 +14,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::crypto::{self, b64url, sha256};
-use crate::domain::{AuthMethod, Client, GrantType, RedirectUri, SigningAlg};
+use crate::domain::{AuthMethod, Client, GrantType, RedirectUri, SigningAlg, User};
 use crate::ephemeral::{self, ttl_until};
 use crate::oidc::authorize::redirect_with;
 use crate::oidc::params::Params;
 use crate::oidc::{token, userinfo};
 use crate::services::{InfraError, Services};
+use crate::session::{self, BrowserSession};
 
-pub const CLIENT_ID: &str = "idp-account";
+/// The account space's own client id (defined with the clients, so that `account::self_service`
+/// can name it in the audit without importing this module).
+pub const CLIENT_ID: &str = crate::domain::client::ACCOUNT_SPACE_CLIENT_ID;
 
 /// The built-in client of the account space, registered (or updated) at every start.
 pub fn client(issuer: &str, now: i64) -> Client {
@@ -163,6 +170,40 @@ pub async fn session(s: &Services, cookie: &str) -> Result<Option<AccountSession
 
 pub async fn end(s: &Services, cookie: &str) -> Result<(), InfraError> {
     Ok(s.ephemeral.delete(&session_key(cookie)).await?)
+}
+
+/// A signed-in visitor of the account space: the account session, its user, and the user's
+/// live browser sessions (listing them also ends those a password change invalidated).
+#[derive(Debug)]
+pub struct Visitor {
+    pub session: AccountSession,
+    pub user: User,
+    /// This browser's provider session (`session.sid`) is one of them.
+    pub sessions: Vec<BrowserSession>,
+}
+
+/// The visitor holding the account cookie `cookie`, if signed in. The account session is only
+/// as alive as the provider session it was opened from: once that one ended (signed out
+/// elsewhere, closed from another browser, ended by a password change) the account session
+/// ends too.
+pub async fn visitor(s: &Services, cookie: &str) -> Result<Option<Visitor>, InfraError> {
+    let Some(acct) = session(s, cookie).await? else {
+        return Ok(None);
+    };
+    let user = s.store.user_by_id(&acct.sub).await?;
+    let sessions = match &user {
+        Some(user) => session::list_for_user(s, &user.id).await?,
+        None => Vec::new(),
+    };
+    match (user, &acct.sid) {
+        (Some(user), Some(sid)) if sessions.iter().any(|live| &live.sid == sid) => {
+            Ok(Some(Visitor { session: acct, user, sessions }))
+        }
+        _ => {
+            end(s, cookie).await?;
+            Ok(None)
+        }
+    }
 }
 
 /// The user's claims through the userinfo flow; `None` once the access token is no longer
