@@ -9,7 +9,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::account::password::PasswordHasher;
-use crate::account::space;
+use crate::account_space;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::ephemeral::Ephemeral;
@@ -119,7 +119,7 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     };
     services
         .store
-        .upsert_client(&space::client(&config.issuer, now))
+        .upsert_client(&account_space::client(&config.issuer, now))
         .await
         .context("registering the account space client")?;
     Ok(services)

@@ -1,10 +1,15 @@
 //! The identity provider as a library: `app` builds a running server from a `Config`; the
 //! binary in `main.rs` only parses the command line and calls in here, and so do the tests.
 //!
-//! Dependencies point one way: `web` -> `oidc`, `account` -> `domain`. Flows reach durable data
+//! Dependencies point one way (issue #11, docs/architecture.md, decision 0016):
+//! `web` and `account_space` -> the protocols (`oidc`) -> `account` (sign-in as one flow,
+//! returning a `Continuation`; lifecycle, recovery) -> `session` (browser sessions; protocols
+//! register what they do when one ends) -> `domain`, `store`, `ephemeral`, `mail`. `account/`
+//! and `session/` import no protocol; only `web/` imports axum. Flows reach durable data
 //! (`store`), short-lived data (`ephemeral`) and mail only through traits chosen in `app.rs`.
 
 pub mod account;
+pub mod account_space;
 pub mod admin;
 pub mod app;
 pub mod cas;

@@ -1,5 +1,8 @@
-//! Interactive account flows, free of the web framework: password hashing, sign-in, browser
-//! sessions, CSRF tokens. Lockout, activation, password policy and recovery build on these.
+//! Interactive account flows, free of the web framework and of every protocol: sign-in as one
+//! flow (`signin`: authenticate → first-login steps → new session → `Continuation`), password
+//! hashing, CSRF tokens; lockout, activation, password policy, recovery and self-service build
+//! on these. Browser sessions are `crate::session`, below; the protocols (`oidc`, `cas`) and the
+//! account space (`crate::account_space`, a relying party) sit above and call in here.
 
 pub mod activation;
 pub mod audit;
@@ -20,5 +23,4 @@ pub mod recovery;
 pub mod secret_question;
 pub mod self_service;
 pub mod signin;
-pub mod space;
 pub mod subject;

@@ -1,6 +1,7 @@
 //! Self-service from /account (issue #4): a signed-in user changes their password or their
 //! secret question, closes another of their sessions, and reads their recent sign-ins. The
-//! pages live in `web::handlers::account_security`; the account space itself in `space`.
+//! pages live in `web::handlers::account_security`; the account space itself (a relying party of
+//! this provider) in `crate::account_space`.
 //!
 //! Both changes first prove the current password, and that proof is a sign-in attempt in
 //! all but name: it goes through the lockout engine (wrong guesses count towards the lock, a
@@ -14,7 +15,8 @@ use serde_json::json;
 
 use super::password_change::{self, ChangeError, Context, Reason};
 use super::secret_question::{self, SecretQuestionError};
-use super::{audit, lockout, space};
+use super::{audit, lockout};
+use crate::domain::client::ACCOUNT_SPACE_CLIENT_ID;
 use crate::domain::{Secret, User};
 use crate::services::{InfraError, Services};
 use crate::session::{self, ClientInfo};
@@ -58,7 +60,7 @@ pub async fn prove_password(
         return Ok(());
     }
     let reason = if admitted { "password" } else { "locked" };
-    let detail = json!({ "client_id": space::CLIENT_ID, "reason": reason, "step": "current_password" });
+    let detail = json!({ "client_id": ACCOUNT_SPACE_CLIENT_ID, "reason": reason, "step": "current_password" });
     audit::record(s, Some(&user.id), audit::SIGN_IN_FAILED, info, detail).await?;
     Err(if admitted { SelfServiceError::WrongPassword } else { SelfServiceError::Locked })
 }

@@ -6,6 +6,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+/// The client id of the account space (`crate::account_space`), registered at every start.
+pub const ACCOUNT_SPACE_CLIENT_ID: &str = "idp-account";
+
 /// A registered relying party, as the store keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Client {

@@ -1,5 +1,5 @@
 //! /account: who am I, my sessions (close the others), my recent sign-ins, links to the
-//! security pages (`account_security`), sign out. See `account::space` for how it signs in
+//! security pages (`account_security`), sign out. See `crate::account_space` for how it signs in
 //! through the provider's own OpenID Connect endpoints.
 
 use axum::extract::{RawQuery, State};
@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::{PostedForm, parse_params, see_other};
 use crate::account::csrf::Context;
-use crate::account::space::{self, AccountSession, SpaceError};
 use crate::account::{audit, secret_question, self_service};
+use crate::account_space::{self, AccountSession, SpaceError, Visitor};
 use crate::domain::{Lang, User};
 use crate::oidc::authorize::redirect_with;
 use crate::session::BrowserSession;
@@ -110,21 +110,15 @@ impl Signed {
     }
 }
 
-/// The visitor of the account space, if signed in. The account session is only as alive as the
-/// provider session it was opened from: once that one ended (signed out elsewhere, closed from
-/// another browser, ended by a password change) the account session ends too.
+/// The visitor of the account space, if signed in (`account_space::visitor`).
 pub(super) async fn signed_in(state: &AppState, browser: &Browser) -> Result<Option<Signed>, AppError> {
-    let s = &state.services;
     let Some(cookie) = browser.cookie(state.cookies.account) else {
         return Ok(None);
     };
-    let signed = space::signed_in(s, cookie).await?;
-    Ok(signed.map(|(acct, user, sessions)| Signed {
-        acct,
-        user,
-        sessions,
-        cookie_digest: crate::crypto::digest(cookie),
-    }))
+    let Some(Visitor { session: acct, user, sessions }) = account_space::visitor(&state.services, cookie).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Signed { acct, user, sessions, cookie_digest: crate::crypto::digest(cookie) }))
 }
 
 /// UTC to the minute, readable in both languages: `2026-11-18 11:06 UTC`.
@@ -135,7 +129,7 @@ pub(super) fn format_time(unix: i64) -> String {
 
 /// To the sign-in of the account space, or the "too many requests" page (decision 0013).
 pub async fn sign_in(state: &AppState, browser: &Browser) -> Result<Response, AppError> {
-    match space::begin_login(&state.services, &browser.ip).await? {
+    match account_space::begin_login(&state.services, &browser.ip).await? {
         Some(url) => Ok(see_other(&url)),
         None => Err(AppError::from_page_error(crate::oidc::authorize::PageError::TooManyRequests, None)),
     }
@@ -153,7 +147,7 @@ pub async fn account_get(
     };
     let (csrf, set) = state.form_token(&browser, &signed.csrf_context());
     let Signed { acct, user, sessions, .. } = signed;
-    let Some(claims) = space::claims(&state.services, &acct).await? else {
+    let Some(claims) = account_space::claims(&state.services, &acct).await? else {
         // The access token died (expired or signed out elsewhere): sign in again.
         return sign_in(&state, &browser).await;
     };
@@ -204,7 +198,7 @@ pub async fn account_callback_get(
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
     let params = parse_params(query.as_deref().unwrap_or_default())?;
-    match space::finish_login(&state.services, &params).await {
+    match account_space::finish_login(&state.services, &params).await {
         Ok((cookie, _)) => {
             let mut response = see_other("/account");
             response.headers_mut().extend(with_cookies([set_cookie(
@@ -256,16 +250,16 @@ pub async fn account_logout_post(
     let Some(cookie) = browser.cookie(state.cookies.account) else {
         return Ok(see_other("/account"));
     };
-    let Some(acct) = space::session(&state.services, cookie).await? else {
+    let Some(acct) = account_space::session(&state.services, cookie).await? else {
         return Ok(see_other("/account"));
     };
     let digest = crate::crypto::digest(cookie);
     form.check(&state, Context::AccountSpace { session_digest: &digest })?;
-    space::end(&state.services, cookie).await?;
+    account_space::end(&state.services, cookie).await?;
     // RP-initiated logout, exactly as an external client does it.
     let location = redirect_with(
         &state.services.endpoint("/logout"),
-        &[("id_token_hint", Some(&acct.id_token)), ("client_id", Some(space::CLIENT_ID))],
+        &[("id_token_hint", Some(&acct.id_token)), ("client_id", Some(account_space::CLIENT_ID))],
     );
     let mut response = see_other(&location);
     response.headers_mut().extend(with_cookies([clear_cookie(state.cookies.account, state.cookies.secure)]));

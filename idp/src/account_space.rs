@@ -3,6 +3,10 @@
 //! exchanges the code with the same token flow the /token endpoint runs, verifies the ID token
 //! (signature, issuer, audience, nonce) and reads the user through the userinfo flow. The only
 //! difference from an external client is that the back-channel calls stay in-process.
+//!
+//! It sits above the protocols, next to `web` (issue #11, decision 0016): a relying party needs
+//! `oidc`, and `account/` imports no protocol. Its pages are `web::handlers::account`; the
+//! flows behind them (password change, sessions) are `account::self_service`.
 
 use std::time::Duration;
 
@@ -17,9 +21,11 @@ use crate::oidc::params::Params;
 use crate::oidc::token_request::CodeExchange;
 use crate::oidc::{token, userinfo};
 use crate::services::{InfraError, Services};
-use crate::session::BrowserSession;
+use crate::session::{self, BrowserSession};
 
-pub const CLIENT_ID: &str = "idp-account";
+/// The account space's own client id (defined with the clients, so that `account::self_service`
+/// can name it in the audit without importing this module).
+pub const CLIENT_ID: &str = crate::domain::client::ACCOUNT_SPACE_CLIENT_ID;
 
 /// The built-in client of the account space, registered (or updated) at every start.
 pub fn client(issuer: &str, now: i64) -> Client {
@@ -161,34 +167,42 @@ pub async fn session(s: &Services, cookie: &str) -> Result<Option<AccountSession
     Ok(session.filter(|sess| sess.expires_at > s.now()))
 }
 
-/// The account session of `cookie`, its user and the user's live browser sessions, while the
-/// provider session it was opened from (`sid`) is one of them: once that one ended (signed out
-/// elsewhere, closed from another browser, ended by a password change) the account session is
-/// ended too and `None` answered.
-pub async fn signed_in(
-    s: &Services,
-    cookie: &str,
-) -> Result<Option<(AccountSession, User, Vec<BrowserSession>)>, InfraError> {
+pub async fn end(s: &Services, cookie: &str) -> Result<(), InfraError> {
+    Ok(s.ephemeral.delete(&session_key(cookie)).await?)
+}
+
+/// A signed-in visitor of the account space: the account session, its user, and the user's
+/// live browser sessions (listing them also ends those a password change invalidated).
+#[derive(Debug)]
+pub struct Visitor {
+    pub session: AccountSession,
+    pub user: User,
+    /// This browser's provider session (`session.sid`) is one of them.
+    pub sessions: Vec<BrowserSession>,
+}
+
+/// The visitor holding the account cookie `cookie`, if signed in. The account session is only
+/// as alive as the provider session it was opened from: once that one ended (signed out
+/// elsewhere, closed from another browser, ended by a password change) the account session
+/// ends too.
+pub async fn visitor(s: &Services, cookie: &str) -> Result<Option<Visitor>, InfraError> {
     let Some(acct) = session(s, cookie).await? else {
         return Ok(None);
     };
     let user = s.store.user_by_id(&acct.sub).await?;
-    // Listing also ends the sessions a password change invalidated.
     let sessions = match &user {
-        Some(user) => crate::session::list_for_user(s, &user.id).await?,
+        Some(user) => session::list_for_user(s, &user.id).await?,
         None => Vec::new(),
     };
     match (user, &acct.sid) {
-        (Some(user), Some(sid)) if sessions.iter().any(|live| &live.sid == sid) => Ok(Some((acct, user, sessions))),
+        (Some(user), Some(sid)) if sessions.iter().any(|live| &live.sid == sid) => {
+            Ok(Some(Visitor { session: acct, user, sessions }))
+        }
         _ => {
             end(s, cookie).await?;
             Ok(None)
         }
     }
-}
-
-pub async fn end(s: &Services, cookie: &str) -> Result<(), InfraError> {
-    Ok(s.ephemeral.delete(&session_key(cookie)).await?)
 }
 
 /// The user's claims through the userinfo flow; `None` once the access token is no longer
