@@ -2,7 +2,7 @@
 //! flow (`signin`: authenticate → first-login steps → new session → `Continuation`), password
 //! hashing, CSRF tokens; lockout, activation, password policy, recovery and self-service build
 //! on these. Browser sessions are `crate::session`, below; the protocols (`oidc`, `cas`) and the
-//! account space (`crate::account_space`, a relying party) sit above and call in here.
+//! account space (`account_space`, a relying party) sit above and call in here.
 
 pub mod activation;
 pub mod audit;

@@ -1,7 +1,7 @@
 //! Self-service from /account (issue #4): a signed-in user changes their password or their
 //! secret question, closes another of their sessions, and reads their recent sign-ins. The
 //! pages live in `web::handlers::account_security`; the account space itself (a relying party of
-//! this provider) in `crate::account_space`.
+//! this provider) in `account_space`.
 //!
 //! Both changes first prove the current password, and that proof is a sign-in attempt in
 //! all but name: it goes through the lockout engine (wrong guesses count towards the lock, a

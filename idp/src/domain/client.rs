@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-/// The client id of the account space (`crate::account_space`), registered at every start.
+/// The client id of the account space (`account_space`), registered at every start.
 pub const ACCOUNT_SPACE_CLIENT_ID: &str = "idp-account";
 
 /// A registered relying party, as the store keeps it.

@@ -161,6 +161,15 @@ pub async fn confirmed(s: &Services, logout_id: &str) -> Result<Option<LogoutReq
     Ok(ephemeral::take_json(s.ephemeral.as_ref(), &key(logout_id)).await?)
 }
 
+/// The client that asked for the logout, if it named one that is still registered: the theme
+/// of the confirmation and logged-out pages.
+pub async fn client_of(s: &Services, request: &LogoutRequest) -> Result<Option<Client>, InfraError> {
+    match &request.client_id {
+        Some(id) => Ok(s.store.client(id).await?),
+        None => Ok(None),
+    }
+}
+
 /// Where to send the user after signing out, if the client asked and may.
 /// Without a state the registered URI is used exactly as registered (no stray `?`).
 pub fn redirect_after(request: &LogoutRequest) -> Option<String> {

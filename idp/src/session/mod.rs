@@ -128,6 +128,11 @@ pub async fn from_cookie(s: &Services, secret: &str) -> Result<Option<BrowserSes
     }
 }
 
+/// The user signed in with `session` (`None` once the account is gone).
+pub async fn user(s: &Services, session: &BrowserSession) -> Result<Option<User>, InfraError> {
+    Ok(s.store.user_by_id(&session.user_id).await?)
+}
+
 /// The session of the browser that just changed the password stays valid: it is confirmed now.
 pub async fn confirm(s: &Services, session: &BrowserSession) -> Result<(), InfraError> {
     let Some(mut current) = by_sid(s, &session.sid).await? else {

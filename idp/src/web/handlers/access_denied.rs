@@ -11,7 +11,6 @@ use crate::domain::Client;
 use crate::oidc::authorize::AuthRequest;
 use crate::oidc::logout::{self, LogoutDecision};
 use crate::oidc::params::Params;
-use crate::services::InfraError;
 use crate::session::BrowserSession;
 use crate::web::AppState;
 use crate::web::browser::Browser;
@@ -68,7 +67,7 @@ async fn show(
     mut cookies: Vec<String>,
 ) -> Result<Response, AppError> {
     let s = &state.services;
-    let user = s.store.user_by_id(&session.user_id).await.map_err(InfraError::from)?;
+    let user = crate::session::user(s, session).await?;
     let user_type = user.as_ref().and_then(|u| s.user_types.get(&u.user_type));
     let mut view = View::new(state, browser, Some(client), ui_locales);
     // A language link would repeat the form that led here: none on this page.

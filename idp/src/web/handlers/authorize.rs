@@ -107,7 +107,7 @@ pub async fn signed_in_request(
     let Some(session) = current_session(state, browser).await? else {
         return Ok(Err(see_other(&format!("/login?request_id={}", request.id))));
     };
-    let user = state.services.store.user_by_id(&session.user_id).await.map_err(crate::services::InfraError::from)?;
+    let user = session::user(&state.services, &session).await?;
     let view = View::new(state, browser, Some(&client), request.ui_locales.as_deref());
     let (csrf, set_cookie) =
         state.form_token(browser, &Context::SignedInRequest { request_id: &request.id, sid: &session.sid });

@@ -71,10 +71,7 @@ async fn handle(state: &AppState, browser: &Browser, params: &Params) -> Result<
         }
         LogoutDecision::Proceed(request) => sign_out(state, browser, &request).await,
         LogoutDecision::Confirm { logout_id, request } => {
-            let client = match &request.client_id {
-                Some(id) => state.services.store.client(id).await.map_err(crate::services::InfraError::from)?,
-                None => None,
-            };
+            let client = logout::client_of(&state.services, &request).await?;
             let view = View::new(state, browser, client.as_ref(), request.ui_locales.as_deref());
             let sid = session.as_ref().map(|s| s.sid.as_str());
             let (csrf, set) = state.form_token(browser, &Context::LogoutConfirm { logout_id: &logout_id, sid });
@@ -118,10 +115,7 @@ async fn sign_out(state: &AppState, browser: &Browser, request: &LogoutRequest) 
     }
     let cookies = vec![clear_cookie(state.cookies.session, state.cookies.secure)];
     let location = logout::redirect_after(request);
-    let client = match &request.client_id {
-        Some(id) => state.services.store.client(id).await.map_err(crate::services::InfraError::from)?,
-        None => None,
-    };
+    let client = logout::client_of(&state.services, request).await?;
     let view = View::new(state, browser, client.as_ref(), request.ui_locales.as_deref());
     let client_name = request.client_name.as_deref().unwrap_or_default();
     Ok(after_sign_out(state, &view, client_name, &frames, location.as_deref(), cookies))
