@@ -81,7 +81,7 @@ fn session_key(cookie: &str) -> String {
 /// Starts a sign-in for the browser at `ip`; returns the authorization URL to send it to, or
 /// `None` when that address created too many pending records (decision 0013).
 pub async fn begin_login(s: &Services, ip: &str) -> Result<Option<String>, InfraError> {
-    if !crate::oidc::pending_limits::admit(s, ip).await? {
+    if !crate::account::pending_throttle::admit(s, ip).await? {
         return Ok(None);
     }
     let state = crypto::random_token(24);

@@ -212,7 +212,7 @@ pub struct ServerLimits {
     pub max_connections: usize,
 }
 
-/// Per-address limit on creating pending records (`oidc::pending_limits`).
+/// Per-address limit on creating pending records (`account::pending_throttle`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PendingThrottle {
     /// 0: no limit.

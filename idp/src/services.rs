@@ -35,7 +35,7 @@ pub struct Services {
     pub mail_renderer: crate::mail::render::MailRenderer,
     /// Per-address limit on failed sign-ins (`account::lockout`).
     pub login_throttle: crate::config::LoginThrottle,
-    /// Per-address limit on creating pending records (`oidc::pending_limits`).
+    /// Per-address limit on creating pending records (`account::pending_throttle`).
     pub pending_throttle: crate::config::PendingThrottle,
     /// Password verifications in flight per address on this node (`account::in_flight`).
     pub login_in_flight: crate::account::in_flight::InFlight,

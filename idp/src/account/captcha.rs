@@ -138,7 +138,7 @@ pub async fn issue_counted(
     if kind == CaptchaKind::None {
         return Ok(Ok(None));
     }
-    if !crate::oidc::pending_limits::admit(s, ip).await? {
+    if !crate::account::pending_throttle::admit(s, ip).await? {
         return Ok(Err(TooManyPending));
     }
     Ok(Ok(issue(s, kind, purpose).await?))
@@ -158,7 +158,7 @@ pub async fn arithmetic_instead(
         return Ok(Ok(challenge));
     }
     if let Some(ip) = counted_ip
-        && !crate::oidc::pending_limits::admit(s, ip).await?
+        && !crate::account::pending_throttle::admit(s, ip).await?
     {
         return Ok(Err(TooManyPending));
     }

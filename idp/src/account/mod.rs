@@ -18,6 +18,7 @@ pub mod login;
 pub mod password;
 pub mod password_age;
 pub mod password_change;
+pub mod pending_throttle;
 pub mod policy;
 pub mod recovery;
 pub mod secret_question;

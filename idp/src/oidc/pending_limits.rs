@@ -8,12 +8,6 @@
 //! what relying parties send (JSON in `state`, a few locales, a hand-written `claims` request)
 //! while making the cost of one pending request a small constant.
 
-use std::time::Duration;
-
-use crate::account::lockout;
-use crate::config::PendingThrottle;
-use crate::services::{InfraError, Services};
-
 /// `state` (RFC 6749 §4.1.1): opaque to us, echoed back; relying parties put JSON in it.
 pub const MAX_STATE: usize = 4096;
 /// `nonce` (OpenID Connect Core §3.1.2.1): a random value, copied into the ID token.
@@ -33,30 +27,6 @@ pub const MAX_SCOPE: usize = 2048;
 /// bound on the sum.
 pub const MAX_PENDING_BYTES: usize = 8 * 1024;
 
-fn counter_key(source: &str, window: i64) -> String {
-    format!("throttle:pending:{source}:{window}")
-}
-
-/// Counts one pending record created for the browser at `ip`; false when that address (IPv6:
-/// its /64) already created `pending_requests_per_ip` in the current window of the injected
-/// clock, and the record must not be created. Fixed windows, like the login throttle
-/// (`account::lockout`): at most twice the limit can pass around a window's edge.
-pub async fn admit(s: &Services, ip: &str) -> Result<bool, InfraError> {
-    let PendingThrottle { per_ip, window } = s.pending_throttle;
-    if per_ip == 0 {
-        return Ok(true);
-    }
-    // Every request served over TCP has a peer address; none (an in-process call) is not a
-    // browser to count.
-    let Some(source) = lockout::source_of(ip) else {
-        return Ok(true);
-    };
-    let window_number = s.now().div_euclid(window);
-    let ttl = Duration::from_secs(window as u64 + 60);
-    let count = s.ephemeral.incr(&counter_key(&source, window_number), ttl).await?;
-    if count == i64::from(per_ip) + 1 {
-        // Once per window and address: the log must not grow with the flood.
-        tracing::warn!(ip = %source, limit = per_ip, window, "pending requests throttled for this address");
-    }
-    Ok(count <= i64::from(per_ip))
-}
+/// The per-address limit on creating pending records, shared with the account flows (captcha
+/// challenges, sign-ins to the account space): it lives in `account`, below every protocol.
+pub use crate::account::pending_throttle::admit;
