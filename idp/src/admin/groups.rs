@@ -88,6 +88,36 @@ fn unknown_group(id: &str) -> AdminError {
     AdminError::Invalid(format!("no group {id:?} (`idp group list` shows them)"))
 }
 
+/// Per-application authorisation (issue #11): the user types named must be declared ones, the
+/// groups well-formed ids (they may be created later), and neither list empty (an empty list
+/// would let nobody in; no setting lets everyone in).
+pub(super) fn check_access_rules(
+    s: &Services,
+    settings: &crate::domain::client::ClientSettings,
+) -> Result<(), AdminError> {
+    if let Some(types) = &settings.allowed_user_types {
+        if types.is_empty() {
+            return Err(AdminError::Invalid(
+                "allowed_user_types is empty: nobody could sign in (omit it for everyone)".into(),
+            ));
+        }
+        if let Some(unknown) = types.iter().find(|t| s.user_types.get(t).is_none()) {
+            return Err(AdminError::Invalid(format!("allowed_user_types: unknown user type {unknown:?}")));
+        }
+    }
+    if let Some(groups) = &settings.allowed_groups {
+        if groups.is_empty() {
+            return Err(AdminError::Invalid(
+                "allowed_groups is empty: nobody could sign in (omit it for everyone)".into(),
+            ));
+        }
+        for id in groups {
+            parse_group_id(id).map_err(|e| AdminError::Invalid(format!("allowed_groups: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_group_id;

@@ -169,7 +169,7 @@ pub fn build_client(spec: &ClientSpec, now: i64) -> Result<(Client, Option<Secre
 
 pub async fn add_client(s: &Services, spec: &ClientSpec) -> Result<(Client, Option<Secret>), AdminError> {
     let (client, secret) = build_client(spec, s.now())?;
-    check_access_rules(s, &client.settings)?;
+    groups::check_access_rules(s, &client.settings)?;
     // OpenID Connect Core §8.1: a pairwise client needs one sector.
     crate::oidc::subject::check_registration(&client).await.map_err(AdminError::Invalid)?;
     s.store.create_client(&client).await.map_err(|e| match e {
@@ -177,33 +177,6 @@ pub async fn add_client(s: &Services, spec: &ClientSpec) -> Result<(Client, Opti
         other => other.into(),
     })?;
     Ok((client, secret))
-}
-
-/// Per-application authorisation (issue #11): the user types named must be declared ones, the
-/// groups well-formed ids (they may be created later), and neither list empty (an empty list
-/// would let nobody in; no setting lets everyone in).
-fn check_access_rules(s: &Services, settings: &ClientSettings) -> Result<(), AdminError> {
-    if let Some(types) = &settings.allowed_user_types {
-        if types.is_empty() {
-            return Err(AdminError::Invalid(
-                "allowed_user_types is empty: nobody could sign in (omit it for everyone)".into(),
-            ));
-        }
-        if let Some(unknown) = types.iter().find(|t| s.user_types.get(t).is_none()) {
-            return Err(AdminError::Invalid(format!("allowed_user_types: unknown user type {unknown:?}")));
-        }
-    }
-    if let Some(groups) = &settings.allowed_groups {
-        if groups.is_empty() {
-            return Err(AdminError::Invalid(
-                "allowed_groups is empty: nobody could sign in (omit it for everyone)".into(),
-            ));
-        }
-        for id in groups {
-            groups::parse_group_id(id).map_err(|e| AdminError::Invalid(format!("allowed_groups: {e}")))?;
-        }
-    }
-    Ok(())
 }
 
 /// A user as given on the command line.
