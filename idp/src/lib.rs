@@ -2,7 +2,8 @@
 //! binary in `main.rs` only parses the command line and calls in here, and so do the tests.
 //!
 //! Dependencies point one way (issue #11, docs/architecture.md, decision 0016):
-//! `web` and `account_space` -> the protocols (`oidc`) -> `account` (sign-in as one flow,
+//! `web` and `account_space` -> the protocols (`oidc`, `cas`; neither
+//! imports the other) -> `account` (sign-in as one flow,
 //! returning a `Continuation`; lifecycle, recovery) -> `session` (browser sessions; protocols
 //! register what they do when one ends) -> `domain`, `store`, `ephemeral`, `mail`. `account/`
 //! and `session/` import no protocol; only `web/` imports axum. Flows reach durable data
