@@ -1,5 +1,5 @@
 //! The identity provider as a library: `app` builds a running server from a `Config`; the
-//! binary in `main.rs` only parses the command line and calls in here, and so do the tests.
+//! binary in `cli/main.rs` only parses the command line and calls in here, and so do the tests.
 //!
 //! Dependencies point one way (issue #11, docs/architecture.md, decision 0016):
 //! `web` and `account_space` -> the protocols (`oidc`, `cas`; neither

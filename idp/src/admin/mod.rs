@@ -1,7 +1,8 @@
 //! Administration used by the CLI (and by tests): register clients, add users, seed the demo.
 //! Every input is parsed before anything is written, so a bad flag changes nothing. Groups
-//! (issue #11) are in `groups`.
+//! (issue #11) are in `groups`; who acts and what each role may do (issue #12), in `actor`.
 
+pub mod actor;
 pub mod groups;
 
 use crate::account::activation::{self, Sent};
@@ -24,6 +25,12 @@ pub enum AdminError {
     Invalid(String),
     #[error("{0} already exists")]
     Duplicate(String),
+    /// The thing named does not exist (API: 404).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The actor's roles do not permit the operation (`actor::Permission`; API: 403).
+    #[error("this operation is not permitted to your role")]
+    Forbidden,
     #[error(transparent)]
     Infra(#[from] InfraError),
 }

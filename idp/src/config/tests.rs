@@ -40,12 +40,10 @@ fn server_limits_and_dependency_waits_have_defaults_and_bounds() {
     assert_eq!(c.server_limits.max_connections, 10_000);
     assert_eq!(c.redis_timeout, Duration::from_millis(1500));
     assert_eq!(c.database_timeout, Duration::from_millis(2000));
-    let c =
-        Config::from_sources("", &env(&[("IDP_HTTP_HEADER_TIMEOUT", "3"), ("IDP_MAX_CONNECTIONS", "50")])).unwrap();
+    let c = Config::from_sources("", &env(&[("IDP_HTTP_HEADER_TIMEOUT", "3"), ("IDP_MAX_CONNECTIONS", "50")])).unwrap();
     assert_eq!(c.server_limits.header_timeout, Duration::from_secs(3));
     assert_eq!(c.server_limits.max_connections, 50);
-    for bad in ["http_header_timeout = 0", "http_idle_timeout = -1", "max_connections = 0", "redis_timeout_ms = 0"]
-    {
+    for bad in ["http_header_timeout = 0", "http_idle_timeout = -1", "max_connections = 0", "redis_timeout_ms = 0"] {
         assert!(Config::from_sources(bad, &[]).is_err(), "{bad} is refused");
     }
 }

@@ -72,7 +72,7 @@ fn user_key(user_id: &str) -> String {
 }
 
 /// Where the request came from, for the sessions list; truncated, never trusted for security.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientInfo {
     pub user_agent: String,
     pub ip: String,

@@ -1,0 +1,152 @@
+//! `idp client …`: register, list, show and remove relying parties (OIDC and CAS).
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Subcommand;
+use idp::admin::{self, ClientSpec};
+use idp::clock::SystemClock;
+use idp::config::Config;
+use idp::domain::Secret;
+
+use crate::read_stdin_line;
+
+// Parsed once per run: the size of the `Add` variant costs nothing worth boxing it for.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; a confidential client's secret is printed once.
+    Add {
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// A public client (no secret; PKCE required).
+        #[arg(long)]
+        public: bool,
+        /// Read the secret from standard input instead of generating one.
+        #[arg(long)]
+        secret_stdin: bool,
+        /// Required with the authorization_code grant (repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// authorization_code, refresh_token, client_credentials (repeatable).
+        #[arg(long = "grant")]
+        grants: Vec<String>,
+        /// client_secret_basic (default), client_secret_post, private_key_jwt (with
+        /// --setting jwks=… or jwks_uri=…; no secret), none (public clients).
+        #[arg(long)]
+        auth_method: Option<String>,
+        /// ID token signature: RS256 (default), ES256, EdDSA.
+        #[arg(long)]
+        signing_alg: Option<String>,
+        #[arg(long)]
+        theme: Option<String>,
+        /// Skip the consent page for this client.
+        #[arg(long)]
+        first_party: bool,
+        /// Allow http redirect URIs to hosts other than loopback (never in production).
+        #[arg(long)]
+        allow_insecure_http: bool,
+        /// Further options as key=value (repeatable), e.g. access_token_format=jwt,
+        /// jwks_uri=https://…, subject_type=pairwise; see `ClientSettings`.
+        #[arg(long = "setting")]
+        settings: Vec<String>,
+        /// A CAS service URL this client answers for (repeatable): exact, or a prefix when it
+        /// ends with `/`. A client with CAS services only needs no --redirect-uri.
+        #[arg(long = "cas-service")]
+        cas_services: Vec<String>,
+    },
+    List,
+    Show {
+        id: String,
+    },
+    Remove {
+        id: String,
+    },
+}
+
+pub async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
+    let services = idp::app::services(&config, Arc::new(SystemClock)).await?;
+    match command {
+        ClientCommand::Add {
+            id,
+            name,
+            public,
+            secret_stdin,
+            redirect_uris,
+            post_logout_redirect_uris,
+            grants,
+            auth_method,
+            signing_alg,
+            theme,
+            first_party,
+            allow_insecure_http,
+            settings,
+            cas_services,
+        } => {
+            let secret = if secret_stdin { Some(Secret::new(read_stdin_line()?)) } else { None };
+            let spec = ClientSpec {
+                id,
+                name,
+                public,
+                secret,
+                redirect_uris,
+                post_logout_redirect_uris,
+                grants,
+                auth_method,
+                id_token_alg: signing_alg,
+                theme,
+                first_party,
+                allow_insecure_http: allow_insecure_http || config.allow_insecure_redirect_uris,
+                settings: admin::parse_settings(&settings)?,
+                cas_services,
+            };
+            let (client, secret) = admin::add_client(&services, &spec).await?;
+            println!("client {} registered ({})", client.id, client.auth_method);
+            if let (Some(secret), false) = (secret, secret_stdin) {
+                println!("client_secret: {}", secret.expose());
+                println!("(shown once: only its digest is stored)");
+            }
+            Ok(())
+        }
+        ClientCommand::List => {
+            for c in services.store.clients().await? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    c.id,
+                    c.auth_method,
+                    c.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(" "),
+                    c.name
+                );
+            }
+            Ok(())
+        }
+        ClientCommand::Show { id } => {
+            let c = services.store.client(&id).await?.with_context(|| format!("no client {id:?}"))?;
+            println!("id: {}\nname: {}\nauth_method: {}\npublic: {}", c.id, c.name, c.auth_method, c.is_public());
+            for u in &c.redirect_uris {
+                println!("redirect_uri: {}", u.as_str());
+            }
+            for u in &c.post_logout_redirect_uris {
+                println!("post_logout_redirect_uri: {}", u.as_str());
+            }
+            println!("grant_types: {}", c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" "));
+            println!(
+                "id_token_signing_alg: {}\ntheme: {}\nfirst_party: {}",
+                c.id_token_alg,
+                c.theme.as_deref().unwrap_or("default"),
+                c.first_party
+            );
+            println!("settings: {}", serde_json::to_string(&c.settings)?);
+            Ok(())
+        }
+        ClientCommand::Remove { id } => {
+            anyhow::ensure!(services.store.delete_client(&id).await?, "no client {id:?}");
+            println!("client {id} removed");
+            Ok(())
+        }
+    }
+}

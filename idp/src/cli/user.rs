@@ -1,0 +1,159 @@
+//! `idp user …`: create, import and reset users.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Subcommand;
+use idp::admin::{self, UserSpec, UserStart};
+use idp::clock::SystemClock;
+use idp::config::Config;
+use idp::domain::Secret;
+
+use crate::read_stdin_line;
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a user; without --password-stdin, --provisional or --activation-link a password
+    /// is generated and printed once.
+    Add {
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        given_name: String,
+        #[arg(long, default_value = "")]
+        family_name: String,
+        #[arg(long, default_value = "usager")]
+        user_type: String,
+        /// `phone_number` claim (scope phone), e.g. +33 1 23 45 67 89.
+        #[arg(long)]
+        phone_number: Option<String>,
+        /// Postal address, one line (the `formatted` member of the `address` claim, scope address).
+        #[arg(long)]
+        address: Option<String>,
+        /// Date of birth, YYYY-MM-DD, asked with an alternate identifier during recovery.
+        #[arg(long)]
+        birth_date: Option<String>,
+        /// An alternate identifier for recovery, kind=value (e.g. student_number=22001234);
+        /// repeatable, one value per kind.
+        #[arg(long = "identifier", value_name = "KIND=VALUE")]
+        identifiers: Vec<String>,
+        #[arg(long, conflicts_with_all = ["provisional", "activation_link"])]
+        password_stdin: bool,
+        /// E-mail a provisional password (changed at the first sign-in, valid
+        /// provisional_password_lifetime); nothing secret is printed.
+        #[arg(long, conflicts_with = "activation_link")]
+        provisional: bool,
+        /// E-mail an activation link through which the user chooses a password (valid
+        /// activation_link_lifetime, single use).
+        #[arg(long)]
+        activation_link: bool,
+    },
+    /// Administrator reset: e-mail a new provisional password; the old one and every session
+    /// stop working.
+    ResetPassword {
+        #[arg(long)]
+        login: String,
+    },
+    /// Create users from a CSV file with the header login,email,given_name,family_name,user_type
+    /// (an empty user_type: the default one), optionally followed by the columns birth_date
+    /// (YYYY-MM-DD) and identifiers (kind=value;kind=value); every row is checked before any is
+    /// written, then each user gets an activation link by e-mail.
+    Import {
+        #[arg(long)]
+        file: PathBuf,
+    },
+}
+
+pub async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
+    let services = idp::app::services(&config, Arc::new(SystemClock)).await?;
+    match command {
+        UserCommand::Add {
+            login,
+            email,
+            given_name,
+            family_name,
+            user_type,
+            phone_number,
+            address,
+            birth_date,
+            identifiers,
+            password_stdin,
+            provisional,
+            activation_link,
+        } => {
+            let identifiers =
+                identifiers.iter().map(|pair| admin::split_identifier(pair)).collect::<Result<Vec<_>, _>>()?;
+            let (start, generated) = if provisional {
+                (UserStart::Provisional, None)
+            } else if activation_link {
+                (UserStart::ActivationLink, None)
+            } else if password_stdin {
+                (UserStart::Password(Secret::new(read_stdin_line()?)), None)
+            } else {
+                let password = admin::generate_password();
+                (UserStart::Password(password.clone()), Some(password))
+            };
+            let spec = UserSpec {
+                login,
+                email,
+                given_name,
+                family_name,
+                user_type,
+                phone_number: phone_number.filter(|p| !p.trim().is_empty()),
+                address: address.filter(|a| !a.trim().is_empty()),
+                birth_date: birth_date.filter(|d| !d.trim().is_empty()),
+                identifiers,
+            };
+            let (user, sent) = admin::add_user_starting(&services, &spec, &start).await?;
+            println!("user {} created (sub {})", user.login, user.id);
+            if let Some(password) = generated {
+                println!("password: {}", password.expose());
+            }
+            if let Some(sent) = sent {
+                print_sent(
+                    &user.login,
+                    &user.email,
+                    &sent,
+                    if provisional { "provisional password" } else { "activation link" },
+                )?;
+            }
+            Ok(())
+        }
+        UserCommand::Import { file } => {
+            let csv = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let created = admin::import_users(&services, &csv).await?;
+            let unsent: Vec<&str> =
+                created.iter().filter(|(_, sent)| !sent.mailed).map(|(u, _)| u.login.as_str()).collect();
+            for (user, sent) in &created {
+                if sent.mailed {
+                    println!("user {} created (sub {}), activation link e-mailed", user.login, user.id);
+                }
+            }
+            println!("{} user(s) imported", created.len());
+            anyhow::ensure!(
+                unsent.is_empty(),
+                "the activation link could not be e-mailed to {} (see the log); `idp user reset-password --login L` sends a provisional password instead",
+                unsent.join(", ")
+            );
+            Ok(())
+        }
+        UserCommand::ResetPassword { login } => {
+            let sent = admin::reset_password(&services, &login).await?;
+            println!("password of {login} reset");
+            print_sent(&login, "the user's address", &sent, "provisional password")
+        }
+    }
+}
+
+/// Says where a provisional password or activation link went, never what it is.
+pub fn print_sent(login: &str, to: &str, sent: &idp::account::activation::Sent, what: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        sent.mailed,
+        "the {what} could not be e-mailed to {to} (see the log); `idp user reset-password --login {login}` sends a new provisional password"
+    );
+    println!("{what} e-mailed to {to}, valid until {}", idp::clock::rfc3339(sent.expires_at));
+    Ok(())
+}
