@@ -3,6 +3,7 @@
 //! (issue #11) are in `groups`; who acts and what each role may do (issue #12), in `actor`.
 
 pub mod actor;
+pub mod api_token;
 pub mod groups;
 
 use crate::account::activation::{self, Sent};
