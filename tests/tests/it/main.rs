@@ -6,6 +6,8 @@
 mod account;
 mod account_security;
 mod activation;
+mod admin_api;
+mod admin_api_roles;
 mod authorization;
 mod authorize;
 mod captcha_and_secret;

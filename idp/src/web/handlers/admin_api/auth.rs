@@ -2,8 +2,10 @@
 //! only: no form or query token, and no cookie, so a browser never sends one on its own and
 //! the API needs no CSRF token nor the same-origin rule, `web::CROSS_SITE_PREFIXES`).
 //! `admin::api_token` says whom the token speaks for; this extractor maps its refusals to
-//! RFC 6750 §3 challenges inside RFC 9457 problems, and `Caller::require` refuses an operation
-//! the token's roles do not permit with `insufficient_scope` and the scopes that would.
+//! RFC 6750 §3 challenges inside RFC 9457 problems, and refuses an operation the token's roles
+//! do not permit (`Caller<N: Needs>`) with `insufficient_scope` and the scopes that would.
+
+use std::marker::PhantomData;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -18,25 +20,65 @@ use crate::web::browser::Browser;
 /// The realm of the challenges (RFC 6750 §3).
 const REALM: &str = "idp-admin";
 
-/// The actor an authenticated call acts as.
-pub struct Caller(pub Actor);
+/// The actor of an authenticated call whose roles permit `N::PERMISSION`, checked before any
+/// other part of the request is read: a caller without the scope learns nothing from the
+/// validation of a body it may not send.
+pub struct Caller<N> {
+    pub actor: Actor,
+    needs: PhantomData<N>,
+}
 
-impl Caller {
-    /// The actor, when one of its roles permits `p`; otherwise 403 `insufficient_scope` naming
-    /// the scopes any one of which would do (RFC 6750 §3.1).
-    pub fn require(&self, p: Permission) -> Result<&Actor, Problem> {
-        if self.0.may(p) {
-            return Ok(&self.0);
-        }
-        let scopes: Vec<&str> = Role::ALL.into_iter().filter(|r| r.permits(p)).map(Role::scope).collect();
-        let problem = Problem::new(
-            StatusCode::FORBIDDEN,
-            "insufficient-scope",
-            "Insufficient scope",
-            format!("this operation needs a token with one of the scopes: {}", scopes.join(", ")),
-        );
-        Err(with_challenge(problem, &format!("error=\"insufficient_scope\", scope=\"{}\"", scopes.join(" "))))
+/// What an operation needs (`Caller<needs::ManageClients>`).
+pub trait Needs {
+    const PERMISSION: Permission;
+}
+
+/// One marker per `Permission`.
+pub mod needs {
+    use super::{Needs, Permission};
+
+    pub struct ViewUsers;
+    pub struct SupportUsers;
+    pub struct ManageUsers;
+    pub struct ManageClients;
+    pub struct ManageGroups;
+    pub struct ManageKeys;
+    pub struct ReadAudit;
+
+    impl Needs for ViewUsers {
+        const PERMISSION: Permission = Permission::ViewUsers;
     }
+    impl Needs for SupportUsers {
+        const PERMISSION: Permission = Permission::SupportUsers;
+    }
+    impl Needs for ManageUsers {
+        const PERMISSION: Permission = Permission::ManageUsers;
+    }
+    impl Needs for ManageClients {
+        const PERMISSION: Permission = Permission::ManageClients;
+    }
+    impl Needs for ManageGroups {
+        const PERMISSION: Permission = Permission::ManageGroups;
+    }
+    impl Needs for ManageKeys {
+        const PERMISSION: Permission = Permission::ManageKeys;
+    }
+    impl Needs for ReadAudit {
+        const PERMISSION: Permission = Permission::ReadAudit;
+    }
+}
+
+/// 403 `insufficient_scope` naming the scopes any one of which would permit `p` (RFC 6750
+/// §3.1).
+fn insufficient_scope(p: Permission) -> Problem {
+    let scopes: Vec<&str> = Role::ALL.into_iter().filter(|r| r.permits(p)).map(Role::scope).collect();
+    let problem = Problem::new(
+        StatusCode::FORBIDDEN,
+        "insufficient-scope",
+        "Insufficient scope",
+        format!("this operation needs a token with one of the scopes: {}", scopes.join(", ")),
+    );
+    with_challenge(problem, &format!("error=\"insufficient_scope\", scope=\"{}\"", scopes.join(" ")))
 }
 
 /// `problem` with a `WWW-Authenticate: Bearer` challenge carrying `params`.
@@ -77,7 +119,7 @@ fn bearer_token(parts: &Parts) -> Result<Option<String>, Problem> {
     }
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl<N: Needs + Send + Sync> FromRequestParts<AppState> for Caller<N> {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
@@ -89,7 +131,8 @@ impl FromRequestParts<AppState> for Caller {
             Err(never) => match never {},
         };
         match api_token::actor_for_token(&state.services, &token, browser.client_info()).await {
-            Ok(actor) => Ok(Caller(actor)),
+            Ok(actor) if actor.may(N::PERMISSION) => Ok(Caller { actor, needs: PhantomData }),
+            Ok(_) => Err(insufficient_scope(N::PERMISSION)),
             Err(ApiTokenError::Invalid) => {
                 Err(unauthorized(&ApiTokenError::Invalid.to_string(), "error=\"invalid_token\""))
             }

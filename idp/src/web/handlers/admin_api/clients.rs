@@ -8,11 +8,10 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Caller;
+use super::auth::{Caller, needs};
 use super::paging::{Order, Page, Window};
 use super::problem::{ApiJson, ApiPath, ApiQuery, ItemErrors, Problem, ReadErrors, WriteErrors};
 use super::{created, timestamp};
-use crate::admin::actor::Permission;
 use crate::admin::{self, ClientSpec};
 use crate::domain::Client;
 use crate::web::AppState;
@@ -78,7 +77,9 @@ pub struct ClientListQuery {
     pub limit: Option<u32>,
     #[param(minimum = 0)]
     pub offset: Option<u64>,
+    #[param(inline)]
     pub sort: Option<ClientSort>,
+    #[param(inline)]
     pub order: Option<Order>,
     /// Part of the id or the name, case-insensitive.
     pub q: Option<String>,
@@ -91,6 +92,7 @@ pub struct ClientListQuery {
 #[serde(deny_unknown_fields)]
 pub struct ClientCreate {
     /// 1 to 128 letters, digits, `.`, `_`, `~` or `-`.
+    #[schema(pattern = "^[A-Za-z0-9._~-]{1,128}$")]
     pub id: String,
     #[serde(default)]
     pub name: String,
@@ -131,6 +133,7 @@ pub struct ClientCreated {
 #[into_params(parameter_in = Path)]
 pub struct ClientId {
     /// The client id.
+    #[param(pattern = "^[A-Za-z0-9._~-]{1,128}$")]
     pub id: String,
 }
 
@@ -140,10 +143,9 @@ pub struct ClientId {
     responses((status = 200, description = "A page of clients", body = Page<ClientView>), ReadErrors))]
 pub async fn clients_get(
     State(state): State<AppState>,
-    caller: Caller,
+    _caller: Caller<needs::ManageClients>,
     ApiQuery(query): ApiQuery<ClientListQuery>,
 ) -> Result<Json<Page<ClientView>>, Problem> {
-    caller.require(Permission::ManageClients)?;
     let window = Window::parse(query.limit, query.offset)?;
     let mut clients = state.services.store.clients().await.map_err(|e| Problem::from(admin::AdminError::from(e)))?;
     if let Some(q) = query.q.as_deref().map(str::to_lowercase).filter(|q| !q.is_empty()) {
@@ -171,10 +173,9 @@ pub async fn clients_get(
     responses((status = 201, description = "Created; `Location` names it", body = ClientCreated), WriteErrors))]
 pub async fn clients_post(
     State(state): State<AppState>,
-    caller: Caller,
+    _caller: Caller<needs::ManageClients>,
     ApiJson(body): ApiJson<ClientCreate>,
 ) -> Result<Response, Problem> {
-    caller.require(Permission::ManageClients)?;
     let settings = match body.settings {
         None => Default::default(),
         Some(value) => serde_json::from_value(value).map_err(|e| {
@@ -209,10 +210,9 @@ pub async fn clients_post(
     responses((status = 200, description = "The client", body = ClientView), ItemErrors))]
 pub async fn client_get(
     State(state): State<AppState>,
-    caller: Caller,
+    _caller: Caller<needs::ManageClients>,
     ApiPath(ClientId { id }): ApiPath<ClientId>,
 ) -> Result<Json<ClientView>, Problem> {
-    caller.require(Permission::ManageClients)?;
     let client = state.services.store.client(&id).await.map_err(|e| Problem::from(admin::AdminError::from(e)))?;
     let client = client.ok_or_else(|| Problem::not_found(format!("client {id:?} not found")))?;
     Ok(Json(ClientView::from(&client)))
@@ -224,10 +224,9 @@ pub async fn client_get(
     responses((status = 204, description = "Deleted"), ItemErrors))]
 pub async fn client_delete(
     State(state): State<AppState>,
-    caller: Caller,
+    _caller: Caller<needs::ManageClients>,
     ApiPath(ClientId { id }): ApiPath<ClientId>,
 ) -> Result<StatusCode, Problem> {
-    caller.require(Permission::ManageClients)?;
     let deleted =
         state.services.store.delete_client(&id).await.map_err(|e| Problem::from(admin::AdminError::from(e)))?;
     if deleted { Ok(StatusCode::NO_CONTENT) } else { Err(Problem::not_found(format!("client {id:?} not found"))) }

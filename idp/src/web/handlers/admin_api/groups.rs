@@ -7,11 +7,10 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Caller;
+use super::auth::{Caller, needs};
 use super::paging::{Order, Page, Window};
 use super::problem::{ApiJson, ApiPath, ApiQuery, ItemErrors, Problem, ReadErrors, WriteErrors};
 use super::{created, timestamp};
-use crate::admin::actor::Permission;
 use crate::admin::groups;
 use crate::store::{GroupDetail, GroupSummary};
 use crate::web::AppState;
@@ -67,7 +66,9 @@ pub struct GroupListQuery {
     pub limit: Option<u32>,
     #[param(minimum = 0)]
     pub offset: Option<u64>,
+    #[param(inline)]
     pub sort: Option<GroupSort>,
+    #[param(inline)]
     pub order: Option<Order>,
     /// Part of the id or the name, case-insensitive.
     pub q: Option<String>,
@@ -77,6 +78,7 @@ pub struct GroupListQuery {
 #[serde(deny_unknown_fields)]
 pub struct GroupCreate {
     /// 1 to 64 letters, digits, `-`, `_` or `.`.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub id: String,
     /// For people; the id when empty.
     #[serde(default)]
@@ -87,6 +89,7 @@ pub struct GroupCreate {
 #[into_params(parameter_in = Path)]
 pub struct GroupId {
     /// The group id.
+    #[param(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub id: String,
 }
 
@@ -94,6 +97,7 @@ pub struct GroupId {
 #[into_params(parameter_in = Path)]
 pub struct GroupMember {
     /// The group id.
+    #[param(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub id: String,
     /// The member's login.
     pub login: String,
@@ -105,10 +109,9 @@ pub struct GroupMember {
     responses((status = 200, description = "A page of groups", body = Page<GroupView>), ReadErrors))]
 pub async fn groups_get(
     State(state): State<AppState>,
-    caller: Caller,
+    _caller: Caller<needs::ManageGroups>,
     ApiQuery(query): ApiQuery<GroupListQuery>,
 ) -> Result<Json<Page<GroupView>>, Problem> {
-    caller.require(Permission::ManageGroups)?;
     let window = Window::parse(query.limit, query.offset)?;
     let mut list = groups::list_groups(&state.services).await?;
     if let Some(q) = query.q.as_deref().map(str::to_lowercase).filter(|q| !q.is_empty()) {
@@ -132,10 +135,9 @@ pub async fn groups_get(
     responses((status = 201, description = "Created; `Location` names it", body = GroupView), WriteErrors))]
 pub async fn groups_post(
     State(state): State<AppState>,
-    caller: Caller,
+    _caller: Caller<needs::ManageGroups>,
     ApiJson(body): ApiJson<GroupCreate>,
 ) -> Result<Response, Problem> {
-    caller.require(Permission::ManageGroups)?;
     let group = groups::add_group(&state.services, &body.id, &body.name).await?;
     Ok(created(&format!("/groups/{}", group.id), GroupView::from(group)))
 }
@@ -146,10 +148,9 @@ pub async fn groups_post(
     responses((status = 200, description = "The group", body = GroupDetailView), ItemErrors))]
 pub async fn group_get(
     State(state): State<AppState>,
-    caller: Caller,
+    _caller: Caller<needs::ManageGroups>,
     ApiPath(GroupId { id }): ApiPath<GroupId>,
 ) -> Result<Json<GroupDetailView>, Problem> {
-    caller.require(Permission::ManageGroups)?;
     Ok(Json(groups::show_group(&state.services, &id).await?.into()))
 }
 
@@ -159,10 +160,9 @@ pub async fn group_get(
     responses((status = 204, description = "The user is a member"), ItemErrors))]
 pub async fn group_member_put(
     State(state): State<AppState>,
-    caller: Caller,
+    _caller: Caller<needs::ManageGroups>,
     ApiPath(GroupMember { id, login }): ApiPath<GroupMember>,
 ) -> Result<StatusCode, Problem> {
-    caller.require(Permission::ManageGroups)?;
     groups::add_member(&state.services, &id, &login).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -173,10 +173,9 @@ pub async fn group_member_put(
     responses((status = 204, description = "Removed"), ItemErrors))]
 pub async fn group_member_delete(
     State(state): State<AppState>,
-    caller: Caller,
+    _caller: Caller<needs::ManageGroups>,
     ApiPath(GroupMember { id, login }): ApiPath<GroupMember>,
 ) -> Result<StatusCode, Problem> {
-    caller.require(Permission::ManageGroups)?;
     if groups::remove_member(&state.services, &id, &login).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -7,11 +7,10 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Caller;
+use super::auth::{Caller, needs};
 use super::paging::{Page, Window};
 use super::problem::{ApiJson, ApiQuery, Problem, ReadErrors, WriteErrors};
 use super::timestamp;
-use crate::admin::actor::Permission;
 use crate::domain::SigningAlg;
 use crate::oidc::keys::{KeyError, KeyInfo};
 use crate::web::AppState;
@@ -86,10 +85,9 @@ pub struct KeyRotated {
     responses((status = 200, description = "The keys", body = Page<KeyView>), ReadErrors))]
 pub async fn keys_get(
     State(state): State<AppState>,
-    caller: Caller,
+    _caller: Caller<needs::ManageKeys>,
     ApiQuery(query): ApiQuery<KeyListQuery>,
 ) -> Result<Json<Page<KeyView>>, Problem> {
-    caller.require(Permission::ManageKeys)?;
     let window = Window::parse(query.limit, query.offset)?;
     Ok(Json(window.page_of(state.services.keys.list().into_iter().map(KeyView::from).collect())))
 }
@@ -101,10 +99,9 @@ pub async fn keys_get(
     responses((status = 200, description = "Rotated", body = KeyRotated), WriteErrors))]
 pub async fn keys_rotate_post(
     State(state): State<AppState>,
-    caller: Caller,
+    _caller: Caller<needs::ManageKeys>,
     ApiJson(body): ApiJson<KeyRotate>,
 ) -> Result<Json<KeyRotated>, Problem> {
-    caller.require(Permission::ManageKeys)?;
     let algs =
         match &body.alg {
             Some(a) => vec![a.parse::<SigningAlg>().map_err(|e| {

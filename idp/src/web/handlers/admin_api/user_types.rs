@@ -6,10 +6,9 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Caller;
+use super::auth::{Caller, needs};
 use super::paging::{Page, Window};
 use super::problem::{ApiQuery, Problem, ReadErrors};
-use crate::admin::actor::Permission;
 use crate::domain::user_type::{Localized, UserType};
 use crate::web::AppState;
 
@@ -84,10 +83,9 @@ pub struct UserTypeListQuery {
     responses((status = 200, description = "The user types", body = Page<UserTypeView>), ReadErrors))]
 pub async fn user_types_get(
     State(state): State<AppState>,
-    caller: Caller,
+    _caller: Caller<needs::ViewUsers>,
     ApiQuery(query): ApiQuery<UserTypeListQuery>,
 ) -> Result<Json<Page<UserTypeView>>, Problem> {
-    caller.require(Permission::ViewUsers)?;
     let window = Window::parse(query.limit, query.offset)?;
     let types = &state.services.user_types;
     let default = &types.default_type().id;

@@ -8,11 +8,10 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::Caller;
+use super::auth::{Caller, needs};
 use super::problem::{ApiJson, Problem, WriteErrors};
 use super::{created, timestamp};
 use crate::account::activation::Sent;
-use crate::admin::actor::Permission;
 use crate::admin::{self, UserSpec, UserStart};
 use crate::domain::{Secret, User};
 use crate::web::AppState;
@@ -78,6 +77,7 @@ pub enum StartKind {
 #[serde(deny_unknown_fields)]
 pub struct UserCreate {
     pub login: String,
+    #[schema(format = Email)]
     pub email: String,
     #[serde(default)]
     pub given_name: String,
@@ -127,10 +127,9 @@ pub struct UserCreated {
     responses((status = 201, description = "Created; `Location` names it", body = UserCreated), WriteErrors))]
 pub async fn users_post(
     State(state): State<AppState>,
-    caller: Caller,
+    _caller: Caller<needs::ManageUsers>,
     ApiJson(body): ApiJson<UserCreate>,
 ) -> Result<Response, Problem> {
-    caller.require(Permission::ManageUsers)?;
     let start = match (body.start, body.password) {
         (StartKind::Password, Some(p)) => UserStart::Password(Secret::new(p)),
         (StartKind::Password, None) => {
