@@ -26,9 +26,10 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// status says everything (RFC 9457 §4.2.1).
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Problem {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
+    /// `urn:idp:problem:<kind>`, or `about:blank`.
+    #[serde(rename = "type", serialize_with = "type_uri")]
+    pub kind: &'static str,
+    pub title: &'static str,
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -47,12 +48,22 @@ pub struct FieldProblem {
     pub detail: String,
 }
 
+fn type_uri<S: serde::Serializer>(kind: &&'static str, serializer: S) -> Result<S::Ok, S::Error> {
+    if *kind == ABOUT_BLANK {
+        serializer.serialize_str(kind)
+    } else {
+        serializer.collect_str(&format_args!("urn:idp:problem:{kind}"))
+    }
+}
+
+const ABOUT_BLANK: &str = "about:blank";
+
 impl Problem {
-    pub fn new(status: StatusCode, kind: &str, title: &str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
         let detail = detail.into();
         Problem {
-            kind: format!("urn:idp:problem:{kind}"),
-            title: title.into(),
+            kind,
+            title,
             status: status.as_u16(),
             detail: (!detail.is_empty()).then_some(detail),
             errors: Vec::new(),
@@ -64,8 +75,8 @@ impl Problem {
     pub fn status(status: StatusCode, detail: impl Into<String>) -> Self {
         let detail = detail.into();
         Problem {
-            kind: "about:blank".into(),
-            title: status.canonical_reason().unwrap_or("Error").into(),
+            kind: ABOUT_BLANK,
+            title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
             detail: (!detail.is_empty()).then_some(detail),
             errors: Vec::new(),
