@@ -85,3 +85,30 @@ async fn narrowing_a_clients_allowed_scopes_narrows_its_tokens_already_issued() 
     api.get("/admin/api/v1/keys").await.assert_problem(StatusCode::FORBIDDEN);
     assert_eq!(api.get("/admin/api/v1/user-types").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_scopes_each_operation_documents_are_exactly_the_ones_it_accepts() {
+    // The OpenAPI document lists, per operation, the scopes any one of which permits it; a
+    // token with one scope is refused (403 insufficient_scope) exactly where it is not listed.
+    for scope in ["idp.admin", "idp.support", "idp.audit"] {
+        let api = Api::with_scopes(&[scope]).await;
+        let doc = api.get("/admin/api/openapi.json").await.json;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let documented = operation["security"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r["bearer"].as_array().unwrap().iter().any(|s| s == scope));
+                // Path parameters name nothing that exists: nothing is changed.
+                let concrete = path.replace("{id}", "nothing").replace("{login}", "nobody").replace("{sid}", "none");
+                let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                let body = matches!(method, Method::POST | Method::PATCH | Method::PUT).then(|| json!({}));
+                let reply = api.call(method.clone(), &concrete, body).await;
+                let refused =
+                    reply.status == StatusCode::FORBIDDEN && reply.json["type"] == "urn:idp:problem:insufficient-scope";
+                assert_eq!(refused, !documented, "{scope}: {method} {path} answered {} {}", reply.status, reply.text);
+            }
+        }
+    }
+}
