@@ -436,7 +436,32 @@ async fn an_unknown_revoked_or_expired_token_is_invalid_token() {
 }
 
 #[tokio::test]
-async fn a_deleted_clients_tokens_and_narrowed_scopes_no_longer_count() {
+async fn a_jwt_access_token_is_accepted_like_an_opaque_one() {
+    // RFC 9068 access tokens (`access_token_format=jwt`) are checked by signature and by record.
+    let app = TestApp::spawn().await;
+    let spec = ClientSpec {
+        id: "jwt-ops".into(),
+        grants: vec!["client_credentials".into()],
+        settings: ClientSettings {
+            allowed_scopes: Some(vec!["idp.admin".into()]),
+            access_token_format: idp::domain::client::AccessTokenFormat::Jwt,
+            ..ClientSettings::default()
+        },
+        ..ClientSpec::default()
+    };
+    let secret = app.client(spec).await.1.unwrap();
+    let token = token_for(&app, "jwt-ops", &secret, "idp.admin").await;
+    assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
+
+    let reply = read(machine().get(app.url("/admin/api/v1/keys")).bearer_auth(&token)).await;
+    let tampered = read(machine().get(app.url("/admin/api/v1/keys")).bearer_auth(format!("{token}x"))).await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    tampered.assert_problem(StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_deleted_clients_tokens_no_longer_count() {
     let api = Api::admin().await;
     let secret = machine_client(&api.app, "robot", &["idp.admin"]).await;
     let robot = token_for(&api.app, "robot", &secret, "idp.admin").await;
