@@ -1,0 +1,260 @@
+//! Password hashes brought from another system (issue #12 §3): parsed when a file is imported
+//! (an unknown or malformed hash refuses the file), verified at sign-in, then replaced by the
+//! current argon2id hash (`password_age::after_sign_in`, the transparent rehash).
+//!
+//! They are kept as they came, in `users.password_hash`: every format carries its own prefix,
+//! so no column (and no migration) is needed to tell them apart, and none of them can be taken
+//! for another or for `UNUSABLE_PASSWORD_HASH`:
+//! - argon2 (`$argon2i$`, `$argon2d$`, `$argon2id$` PHC strings, any parameters) and bcrypt
+//!   (`$2a$`, `$2b$`, `$2y$`), as is;
+//! - Django's `pbkdf2_sha256$iterations$salt$hash` (and `pbkdf2_sha512`), as is: the salt is
+//!   text, used as its bytes;
+//! - OpenLDAP's `{SSHA}`, `{SSHA256}`, `{SSHA512}` (base64 of digest(password ‖ salt) ‖ salt),
+//!   as is;
+//! - Keycloak's credentials (`secretData` {value, salt}, `credentialData` {hashIterations,
+//!   algorithm}) normalised by `from_keycloak` to `{KEYCLOAK}<algorithm>$<iterations>$<salt
+//!   base64>$<value base64>` (PBKDF2 with HMAC-SHA256, -SHA512 or -SHA1); Keycloak's argon2
+//!   credentials become the equivalent PHC string.
+//!
+//! The primitives are the RustCrypto and bcrypt crates'; what is composed here is only each
+//! scheme's own layout. Comparisons are constant-time (`subtle`).
+
+use argon2::password_hash::PasswordVerifier as _;
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use pbkdf2::sha2::{Digest as _, Sha256, Sha512};
+use subtle::ConstantTimeEq as _;
+
+/// Most PBKDF2 iterations accepted: above, one sign-in could hold a core for seconds.
+pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+
+const KEYCLOAK_TAG: &str = "{KEYCLOAK}";
+
+/// Why an imported hash is refused (a per-row import error).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LegacyHashError {
+    #[error(
+        "unknown password hash format (expected bcrypt $2a$/$2b$/$2y$, argon2 $argon2…$, \
+         pbkdf2_sha256$/pbkdf2_sha512$, {{SSHA}}, {{SSHA256}} or {{SSHA512}})"
+    )]
+    Unknown,
+    #[error("malformed {0} hash: {1}")]
+    Malformed(&'static str, String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prf {
+    Sha1,
+    Sha256,
+    Sha512,
+}
+
+/// A stored hash, parsed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LegacyHash<'a> {
+    /// A PHC string (argon2i, argon2d or argon2id; any version and parameters).
+    Argon2(&'a str),
+    Bcrypt(&'a str),
+    Pbkdf2 {
+        prf: Prf,
+        iterations: u32,
+        salt: Vec<u8>,
+        hash: Vec<u8>,
+    },
+    /// OpenLDAP's salted digests: `prf` names the digest (no HMAC here).
+    SaltedDigest {
+        digest: Prf,
+        hash: Vec<u8>,
+        salt: Vec<u8>,
+    },
+}
+
+impl<'a> LegacyHash<'a> {
+    /// Parses a stored hash; every field is checked, so that a hash accepted at import time
+    /// can be verified at sign-in.
+    pub fn parse(stored: &'a str) -> Result<LegacyHash<'a>, LegacyHashError> {
+        let stored = stored.trim();
+        if stored.starts_with("$argon2") {
+            let parsed = argon2::PasswordHash::new(stored).map_err(|e| malformed("argon2", e))?;
+            argon2::Algorithm::try_from(parsed.algorithm.as_str()).map_err(|e| malformed("argon2", e))?;
+            argon2::Params::try_from(&parsed).map_err(|e| malformed("argon2", e))?;
+            if parsed.hash.is_none() {
+                return Err(malformed("argon2", "no hash"));
+            }
+            return Ok(LegacyHash::Argon2(stored));
+        }
+        if ["$2a$", "$2b$", "$2y$"].iter().any(|p| stored.starts_with(p)) {
+            let parts: bcrypt::HashParts = stored.parse().map_err(|e| malformed("bcrypt", e))?;
+            if !(4..=31).contains(&parts.get_cost()) {
+                return Err(malformed("bcrypt", "cost out of range"));
+            }
+            return Ok(LegacyHash::Bcrypt(stored));
+        }
+        if let Some(rest) = stored.strip_prefix("pbkdf2_sha256$") {
+            return django(Prf::Sha256, rest);
+        }
+        if let Some(rest) = stored.strip_prefix("pbkdf2_sha512$") {
+            return django(Prf::Sha512, rest);
+        }
+        if let Some(rest) = stored.strip_prefix(KEYCLOAK_TAG) {
+            return keycloak(rest);
+        }
+        for (prefix, digest, len) in
+            [("{SSHA}", Prf::Sha1, 20), ("{SSHA256}", Prf::Sha256, 32), ("{SSHA512}", Prf::Sha512, 64)]
+        {
+            if let Some(rest) = strip_prefix_ignore_case(stored, prefix) {
+                let bytes = STANDARD.decode(rest).map_err(|e| malformed("{SSHA}", e))?;
+                if bytes.len() <= len {
+                    return Err(malformed("{SSHA}", "no salt after the digest"));
+                }
+                let (hash, salt) = bytes.split_at(len);
+                return Ok(LegacyHash::SaltedDigest { digest, hash: hash.to_vec(), salt: salt.to_vec() });
+            }
+        }
+        Err(LegacyHashError::Unknown)
+    }
+
+    /// True when `password` matches. Blocking work (call it on the hashing pool).
+    pub fn verify(&self, password: &[u8]) -> bool {
+        match self {
+            // The crate takes the algorithm, version and parameters from the string itself.
+            LegacyHash::Argon2(phc) => argon2::PasswordHash::new(phc)
+                .is_ok_and(|h| argon2::Argon2::default().verify_password(password, &h).is_ok()),
+            LegacyHash::Bcrypt(hash) => bcrypt::verify(password, hash).unwrap_or(false),
+            LegacyHash::Pbkdf2 { prf, iterations, salt, hash } => {
+                let mut out = vec![0u8; hash.len()];
+                match prf {
+                    Prf::Sha1 => pbkdf2::pbkdf2_hmac::<sha1::Sha1>(password, salt, *iterations, &mut out),
+                    Prf::Sha256 => pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, *iterations, &mut out),
+                    Prf::Sha512 => pbkdf2::pbkdf2_hmac::<Sha512>(password, salt, *iterations, &mut out),
+                }
+                out.ct_eq(hash).into()
+            }
+            LegacyHash::SaltedDigest { digest, hash, salt } => {
+                let computed = match digest {
+                    Prf::Sha1 => sha1::Sha1::new().chain_update(password).chain_update(salt).finalize().to_vec(),
+                    Prf::Sha256 => Sha256::new().chain_update(password).chain_update(salt).finalize().to_vec(),
+                    Prf::Sha512 => Sha512::new().chain_update(password).chain_update(salt).finalize().to_vec(),
+                };
+                computed.ct_eq(hash).into()
+            }
+        }
+    }
+}
+
+/// True when `stored` is in one of the formats above (not the server's own recipe check:
+/// `PasswordHasher::needs_rehash`).
+pub fn is_legacy(stored: &str) -> bool {
+    !stored.starts_with("$argon2") && LegacyHash::parse(stored).is_ok()
+}
+
+/// A Keycloak password credential (`secretData` and `credentialData`, the JSON strings of a
+/// realm export) as the string stored in `password_hash`.
+pub fn from_keycloak(secret_data: &str, credential_data: &str) -> Result<String, LegacyHashError> {
+    #[derive(serde::Deserialize)]
+    struct SecretData {
+        value: String,
+        #[serde(default)]
+        salt: String,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct CredentialData {
+        hash_iterations: u32,
+        algorithm: String,
+        #[serde(default)]
+        additional_parameters: std::collections::HashMap<String, Vec<String>>,
+    }
+    let secret: SecretData = serde_json::from_str(secret_data).map_err(|e| malformed("Keycloak", e))?;
+    let data: CredentialData = serde_json::from_str(credential_data).map_err(|e| malformed("Keycloak", e))?;
+    let stored = match data.algorithm.as_str() {
+        "pbkdf2-sha256" | "pbkdf2-sha512" | "pbkdf2" => {
+            format!("{KEYCLOAK_TAG}{}${}${}${}", data.algorithm, data.hash_iterations, secret.salt, secret.value)
+        }
+        // Keycloak ≥ 24: the same parameters as a PHC string, which the argon2 crate verifies.
+        "argon2" => {
+            let param = |name: &str, default: &str| {
+                data.additional_parameters.get(name).and_then(|v| v.first()).cloned().unwrap_or_else(|| default.into())
+            };
+            let version = match param("version", "1.3").as_str() {
+                "1.3" => 19,
+                "1.0" => 16,
+                other => return Err(malformed("Keycloak argon2", format!("version {other:?}"))),
+            };
+            let reencode = |b64: &str| STANDARD.decode(b64).map(|raw| STANDARD_NO_PAD.encode(raw));
+            let salt = reencode(&secret.salt).map_err(|e| malformed("Keycloak argon2", e))?;
+            let value = reencode(&secret.value).map_err(|e| malformed("Keycloak argon2", e))?;
+            format!(
+                "$argon2{}$v={version}$m={},t={},p={}${salt}${value}",
+                param("type", "id"),
+                param("memory", "7168"),
+                data.hash_iterations,
+                param("parallelism", "1"),
+            )
+        }
+        other => return Err(malformed("Keycloak", format!("unsupported algorithm {other:?}"))),
+    };
+    LegacyHash::parse(&stored)?;
+    Ok(stored)
+}
+
+fn django(prf: Prf, rest: &str) -> Result<LegacyHash<'static>, LegacyHashError> {
+    let name = if prf == Prf::Sha256 { "pbkdf2_sha256" } else { "pbkdf2_sha512" };
+    let mut parts = rest.split('$');
+    let (Some(iterations), Some(salt), Some(hash), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(malformed(name, "expected iterations$salt$hash"));
+    };
+    let iterations = iterations_of(name, iterations)?;
+    if salt.is_empty() {
+        return Err(malformed(name, "empty salt"));
+    }
+    let hash = STANDARD.decode(hash).map_err(|e| malformed(name, e))?;
+    if hash.is_empty() {
+        return Err(malformed(name, "empty hash"));
+    }
+    Ok(LegacyHash::Pbkdf2 { prf, iterations, salt: salt.as_bytes().to_vec(), hash })
+}
+
+fn keycloak(rest: &str) -> Result<LegacyHash<'static>, LegacyHashError> {
+    let name = "Keycloak";
+    let mut parts = rest.split('$');
+    let (Some(algorithm), Some(iterations), Some(salt), Some(hash), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(malformed(name, "expected algorithm$iterations$salt$value"));
+    };
+    let prf = match algorithm {
+        "pbkdf2-sha256" => Prf::Sha256,
+        "pbkdf2-sha512" => Prf::Sha512,
+        "pbkdf2" => Prf::Sha1,
+        other => return Err(malformed(name, format!("unsupported algorithm {other:?}"))),
+    };
+    let iterations = iterations_of(name, iterations)?;
+    let salt = STANDARD.decode(salt).map_err(|e| malformed(name, e))?;
+    let hash = STANDARD.decode(hash).map_err(|e| malformed(name, e))?;
+    if salt.is_empty() || hash.is_empty() {
+        return Err(malformed(name, "empty salt or value"));
+    }
+    Ok(LegacyHash::Pbkdf2 { prf, iterations, salt, hash })
+}
+
+fn iterations_of(name: &'static str, raw: &str) -> Result<u32, LegacyHashError> {
+    match raw.parse::<u32>() {
+        Ok(n) if (1..=MAX_PBKDF2_ITERATIONS).contains(&n) => Ok(n),
+        _ => Err(malformed(name, format!("iterations must be 1 to {MAX_PBKDF2_ITERATIONS}"))),
+    }
+}
+
+fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+}
+
+fn malformed(scheme: &'static str, e: impl std::fmt::Display) -> LegacyHashError {
+    LegacyHashError::Malformed(scheme, e.to_string())
+}
+
+#[cfg(test)]
+#[path = "legacy_hash_tests.rs"]
+pub(crate) mod tests;
