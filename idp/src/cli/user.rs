@@ -74,17 +74,17 @@ pub enum UserCommand {
         #[arg(long)]
         keycloak: Option<PathBuf>,
         /// Keycloak: the user type of users without the type attribute (default: the default type).
-        #[arg(long, requires = "keycloak", default_value = "")]
-        user_type: String,
-        /// Keycloak: the attribute naming the user type.
-        #[arg(long, requires = "keycloak", default_value = "user_type")]
-        user_type_attribute: String,
+        #[arg(long)]
+        user_type: Option<String>,
+        /// Keycloak: the attribute naming the user type (default: user_type).
+        #[arg(long)]
+        user_type_attribute: Option<String>,
         /// Keycloak: an attribute imported as the alternate identifier of the same kind
         /// (e.g. student_number); repeatable.
-        #[arg(long = "identifier-attribute", requires = "keycloak", value_name = "ATTRIBUTE")]
+        #[arg(long = "identifier-attribute", value_name = "ATTRIBUTE")]
         identifier_attributes: Vec<String>,
         /// Keycloak: skip OTP and WebAuthn credentials instead of refusing the file.
-        #[arg(long, requires = "keycloak")]
+        #[arg(long)]
         skip_other_credentials: bool,
     },
 }
@@ -158,14 +158,24 @@ pub async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             let report = match (file, keycloak) {
                 (_, Some(realm)) => {
                     let options = KeycloakOptions {
-                        user_type,
-                        user_type_attribute: Some(user_type_attribute),
+                        user_type: user_type.unwrap_or_default(),
+                        user_type_attribute,
                         identifier_attributes,
                         skip_other_credentials,
                     };
                     import::import_keycloak(&services, &actor, &read(&realm)?, &options).await?
                 }
-                (Some(file), None) => import::import_users_csv(&services, &actor, &read(&file)?).await?,
+                (Some(file), None) => {
+                    let keycloak_only = user_type.is_some()
+                        || user_type_attribute.is_some()
+                        || !identifier_attributes.is_empty()
+                        || skip_other_credentials;
+                    anyhow::ensure!(
+                        !keycloak_only,
+                        "--user-type, --user-type-attribute, --identifier-attribute and --skip-other-credentials go with --keycloak"
+                    );
+                    import::import_users_csv(&services, &actor, &read(&file)?).await?
+                }
                 (None, None) => anyhow::bail!("--file or --keycloak is required"),
             };
             print_import(&report)

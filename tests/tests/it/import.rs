@@ -192,3 +192,34 @@ async fn a_keycloak_user_whose_login_is_taken_refuses_the_realm() {
     assert!(app.services.store.user_by_login("alice.martin").await.unwrap().is_none(), "alice was written");
     assert!(app.services.store.groups().await.unwrap().is_empty(), "groups were written");
 }
+
+#[tokio::test]
+async fn the_store_writes_an_import_in_one_transaction_or_not_at_all() {
+    use idp::domain::Login;
+    use idp::store::sql::SqlStore;
+    use idp::store::{GroupStore, ImportBatch, ImportStore, ImportedUser, PasswordStore, StoreError, UserStore};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqlStore::open(&idp_tests::fresh_database_url(dir.path()).await).await.unwrap();
+    let imported = |login: &str, groups: &[&str]| ImportedUser {
+        user: crate::contract::new_user_with(Login::parse(login).unwrap(), &format!("{login}@example.org")),
+        disabled: login.starts_with("off"),
+        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+    };
+    let groups = vec![("agents".to_owned(), "Agents".to_owned())];
+    let clash =
+        ImportBatch { users: vec![imported("anne.k", &["agents"]), imported("ANNE.K", &[])], groups: groups.clone() };
+    assert!(matches!(store.import_users(&clash, 1_700_000_000).await, Err(StoreError::Conflict("login"))));
+    assert!(store.user_by_login("anne.k").await.unwrap().is_none(), "the first user was written");
+    assert!(store.groups().await.unwrap().is_empty(), "the group was written");
+
+    let batch = ImportBatch { users: vec![imported("anne.k", &["agents"]), imported("off.user", &[])], groups };
+    let users = store.import_users(&batch, 1_700_000_000).await.unwrap();
+    assert_eq!(
+        users.iter().map(|u| (u.login.as_str(), u.disabled)).collect::<Vec<_>>(),
+        [("anne.k", false), ("off.user", true)]
+    );
+    assert_eq!(store.groups_of_user(&users[0].id).await.unwrap(), ["agents"]);
+    assert_eq!(store.password_changed_at(&users[0].id).await.unwrap(), Some(1_700_000_000));
+    assert_eq!(store.password_history(&users[0].id, 5).await.unwrap(), [users[0].password_hash.clone()]);
+}
