@@ -7,8 +7,10 @@
 //! for another or for `UNUSABLE_PASSWORD_HASH`:
 //! - argon2 (`$argon2i$`, `$argon2d$`, `$argon2id$` PHC strings, any parameters) and bcrypt
 //!   (`$2a$`, `$2b$`, `$2y$`), as is;
-//! - Django's `pbkdf2_sha256$iterations$salt$hash` (and `pbkdf2_sha512`), as is: the salt is
-//!   text, used as its bytes;
+//! - Django's `pbkdf2_sha256$iterations$salt$hash` (and `pbkdf2_sha512`, `pbkdf2_sha1`), as
+//!   is: the salt is text, used as its bytes; Django's `argon2$argon2id$…` and `bcrypt$$2b$…`
+//!   (the PHC or bcrypt string after the tag) and `bcrypt_sha256$$2b$…` (bcrypt of the hex
+//!   SHA-256 of the password, Django's way past bcrypt's 72 bytes), as is;
 //! - OpenLDAP's `{SSHA}`, `{SSHA256}`, `{SSHA512}` (base64 of digest(password ‖ salt) ‖ salt),
 //!   as is;
 //! - Keycloak's credentials (`secretData` {value, salt}, `credentialData` {hashIterations,
@@ -34,8 +36,9 @@ const KEYCLOAK_TAG: &str = "{KEYCLOAK}";
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LegacyHashError {
     #[error(
-        "unknown password hash format (expected bcrypt $2a$/$2b$/$2y$, argon2 $argon2…$, \
-         pbkdf2_sha256$/pbkdf2_sha512$, {{SSHA}}, {{SSHA256}} or {{SSHA512}})"
+        "unknown password hash format (expected bcrypt $2a$/$2b$/$2y$, argon2 $argon2…$, Django's \
+         pbkdf2_sha256$/pbkdf2_sha512$/pbkdf2_sha1$/argon2$/bcrypt$/bcrypt_sha256$, {{SSHA}}, {{SSHA256}} \
+         or {{SSHA512}})"
     )]
     Unknown,
     #[error("malformed {0} hash: {1}")]
@@ -54,7 +57,11 @@ pub enum Prf {
 pub enum LegacyHash<'a> {
     /// A PHC string (argon2i, argon2d or argon2id; any version and parameters).
     Argon2(&'a str),
-    Bcrypt(&'a str),
+    /// `sha256_first`: Django's `bcrypt_sha256`, bcrypt of the hex SHA-256 of the password.
+    Bcrypt {
+        hash: &'a str,
+        sha256_first: bool,
+    },
     Pbkdf2 {
         prf: Prf,
         iterations: u32,
@@ -74,6 +81,19 @@ impl<'a> LegacyHash<'a> {
     /// can be verified at sign-in.
     pub fn parse(stored: &'a str) -> Result<LegacyHash<'a>, LegacyHashError> {
         let stored = stored.trim();
+        // Django's tags in front of a PHC or bcrypt string.
+        if let Some(phc) = stored.strip_prefix("argon2").filter(|rest| rest.starts_with("$argon2")) {
+            return LegacyHash::parse(phc);
+        }
+        if let Some(bcrypt) = stored.strip_prefix("bcrypt$").filter(|rest| rest.starts_with("$2")) {
+            return LegacyHash::parse(bcrypt);
+        }
+        if let Some(bcrypt) = stored.strip_prefix("bcrypt_sha256$").filter(|rest| rest.starts_with("$2")) {
+            return match LegacyHash::parse(bcrypt)? {
+                LegacyHash::Bcrypt { hash, .. } => Ok(LegacyHash::Bcrypt { hash, sha256_first: true }),
+                _ => Err(malformed("bcrypt_sha256", "not a bcrypt hash")),
+            };
+        }
         if stored.starts_with("$argon2") {
             let parsed = argon2::PasswordHash::new(stored).map_err(|e| malformed("argon2", e))?;
             argon2::Algorithm::try_from(parsed.algorithm.as_str()).map_err(|e| malformed("argon2", e))?;
@@ -88,13 +108,16 @@ impl<'a> LegacyHash<'a> {
             if !(4..=31).contains(&parts.get_cost()) {
                 return Err(malformed("bcrypt", "cost out of range"));
             }
-            return Ok(LegacyHash::Bcrypt(stored));
+            return Ok(LegacyHash::Bcrypt { hash: stored, sha256_first: false });
         }
         if let Some(rest) = stored.strip_prefix("pbkdf2_sha256$") {
             return django(Prf::Sha256, rest);
         }
         if let Some(rest) = stored.strip_prefix("pbkdf2_sha512$") {
             return django(Prf::Sha512, rest);
+        }
+        if let Some(rest) = stored.strip_prefix("pbkdf2_sha1$") {
+            return django(Prf::Sha1, rest);
         }
         if let Some(rest) = stored.strip_prefix(KEYCLOAK_TAG) {
             return keycloak(rest);
@@ -120,7 +143,12 @@ impl<'a> LegacyHash<'a> {
             // The crate takes the algorithm, version and parameters from the string itself.
             LegacyHash::Argon2(phc) => argon2::PasswordHash::new(phc)
                 .is_ok_and(|h| argon2::Argon2::default().verify_password(password, &h).is_ok()),
-            LegacyHash::Bcrypt(hash) => bcrypt::verify(password, hash).unwrap_or(false),
+            LegacyHash::Bcrypt { hash, sha256_first: false } => bcrypt::verify(password, hash).unwrap_or(false),
+            LegacyHash::Bcrypt { hash, sha256_first: true } => {
+                let digest = Sha256::digest(password);
+                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                bcrypt::verify(hex.as_bytes(), hash).unwrap_or(false)
+            }
             LegacyHash::Pbkdf2 { prf, iterations, salt, hash } => {
                 let mut out = vec![0u8; hash.len()];
                 match prf {
@@ -140,12 +168,6 @@ impl<'a> LegacyHash<'a> {
             }
         }
     }
-}
-
-/// True when `stored` is in one of the formats above (not the server's own recipe check:
-/// `PasswordHasher::needs_rehash`).
-pub fn is_legacy(stored: &str) -> bool {
-    !stored.starts_with("$argon2") && LegacyHash::parse(stored).is_ok()
 }
 
 /// A Keycloak password credential (`secretData` and `credentialData`, the JSON strings of a
@@ -199,7 +221,11 @@ pub fn from_keycloak(secret_data: &str, credential_data: &str) -> Result<String,
 }
 
 fn django(prf: Prf, rest: &str) -> Result<LegacyHash<'static>, LegacyHashError> {
-    let name = if prf == Prf::Sha256 { "pbkdf2_sha256" } else { "pbkdf2_sha512" };
+    let name = match prf {
+        Prf::Sha1 => "pbkdf2_sha1",
+        Prf::Sha256 => "pbkdf2_sha256",
+        Prf::Sha512 => "pbkdf2_sha512",
+    };
     let mut parts = rest.split('$');
     let (Some(iterations), Some(salt), Some(hash), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {

@@ -14,17 +14,23 @@ use idp_tests::rp::Rp;
 use idp_tests::{Browser, RP_CALLBACK, TestApp};
 
 /// The password of every CSV vector below. The hashes were made once with Python's `bcrypt`
-/// and `passlib` (django_pbkdf2_sha256, ldap_salted_sha1/256/512, argon2) and
-/// `hashlib.pbkdf2_hmac` (the Django PBKDF2-SHA512 layout).
+/// and `passlib` (django_pbkdf2_sha256, ldap_salted_sha1/256/512, argon2), `argon2-cffi`
+/// (Django's `argon2$` tag in front) and `hashlib` (Django's PBKDF2-SHA512 and bcrypt_sha256
+/// layouts).
 const OLD_PASSWORD: &str = "Tr0ub4dor&3";
 
-const HASHES: [(&str, &str); 8] = [
+const HASHES: [(&str, &str); 10] = [
     ("bcrypt.2b", "$2b$04$VhXQ6kL.g1GRk3jcl0qHn.pIfg63IprhnAuZdc64c5YrtnMbVr.YC"),
     ("bcrypt.2y", "$2y$04$H3EIVMdQtp3B5tRUZD/Rk.BjqXU5/93A4S/N3VR89GgDeE/596cCe"),
     ("django.sha256", "pbkdf2_sha256$1000$OgoJQw4GxrHd$bbG4rvJ4uARfS7Ef67XPID2LWrEsssFIm1YGGPG3Rek="),
     (
         "django.sha512",
         "pbkdf2_sha512$1000$0123456789ab$noXGMZxL4cdN3IacvNQhnE5rlmUqmRgRLF8j7iaRv/DNX0lpwZu8p98q8PM2y/8WSdiT8YHzI6EtyN4j4r8sdA==",
+    ),
+    ("django.bcrypt_sha256", "bcrypt_sha256$$2b$04$VWIZy2Eo4ph/TSfOoCNV9eI2PExP0hbutKVP4CE8ypdnc7Z9iPb6."),
+    (
+        "django.argon2",
+        "argon2$argon2id$v=19$m=256,t=1,p=1$Lv1BWlm19BtKKkpeKuOh1A$vrlIOttneik5JChpkL4VJEbo0KDqMvoIxycCZnqt8gk",
     ),
     ("ldap.ssha", "{SSHA}vNHgirGwlyx44L5R/kbn+JxMAi/lvHdu"),
     ("ldap.ssha256", "{SSHA256}ZTdHJIlZsaxIL+mXlcKqUpqtS0LUZmL+p6ZyBVN9VKZdqzXmPGeM0Q=="),
