@@ -1,6 +1,7 @@
 //! Administration used by the CLI (and by tests): register clients, add users, seed the demo.
 //! Every input is parsed before anything is written, so a bad flag changes nothing. Groups
-//! (issue #11) are in `groups`; who acts and what each role may do (issue #12), in `actor`.
+//! (issue #11) are in `groups`; who acts and what each role may do (issue #12), in `actor`;
+//! bringing existing users in with their password hashes (CSV, Keycloak), in `import`.
 
 pub mod actor;
 pub mod groups;

@@ -103,11 +103,11 @@ const PHONE: [&str; 4] = ["phone_number", "phoneNumber", "phone", "mobile"];
 const ADDRESS: [&str; 1] = ["address"];
 const BIRTH_DATE: [&str; 3] = ["birthdate", "birth_date", "birthDate"];
 
-/// The rows and the groups (id, name) of the export; every group a user names is in the list.
-pub(super) fn parse(
-    json: &str,
-    options: &KeycloakOptions,
-) -> Result<(Vec<ImportRow>, Vec<(String, String)>), AdminError> {
+/// Groups as (id, name).
+type Groups = Vec<(String, String)>;
+
+/// The rows and the groups of the export; every group a user names is in the list.
+pub(super) fn parse(json: &str, options: &KeycloakOptions) -> Result<(Vec<ImportRow>, Groups), AdminError> {
     let export: RealmExport =
         serde_json::from_str(json).map_err(|e| AdminError::Invalid(format!("not a Keycloak realm export: {e}")))?;
     // Keycloak path → (group id, name).
