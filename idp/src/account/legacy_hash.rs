@@ -29,6 +29,11 @@ use subtle::ConstantTimeEq as _;
 
 /// Most PBKDF2 iterations accepted: above, one sign-in could hold a core for seconds.
 pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+/// Highest bcrypt cost accepted (2^20 rounds, about a minute); the crate allows 31 (days).
+pub const MAX_BCRYPT_COST: u32 = 20;
+/// Most argon2 memory (KiB, 1 GiB) and passes accepted: each verification holds that memory.
+pub const MAX_ARGON2_M_COST: u32 = 1 << 20;
+pub const MAX_ARGON2_T_COST: u32 = 64;
 
 const KEYCLOAK_TAG: &str = "{KEYCLOAK}";
 
@@ -97,7 +102,10 @@ impl<'a> LegacyHash<'a> {
         if stored.starts_with("$argon2") {
             let parsed = argon2::PasswordHash::new(stored).map_err(|e| malformed("argon2", e))?;
             argon2::Algorithm::try_from(parsed.algorithm.as_str()).map_err(|e| malformed("argon2", e))?;
-            argon2::Params::try_from(&parsed).map_err(|e| malformed("argon2", e))?;
+            let params = argon2::Params::try_from(&parsed).map_err(|e| malformed("argon2", e))?;
+            if params.m_cost() > MAX_ARGON2_M_COST || params.t_cost() > MAX_ARGON2_T_COST {
+                return Err(malformed("argon2", format!("at most m={MAX_ARGON2_M_COST}, t={MAX_ARGON2_T_COST}")));
+            }
             if parsed.hash.is_none() {
                 return Err(malformed("argon2", "no hash"));
             }
@@ -105,8 +113,8 @@ impl<'a> LegacyHash<'a> {
         }
         if ["$2a$", "$2b$", "$2y$"].iter().any(|p| stored.starts_with(p)) {
             let parts: bcrypt::HashParts = stored.parse().map_err(|e| malformed("bcrypt", e))?;
-            if !(4..=31).contains(&parts.get_cost()) {
-                return Err(malformed("bcrypt", "cost out of range"));
+            if !(4..=MAX_BCRYPT_COST).contains(&parts.get_cost()) {
+                return Err(malformed("bcrypt", format!("the cost must be 4 to {MAX_BCRYPT_COST}")));
             }
             return Ok(LegacyHash::Bcrypt { hash: stored, sha256_first: false });
         }

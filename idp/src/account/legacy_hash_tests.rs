@@ -97,6 +97,9 @@ fn unknown_and_malformed_hashes_are_refused_with_their_reason() {
     for malformed in [
         "$2b$04$short",
         "$2b$99$VhXQ6kL.g1GRk3jcl0qHn.pIfg63IprhnAuZdc64c5YrtnMbVr.YC",
+        "$2b$31$VhXQ6kL.g1GRk3jcl0qHn.pIfg63IprhnAuZdc64c5YrtnMbVr.YC",
+        "$argon2id$v=19$m=4194304,t=1,p=2$3dtbqxVC6N2bs3buHWMMwQ$rI/M/q67DIk8oTy+un+d33A7EO/N5WeOV9Pk2lsCddw",
+        "$argon2id$v=19$m=512,t=1000,p=2$3dtbqxVC6N2bs3buHWMMwQ$rI/M/q67DIk8oTy+un+d33A7EO/N5WeOV9Pk2lsCddw",
         "$argon2id$v=19$m=512,t=1,p=2$c2FsdA",
         "$argon2x$v=19$m=512,t=1,p=2$3dtbqxVC6N2bs3buHWMMwQ$rI/M/q67DIk8oTy+un+d33A7EO/N5WeOV9Pk2lsCddw",
         "pbkdf2_sha256$1000$salt",
