@@ -111,6 +111,7 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/admin/api/v1/clients/{id}"),
     ("delete", "/admin/api/v1/clients/{id}"),
     ("post", "/admin/api/v1/users"),
+    ("post", "/admin/api/v1/users/import"),
     ("get", "/admin/api/v1/groups"),
     ("post", "/admin/api/v1/groups"),
     ("get", "/admin/api/v1/groups/{id}"),
@@ -276,6 +277,39 @@ async fn creating_a_user_twice_or_with_a_misplaced_password_is_a_problem() {
         .post("/admin/api/v1/users", json!({"login": "paul", "email": "p@example.org", "user_type": "martian"}))
         .await;
     bad_type.assert_problem(StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_admin_token_imports_a_csv_file_with_password_hashes_whole_or_not_at_all() {
+    let api = Api::admin().await;
+    let post = |content_type: &'static str, body: String| {
+        let request = machine()
+            .post(api.app.url("/admin/api/v1/users/import"))
+            .bearer_auth(&api.token)
+            .header("content-type", content_type)
+            .body(body);
+        read(request)
+    };
+    let header = "login,email,given_name,family_name,user_type,password_hash\n";
+
+    let imported = post(
+        "text/csv",
+        format!("{header}anne,anne@example.org,Anne,M,,{{SSHA}}vNHgirGwlyx44L5R/kbn+JxMAi/lvHdu\npaul,paul@example.org,Paul,D,,\n"),
+    )
+    .await;
+    let malformed = post("text/csv", format!("{header}lea,lea@example.org,Léa,B,,$2b$04$short\n")).await;
+    let not_csv = post("application/xml", "<users/>".into()).await;
+    let bad_realm = post("application/json", "{\"users\": 3}".into()).await;
+
+    assert_eq!(imported.status, StatusCode::OK, "{}", imported.text);
+    let accounts = imported.json["accounts"].as_array().unwrap();
+    assert_eq!((accounts[0]["start"].as_str(), accounts[0]["scheme"].as_str()), (Some("password_hash"), Some("ssha")));
+    assert_eq!(accounts[1]["start"], "activation_link");
+    assert!(!imported.text.contains("vNHgirGw"), "the hash came back: {}", imported.text);
+    malformed.assert_problem(StatusCode::BAD_REQUEST);
+    assert!(api.app.services.store.user_by_login("lea").await.unwrap().is_none(), "nothing written");
+    not_csv.assert_problem(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    bad_realm.assert_problem(StatusCode::BAD_REQUEST);
 }
 
 // --- Groups ---

@@ -29,6 +29,7 @@ fn admin_only() -> Vec<(Method, &'static str)> {
         (Method::GET, "/admin/api/v1/clients/ops"),
         (Method::DELETE, "/admin/api/v1/clients/ops"),
         (Method::POST, "/admin/api/v1/users"),
+        (Method::POST, "/admin/api/v1/users/import"),
         (Method::GET, "/admin/api/v1/groups"),
         (Method::POST, "/admin/api/v1/groups"),
         (Method::GET, "/admin/api/v1/groups/staff"),

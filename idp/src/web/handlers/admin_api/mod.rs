@@ -16,6 +16,7 @@ pub mod paging;
 pub mod problem;
 pub mod user_types;
 pub mod users;
+pub mod users_import;
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -42,6 +43,7 @@ pub fn router() -> axum::Router<AppState> {
         .route("/admin/api/v1/clients", get(clients::clients_get).post(clients::clients_post))
         .route("/admin/api/v1/clients/{id}", get(clients::client_get).delete(clients::client_delete))
         .route("/admin/api/v1/users", post(users::users_post))
+        .route("/admin/api/v1/users/import", post(users_import::users_import_post))
         .route("/admin/api/v1/groups", get(groups::groups_get).post(groups::groups_post))
         .route("/admin/api/v1/groups/{id}", get(groups::group_get))
         .route(
@@ -70,6 +72,7 @@ pub fn router() -> axum::Router<AppState> {
         clients::client_get,
         clients::client_delete,
         users::users_post,
+        users_import::users_import_post,
         groups::groups_get,
         groups::groups_post,
         groups::group_get,
