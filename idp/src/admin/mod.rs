@@ -4,6 +4,8 @@
 
 pub mod actor;
 pub mod groups;
+pub mod page;
+pub mod users;
 
 use crate::account::activation::{self, Sent};
 use crate::crypto;

@@ -14,6 +14,7 @@ pub mod password_history;
 pub mod recovery;
 pub mod secret_question;
 pub mod sql;
+pub mod user_admin;
 
 use async_trait::async_trait;
 
@@ -497,6 +498,7 @@ pub trait Store:
     + RecoveryStore
     + WebhookQueue
     + GroupStore
+    + user_admin::UserAdminStore
     + Send
     + Sync
 {
@@ -516,6 +518,7 @@ impl<
         + RecoveryStore
         + WebhookQueue
         + GroupStore
+        + user_admin::UserAdminStore
         + Send
         + Sync,
 > Store for T
