@@ -6,6 +6,8 @@
 pub mod actor;
 pub mod groups;
 pub mod import;
+pub mod page;
+pub mod users;
 
 use crate::account::activation::{self, Sent};
 use crate::crypto;
