@@ -7,6 +7,8 @@ pub mod actor;
 pub mod api_token;
 pub mod groups;
 pub mod import;
+pub mod page;
+pub mod users;
 
 use crate::account::activation::{self, Sent};
 use crate::crypto;

@@ -15,6 +15,7 @@ pub mod password_history;
 pub mod recovery;
 pub mod secret_question;
 pub mod sql;
+pub mod user_admin;
 
 use async_trait::async_trait;
 
@@ -501,6 +502,7 @@ pub trait Store:
     + WebhookQueue
     + GroupStore
     + ImportStore
+    + user_admin::UserAdminStore
     + Send
     + Sync
 {
@@ -521,6 +523,7 @@ impl<
         + WebhookQueue
         + GroupStore
         + ImportStore
+        + user_admin::UserAdminStore
         + Send
         + Sync,
 > Store for T

@@ -8,6 +8,7 @@ mod account_security;
 mod activation;
 mod admin_api;
 mod admin_api_roles;
+mod admin_users;
 mod authorization;
 mod authorize;
 mod captcha_and_secret;
