@@ -3,6 +3,8 @@
 //! (issue #11) are in `groups`; who acts and what each role may do (issue #12), in `actor`.
 
 pub mod actor;
+pub mod audit;
+pub mod clients;
 pub mod groups;
 
 use crate::account::activation::{self, Sent};

@@ -5,6 +5,8 @@
 
 pub mod account_state;
 pub mod audit;
+pub mod audit_search;
+pub mod client_admin;
 pub mod db;
 pub mod groups;
 pub mod login_migration;
@@ -18,6 +20,9 @@ pub mod sql;
 use async_trait::async_trait;
 
 use crate::domain::{Client, Login, NewUser, Scopes, User};
+
+pub use audit_search::{AuditFilter, AuditRecord, AuditSearchStore, DailyCount};
+pub use client_admin::{ClientAdminStore, PreviousSecret};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -497,6 +502,8 @@ pub trait Store:
     + RecoveryStore
     + WebhookQueue
     + GroupStore
+    + ClientAdminStore
+    + AuditSearchStore
     + Send
     + Sync
 {
@@ -516,6 +523,8 @@ impl<
         + RecoveryStore
         + WebhookQueue
         + GroupStore
+        + ClientAdminStore
+        + AuditSearchStore
         + Send
         + Sync,
 > Store for T

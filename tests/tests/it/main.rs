@@ -6,6 +6,8 @@
 mod account;
 mod account_security;
 mod activation;
+mod admin_audit;
+mod admin_clients;
 mod authorization;
 mod authorize;
 mod captcha_and_secret;
