@@ -67,6 +67,10 @@ pub const ACCESS_DENIED: &str = "access_denied";
 pub const GROUP_MEMBER_ADDED: &str = "group_member_added";
 pub const GROUP_MEMBER_REMOVED: &str = "group_member_removed";
 
+/// An account locked by too many wrong passwords (issue #12's dashboard; detail:
+/// `locked_until`).
+pub const ACCOUNT_LOCKED: &str = "account_locked";
+
 /// Administration (issue #12): every one is recorded with its actor (`admin::actor::record`)
 /// and says what changed, never a secret. Clients (detail: `client_id`; updates: `changed`, the
 /// names of the fields that changed; rotation: `previous_valid_until`).

@@ -4,8 +4,11 @@
 
 pub mod actor;
 pub mod audit;
+pub mod chart;
 pub mod clients;
 pub mod groups;
+pub mod system;
+pub mod when;
 
 use crate::account::activation::{self, Sent};
 use crate::crypto;
