@@ -93,3 +93,26 @@ fn audit_search_and_export_read_the_trail_the_commands_wrote() {
     let bad = idp.run(&["audit", "search", "--since", "yesterday"]);
     assert!(!bad.ok && bad.stderr.contains("is not a date"), "{}", bad.all());
 }
+
+#[test]
+fn client_registration_token_prints_a_token_once_and_stores_only_its_digest() {
+    let idp = Idp::new();
+
+    let run = idp.run(&["client", "registration-token", "--ttl", "1h", "--uses", "3"]);
+
+    assert!(run.ok, "{}", run.all());
+    let token = line_value(&run.stdout, "initial_access_token:").unwrap().to_owned();
+    assert!(token.len() >= 43);
+    assert!(run.stdout.contains("good for 3 registration(s)"), "{}", run.stdout);
+    assert!(run.stderr.contains("dynamic_registration is off"), "the operator is told: {}", run.stderr);
+    let spent = idp.store(async |s| {
+        idp::store::ClientAdminStore::take_registration_token(s, &idp::crypto::digest(&token), 0).await.unwrap()
+    });
+    assert!(spent, "the digest is what is stored");
+    let audit = idp.run(&["audit", "search", "--kind", "registration_token_issued"]);
+    assert!(audit.ok && !audit.stdout.contains(&token), "{}", audit.all());
+    assert_eq!(audit.stdout.lines().count(), 1);
+    for bad in [["--ttl", "0"], ["--uses", "0"]] {
+        assert!(!idp.run(&with(&["client", "registration-token"], &bad)).ok, "{bad:?}");
+    }
+}
