@@ -110,7 +110,10 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/admin/api/v1/clients"),
     ("get", "/admin/api/v1/clients/{id}"),
     ("delete", "/admin/api/v1/clients/{id}"),
+    ("get", "/admin/api/v1/users"),
     ("post", "/admin/api/v1/users"),
+    ("get", "/admin/api/v1/users/{id}"),
+    ("put", "/admin/api/v1/users/{id}/role"),
     ("post", "/admin/api/v1/users/import"),
     ("get", "/admin/api/v1/groups"),
     ("post", "/admin/api/v1/groups"),
@@ -257,6 +260,46 @@ async fn an_admin_token_creates_users_that_start_each_way_and_no_password_comes_
         assert!(!answer.text.contains("password_hash") && !answer.text.contains("$argon2"), "{}", answer.text);
     }
     assert_eq!(provisional.json["user"]["must_change_password"], true);
+}
+
+#[tokio::test]
+async fn an_admin_token_searches_shows_and_gives_a_role_to_users() {
+    let api = Api::admin().await;
+    for login in ["anne.martin", "anne.durand", "paul.roux"] {
+        api.app.user(login).await;
+    }
+
+    let found = api.get("/admin/api/v1/users?q=anne&sort=login&order=desc&limit=1").await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    assert_eq!(
+        (found.json["total"].as_u64(), found.json["items"][0]["login"].as_str()),
+        (Some(2), Some("anne.martin"))
+    );
+    let id = found.json["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(found.json["items"][0]["status"], "active", "{}", found.text);
+    let pending = api.get("/admin/api/v1/users?status=pending_activation").await;
+    assert_eq!(pending.json["total"], 0, "{}", pending.text);
+
+    let role = api.call(Method::PUT, &format!("/admin/api/v1/users/{id}/role"), Some(json!({"role": "support"}))).await;
+    assert_eq!(role.status, StatusCode::NO_CONTENT, "{}", role.text);
+    let shown = api.get(&format!("/admin/api/v1/users/{id}")).await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
+    assert_eq!(shown.json["user"]["role"], "support");
+    assert!(shown.json["sessions"].is_array() && shown.json["groups"].is_array(), "{}", shown.text);
+    for answer in [&found, &shown] {
+        assert!(!answer.text.contains("$argon2") && !answer.text.contains("password_hash"), "{}", answer.text);
+    }
+    let cleared = api.call(Method::PUT, &format!("/admin/api/v1/users/{id}/role"), Some(json!({"role": null}))).await;
+    assert_eq!(cleared.status, StatusCode::NO_CONTENT, "{}", cleared.text);
+
+    api.get("/admin/api/v1/users/nobody").await.assert_problem(StatusCode::NOT_FOUND);
+    api.call(Method::PUT, "/admin/api/v1/users/nobody/role", Some(json!({"role": "admin"})))
+        .await
+        .assert_problem(StatusCode::NOT_FOUND);
+    api.call(Method::PUT, &format!("/admin/api/v1/users/{id}/role"), Some(json!({"role": "root"})))
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST);
+    api.get("/admin/api/v1/users?status=asleep").await.assert_problem(StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
@@ -512,15 +555,19 @@ async fn a_deleted_clients_tokens_no_longer_count() {
 }
 
 #[tokio::test]
-async fn a_token_issued_to_a_person_is_refused_for_now() {
+async fn a_persons_token_without_admin_scopes_reaches_nothing_whatever_their_role() {
+    // The person's role counts only with the matching scope in the token (decision 0017).
     let world = World::new().await;
+    let alice = idp::admin::users::UserRef::Id(world.alice.id.clone());
+    let cli = idp::admin::actor::Actor::cli();
+    idp::admin::users::set_role(&world.app.services, &cli, &alice, Some(idp::admin::actor::Role::Admin)).await.unwrap();
     let tokens = world.tokens("openid").await;
 
     let reply =
         read(machine().get(world.app.url("/admin/api/v1/clients")).bearer_auth(tokens.str("access_token"))).await;
 
     reply.assert_problem(StatusCode::FORBIDDEN);
-    assert_eq!(reply.json["type"], "urn:idp:problem:person-token", "{}", reply.text);
+    assert_eq!(reply.json["type"], "urn:idp:problem:insufficient-scope", "{}", reply.text);
 }
 
 #[tokio::test]

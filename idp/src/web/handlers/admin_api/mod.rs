@@ -42,7 +42,9 @@ pub fn router() -> axum::Router<AppState> {
         .route("/admin/api/openapi.json", get(openapi_get))
         .route("/admin/api/v1/clients", get(clients::clients_get).post(clients::clients_post))
         .route("/admin/api/v1/clients/{id}", get(clients::client_get).delete(clients::client_delete))
-        .route("/admin/api/v1/users", post(users::users_post))
+        .route("/admin/api/v1/users", get(users::users_get).post(users::users_post))
+        .route("/admin/api/v1/users/{id}", get(users::user_get))
+        .route("/admin/api/v1/users/{id}/role", put(users::user_role_put))
         .route("/admin/api/v1/users/import", post(users_import::users_import_post))
         .route("/admin/api/v1/groups", get(groups::groups_get).post(groups::groups_post))
         .route("/admin/api/v1/groups/{id}", get(groups::group_get))
@@ -71,7 +73,10 @@ pub fn router() -> axum::Router<AppState> {
         clients::clients_post,
         clients::client_get,
         clients::client_delete,
+        users::users_get,
         users::users_post,
+        users::user_get,
+        users::user_role_put,
         users_import::users_import_post,
         groups::groups_get,
         groups::groups_post,
