@@ -5,6 +5,8 @@
 
 pub mod account_state;
 pub mod audit;
+pub mod audit_search;
+pub mod client_admin;
 pub mod db;
 pub mod groups;
 pub mod import;
@@ -22,6 +24,9 @@ use async_trait::async_trait;
 pub use import::{ImportBatch, ImportStore, ImportedUser};
 
 use crate::domain::{Client, Login, NewUser, Scopes, User};
+
+pub use audit_search::{AuditFilter, AuditRecord, AuditSearchStore, DailyCount};
+pub use client_admin::{ClientAdminStore, PreviousSecret};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -503,6 +508,8 @@ pub trait Store:
     + GroupStore
     + ImportStore
     + user_admin::UserAdminStore
+    + ClientAdminStore
+    + AuditSearchStore
     + Send
     + Sync
 {
@@ -524,6 +531,8 @@ impl<
         + GroupStore
         + ImportStore
         + user_admin::UserAdminStore
+        + ClientAdminStore
+        + AuditSearchStore
         + Send
         + Sync,
 > Store for T

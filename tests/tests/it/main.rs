@@ -8,6 +8,8 @@ mod account_security;
 mod activation;
 mod admin_api;
 mod admin_api_roles;
+mod admin_audit;
+mod admin_clients;
 mod admin_users;
 mod authorization;
 mod authorize;
