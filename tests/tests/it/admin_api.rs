@@ -109,7 +109,9 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/admin/api/v1/clients"),
     ("post", "/admin/api/v1/clients"),
     ("get", "/admin/api/v1/clients/{id}"),
+    ("patch", "/admin/api/v1/clients/{id}"),
     ("delete", "/admin/api/v1/clients/{id}"),
+    ("post", "/admin/api/v1/clients/{id}/rotate-secret"),
     ("get", "/admin/api/v1/users"),
     ("post", "/admin/api/v1/users"),
     ("get", "/admin/api/v1/users/{id}"),
@@ -123,6 +125,8 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/admin/api/v1/user-types"),
     ("get", "/admin/api/v1/keys"),
     ("post", "/admin/api/v1/keys/rotate"),
+    ("get", "/admin/api/v1/audit"),
+    ("get", "/admin/api/v1/audit/export"),
 ];
 
 // --- The OpenAPI document ---
@@ -209,8 +213,12 @@ async fn the_client_list_is_filtered_sorted_and_paged() {
         (page.json["total"].as_u64(), page.json["limit"].as_u64(), page.json["offset"].as_u64()),
         (Some(3), Some(2), Some(1))
     );
-    let machines = api.get("/admin/api/v1/clients?grant_type=client_credentials").await;
-    assert_eq!(machines.json["total"], 1, "only ops: {}", machines.text);
+    let ascending = api.get("/admin/api/v1/clients?q=shop&limit=2").await;
+    let ids: Vec<&str> =
+        ascending.json["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["shop-a", "shop-b"]);
+    let cas = api.get("/admin/api/v1/clients?cas=true").await;
+    assert_eq!(cas.json["total"], 0, "no CAS client: {}", cas.text);
 }
 
 #[tokio::test]
@@ -232,6 +240,86 @@ async fn registering_a_taken_or_invalid_client_is_a_problem_and_writes_nothing()
     unknown_setting.assert_problem(StatusCode::BAD_REQUEST);
     assert_eq!(unknown_setting.json["errors"][0]["pointer"], "/settings", "{}", unknown_setting.text);
     api.get("/admin/api/v1/clients/web").await.assert_problem(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_admin_token_changes_a_client_and_rotates_its_secret_with_an_overlap() {
+    let api = Api::admin().await;
+    let created = api
+        .post(
+            "/admin/api/v1/clients",
+            json!({"id": "batch", "grant_types": ["client_credentials"], "settings": {"allowed_scopes": ["api.read"]}}),
+        )
+        .await;
+    let old = created.json["client_secret"].as_str().unwrap().to_owned();
+
+    let patched = api
+        .call(
+            Method::PATCH,
+            "/admin/api/v1/clients/batch",
+            Some(json!({"name": "Traitements", "settings": {"allowed_scopes": ["api.read", "api.write"]}})),
+        )
+        .await;
+    let rotated = api.call(Method::POST, "/admin/api/v1/clients/batch/rotate-secret", None).await;
+
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
+    assert_eq!(patched.json["name"], "Traitements");
+    assert_eq!(patched.json["settings"]["allowed_scopes"], json!(["api.read", "api.write"]));
+    assert_eq!(patched.json["has_secret"], true);
+    assert!(!patched.text.contains(&old), "{}", patched.text);
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+    let new = rotated.json["client_secret"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    assert!(rotated.json["previous_secret_valid_until"].is_string(), "{}", rotated.text);
+    // Both work during the overlap.
+    token_for(&api.app, "batch", &new, "api.write").await;
+    token_for(&api.app, "batch", &old, "api.read").await;
+    let shown = api.get("/admin/api/v1/clients/batch").await;
+    assert!(shown.json["previous_secret_valid_until"].is_string(), "{}", shown.text);
+    assert!(!shown.text.contains(&new) && !shown.text.contains(&old), "{}", shown.text);
+
+    // No overlap: the old secret stops at once.
+    let now = api.call(Method::POST, "/admin/api/v1/clients/batch/rotate-secret", Some(json!({"overlap": 0}))).await;
+    assert_eq!(now.status, StatusCode::OK, "{}", now.text);
+    let refused = post_token(&api.app, Some(&basic("batch", &new)), &[("grant_type", "client_credentials")]).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.json);
+
+    let bad = api.call(Method::PATCH, "/admin/api/v1/clients/batch", Some(json!({"settings": {"colour": 1}}))).await;
+    bad.assert_problem(StatusCode::BAD_REQUEST);
+    api.call(Method::PATCH, "/admin/api/v1/clients/nothing", Some(json!({"name": "x"})))
+        .await
+        .assert_problem(StatusCode::NOT_FOUND);
+    api.call(Method::POST, "/admin/api/v1/clients/batch/rotate-secret", Some(json!({"overlap": -1})))
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST);
+}
+
+// --- Audit ---
+
+#[tokio::test]
+async fn every_admin_call_is_in_the_audit_trail_which_is_searched_and_exported_as_json_lines() {
+    let api = Api::admin().await;
+    let created = api.post("/admin/api/v1/groups", json!({"id": "staff"})).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let client = api.post("/admin/api/v1/clients", json!({"id": "batch", "grant_types": ["client_credentials"]})).await;
+    let secret = client.json["client_secret"].as_str().unwrap().to_owned();
+
+    let found = api.get("/admin/api/v1/audit?kind=client_*&since=2000-01-01").await;
+    let export =
+        read(machine().get(api.app.url("/admin/api/v1/audit/export?kind=client_created")).bearer_auth(&api.token))
+            .await;
+
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    let entry = &found.json["items"][0];
+    assert_eq!(entry["kind"], "client_created", "{}", found.text);
+    assert_eq!(entry["detail"]["actor"], json!({"type": "client", "client_id": "ops"}), "{}", found.text);
+    assert!(!found.text.contains(&secret), "a secret in the trail: {}", found.text);
+    assert_eq!(export.status, StatusCode::OK, "{}", export.text);
+    assert_eq!(export.header("content-type"), "application/x-ndjson");
+    let lines: Vec<Value> = export.text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1, "{}", export.text);
+    assert_eq!(lines[0]["detail"]["client_id"], "batch");
+    api.get("/admin/api/v1/audit?since=yesterday").await.assert_problem(StatusCode::BAD_REQUEST);
 }
 
 // --- Users ---
@@ -417,7 +505,7 @@ async fn an_admin_token_lists_and_rotates_the_signing_keys() {
     let too_soon = api.post("/admin/api/v1/keys/rotate", json!({"alg": "ES256"})).await;
     let rotated = api.post("/admin/api/v1/keys/rotate", json!({"alg": "ES256", "force": true})).await;
 
-    too_soon.assert_problem(StatusCode::CONFLICT);
+    too_soon.assert_problem(StatusCode::BAD_REQUEST);
     assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
     assert_eq!(rotated.json["rotations"][0]["activated"], next_es256);
     api.post("/admin/api/v1/keys/rotate", json!({"alg": "HS256"})).await.assert_problem(StatusCode::BAD_REQUEST);

@@ -27,7 +27,9 @@ fn admin_only() -> Vec<(Method, &'static str)> {
         (Method::GET, "/admin/api/v1/clients"),
         (Method::POST, "/admin/api/v1/clients"),
         (Method::GET, "/admin/api/v1/clients/ops"),
+        (Method::PATCH, "/admin/api/v1/clients/ops"),
         (Method::DELETE, "/admin/api/v1/clients/ops"),
+        (Method::POST, "/admin/api/v1/clients/ops/rotate-secret"),
         (Method::POST, "/admin/api/v1/users"),
         (Method::POST, "/admin/api/v1/users/import"),
         (Method::PUT, "/admin/api/v1/users/nothing/role"),
@@ -45,7 +47,10 @@ fn admin_only() -> Vec<(Method, &'static str)> {
 async fn a_support_token_gets_403_on_clients_keys_groups_and_user_creation() {
     let api = Api::with_scopes(&["idp.support"]).await;
 
-    assert_refused(&api, &admin_only()).await;
+    let mut calls = admin_only();
+    calls.push((Method::GET, "/admin/api/v1/audit"));
+    calls.push((Method::GET, "/admin/api/v1/audit/export"));
+    assert_refused(&api, &calls).await;
 
     let refused = api.get("/admin/api/v1/keys").await;
     assert!(refused.header("www-authenticate").ends_with("scope=\"idp.admin\""), "{:?}", refused.headers);
@@ -74,6 +79,7 @@ async fn a_token_without_an_admin_scope_reaches_nothing() {
     let api = Api::with_scopes(&["api.read"]).await;
 
     let mut calls = admin_only();
+    calls.push((Method::GET, "/admin/api/v1/audit"));
     calls.push((Method::GET, "/admin/api/v1/user-types"));
     calls.push((Method::GET, "/admin/api/v1/users"));
     calls.push((Method::GET, "/admin/api/v1/users/nothing"));

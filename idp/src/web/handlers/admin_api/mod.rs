@@ -8,6 +8,7 @@
 //! so a browser cannot be made to call it with someone's credentials, and it is exempt from
 //! the same-origin rule (`web::CROSS_SITE_PREFIXES`).
 
+pub mod audit;
 pub mod auth;
 pub mod clients;
 pub mod groups;
@@ -41,7 +42,11 @@ pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/admin/api/openapi.json", get(openapi_get))
         .route("/admin/api/v1/clients", get(clients::clients_get).post(clients::clients_post))
-        .route("/admin/api/v1/clients/{id}", get(clients::client_get).delete(clients::client_delete))
+        .route(
+            "/admin/api/v1/clients/{id}",
+            get(clients::client_get).patch(clients::client_patch).delete(clients::client_delete),
+        )
+        .route("/admin/api/v1/clients/{id}/rotate-secret", post(clients::client_rotate_secret_post))
         .route("/admin/api/v1/users", get(users::users_get).post(users::users_post))
         .route("/admin/api/v1/users/{id}", get(users::user_get))
         .route("/admin/api/v1/users/{id}/role", put(users::user_role_put))
@@ -55,6 +60,8 @@ pub fn router() -> axum::Router<AppState> {
         .route("/admin/api/v1/user-types", get(user_types::user_types_get))
         .route("/admin/api/v1/keys", get(keys::keys_get))
         .route("/admin/api/v1/keys/rotate", post(keys::keys_rotate_post))
+        .route("/admin/api/v1/audit", get(audit::audit_get))
+        .route("/admin/api/v1/audit/export", get(audit::audit_export_get))
 }
 
 #[derive(OpenApi)]
@@ -72,7 +79,9 @@ pub fn router() -> axum::Router<AppState> {
         clients::clients_get,
         clients::clients_post,
         clients::client_get,
+        clients::client_patch,
         clients::client_delete,
+        clients::client_rotate_secret_post,
         users::users_get,
         users::users_post,
         users::user_get,
@@ -86,6 +95,8 @@ pub fn router() -> axum::Router<AppState> {
         user_types::user_types_get,
         keys::keys_get,
         keys::keys_rotate_post,
+        audit::audit_get,
+        audit::audit_export_get,
     ),
     components(schemas(problem::Problem, problem::FieldProblem)),
     modifiers(&BearerScheme),
@@ -95,6 +106,7 @@ pub fn router() -> axum::Router<AppState> {
         (name = "groups", description = "Groups of users"),
         (name = "user-types", description = "The configured user types"),
         (name = "keys", description = "Signing keys"),
+        (name = "audit", description = "The audit trail"),
     )
 )]
 pub struct ApiDoc;
