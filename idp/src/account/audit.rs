@@ -99,7 +99,8 @@ pub const CLIENT_CREATED: &str = "client_created";
 pub const CLIENT_UPDATED: &str = "client_updated";
 pub const CLIENT_DELETED: &str = "client_deleted";
 pub const CLIENT_SECRET_ROTATED: &str = "client_secret_rotated";
-/// RFC 7591 / 7592 (detail: `client_id`; the token's `expires_at` and `uses`).
+/// RFC 7591 / 7592: an initial access token issued (detail: `expires_at`, `uses`), a client
+/// registered with one (detail: `client_id`).
 pub const REGISTRATION_TOKEN_ISSUED: &str = "registration_token_issued";
 pub const CLIENT_REGISTERED: &str = "client_registered";
 /// Signing keys rotated (detail: `alg`, `activated`, `next`: key ids).

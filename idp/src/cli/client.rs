@@ -109,6 +109,16 @@ pub enum ClientCommand {
     Remove {
         id: String,
     },
+    /// Print an RFC 7591 initial access token for POST /register once (dynamic_registration
+    /// must be on). Single use unless --uses says more.
+    RegistrationToken {
+        /// Lifetime: seconds, or 15m, 1h, 7d.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+        /// Registrations it allows.
+        #[arg(long, default_value_t = 1)]
+        uses: i64,
+    },
 }
 
 pub async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
@@ -227,6 +237,16 @@ pub async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()
             println!("client_secret: {}", secret.expose());
             println!("(shown once: only its digest is stored)");
             println!("the previous secret works until {}", idp::clock::rfc3339(until));
+            Ok(())
+        }
+        ClientCommand::RegistrationToken { ttl, uses } => {
+            let ttl = when::parse_duration(&ttl)?;
+            let (token, until) = clients::issue_registration_token(&services, &Actor::cli(), ttl, uses).await?;
+            if !config.admin.dynamic_registration {
+                eprintln!("note: dynamic_registration is off; /register answers 404 until it is on");
+            }
+            println!("initial_access_token: {}", token.expose());
+            println!("(shown once; good for {uses} registration(s) until {})", idp::clock::rfc3339(until));
             Ok(())
         }
         ClientCommand::Remove { id } => {
