@@ -116,6 +116,19 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/admin/api/v1/users"),
     ("get", "/admin/api/v1/users/{id}"),
     ("put", "/admin/api/v1/users/{id}/role"),
+    ("patch", "/admin/api/v1/users/{id}"),
+    ("delete", "/admin/api/v1/users/{id}"),
+    ("post", "/admin/api/v1/users/{id}/disable"),
+    ("post", "/admin/api/v1/users/{id}/enable"),
+    ("post", "/admin/api/v1/users/{id}/unlock"),
+    ("post", "/admin/api/v1/users/{id}/reset-password"),
+    ("post", "/admin/api/v1/users/{id}/reset-secret-question"),
+    ("get", "/admin/api/v1/users/{id}/sessions"),
+    ("delete", "/admin/api/v1/users/{id}/sessions"),
+    ("delete", "/admin/api/v1/users/{id}/sessions/{sid}"),
+    ("get", "/admin/api/v1/users/{id}/consents"),
+    ("delete", "/admin/api/v1/users/{id}/consents/{client_id}"),
+    ("get", "/admin/api/v1/users/{id}/events"),
     ("post", "/admin/api/v1/users/import"),
     ("get", "/admin/api/v1/groups"),
     ("post", "/admin/api/v1/groups"),
@@ -388,6 +401,40 @@ async fn an_admin_token_searches_shows_and_gives_a_role_to_users() {
         .await
         .assert_problem(StatusCode::BAD_REQUEST);
     api.get("/admin/api/v1/users?status=asleep").await.assert_problem(StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_admin_token_changes_disables_resets_and_deletes_a_user() {
+    let api = Api::admin().await;
+    let id = api.app.user("anne").await.id;
+    let path = |tail: &str| format!("/admin/api/v1/users/{id}{tail}");
+
+    let patched = api.call(Method::PATCH, &path(""), Some(json!({"given_name": "Anne-Marie"}))).await;
+    assert_eq!(patched.status, StatusCode::NO_CONTENT, "{}", patched.text);
+    assert_eq!(api.get(&path("")).await.json["user"]["given_name"], "Anne-Marie");
+    for (tail, status) in [("/disable", "disabled"), ("/enable", "active")] {
+        let reply = api.call(Method::POST, &path(tail), None).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{tail}: {}", reply.text);
+        assert_eq!(api.get(&path("")).await.json["user"]["status"], status, "{tail}");
+    }
+    let unlocked = api.call(Method::POST, &path("/unlock"), None).await;
+    assert_eq!(unlocked.status, StatusCode::NO_CONTENT, "{}", unlocked.text);
+    let reset = api.call(Method::POST, &path("/reset-password"), None).await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.text);
+    assert!(reset.json["expires_at"].is_string() && !reset.text.contains("password\""), "{}", reset.text);
+    let sessions = api.get(&path("/sessions")).await;
+    assert_eq!(sessions.json, json!([]), "{}", sessions.text);
+    assert_eq!(api.call(Method::DELETE, &path("/sessions"), None).await.status, StatusCode::NO_CONTENT);
+    let consents = api.get(&path("/consents")).await;
+    assert_eq!(consents.json, json!([]), "{}", consents.text);
+    api.call(Method::DELETE, &path("/consents/shop"), None).await.assert_problem(StatusCode::NOT_FOUND);
+    let events = api.get(&path("/events")).await;
+    assert_eq!(events.status, StatusCode::OK, "{}", events.text);
+    assert!(events.json["total"].as_u64().unwrap() >= 3, "the admin calls are the user's events: {}", events.text);
+
+    let deleted = api.call(Method::DELETE, &path(""), None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+    api.get(&path("")).await.assert_problem(StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

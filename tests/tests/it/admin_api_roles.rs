@@ -33,6 +33,10 @@ fn admin_only() -> Vec<(Method, &'static str)> {
         (Method::POST, "/admin/api/v1/users"),
         (Method::POST, "/admin/api/v1/users/import"),
         (Method::PUT, "/admin/api/v1/users/nothing/role"),
+        (Method::PATCH, "/admin/api/v1/users/nothing"),
+        (Method::DELETE, "/admin/api/v1/users/nothing"),
+        (Method::POST, "/admin/api/v1/users/nothing/disable"),
+        (Method::DELETE, "/admin/api/v1/users/nothing/consents/shop"),
         (Method::GET, "/admin/api/v1/groups"),
         (Method::POST, "/admin/api/v1/groups"),
         (Method::GET, "/admin/api/v1/groups/staff"),
@@ -115,7 +119,11 @@ async fn the_scopes_each_operation_documents_are_exactly_the_ones_it_accepts() {
                     .iter()
                     .any(|r| r["bearer"].as_array().unwrap().iter().any(|s| s == scope));
                 // Path parameters name nothing that exists: nothing is changed.
-                let concrete = path.replace("{id}", "nothing").replace("{login}", "nobody").replace("{sid}", "none");
+                let concrete = path
+                    .replace("{id}", "nothing")
+                    .replace("{login}", "nobody")
+                    .replace("{sid}", "none")
+                    .replace("{client_id}", "nothing");
                 let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
                 let body = matches!(method, Method::POST | Method::PATCH | Method::PUT).then(|| json!({}));
                 let reply = api.call(method.clone(), &concrete, body).await;

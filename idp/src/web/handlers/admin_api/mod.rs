@@ -18,11 +18,12 @@ pub mod problem;
 pub mod user_types;
 pub mod users;
 pub mod users_import;
+pub mod users_manage;
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -48,8 +49,24 @@ pub fn router() -> axum::Router<AppState> {
         )
         .route("/admin/api/v1/clients/{id}/rotate-secret", post(clients::client_rotate_secret_post))
         .route("/admin/api/v1/users", get(users::users_get).post(users::users_post))
-        .route("/admin/api/v1/users/{id}", get(users::user_get))
+        .route(
+            "/admin/api/v1/users/{id}",
+            get(users::user_get).patch(users_manage::user_patch).delete(users_manage::user_delete),
+        )
         .route("/admin/api/v1/users/{id}/role", put(users::user_role_put))
+        .route("/admin/api/v1/users/{id}/disable", post(users_manage::user_disable_post))
+        .route("/admin/api/v1/users/{id}/enable", post(users_manage::user_enable_post))
+        .route("/admin/api/v1/users/{id}/unlock", post(users_manage::user_unlock_post))
+        .route("/admin/api/v1/users/{id}/reset-password", post(users_manage::user_reset_password_post))
+        .route("/admin/api/v1/users/{id}/reset-secret-question", post(users_manage::user_reset_secret_question_post))
+        .route(
+            "/admin/api/v1/users/{id}/sessions",
+            get(users_manage::user_sessions_get).delete(users_manage::user_sessions_delete),
+        )
+        .route("/admin/api/v1/users/{id}/sessions/{sid}", delete(users_manage::user_session_delete))
+        .route("/admin/api/v1/users/{id}/consents", get(users_manage::user_consents_get))
+        .route("/admin/api/v1/users/{id}/consents/{client_id}", delete(users_manage::user_consent_delete))
+        .route("/admin/api/v1/users/{id}/events", get(users_manage::user_events_get))
         .route("/admin/api/v1/users/import", post(users_import::users_import_post))
         .route("/admin/api/v1/groups", get(groups::groups_get).post(groups::groups_post))
         .route("/admin/api/v1/groups/{id}", get(groups::group_get))
@@ -86,6 +103,19 @@ pub fn router() -> axum::Router<AppState> {
         users::users_post,
         users::user_get,
         users::user_role_put,
+        users_manage::user_patch,
+        users_manage::user_delete,
+        users_manage::user_disable_post,
+        users_manage::user_enable_post,
+        users_manage::user_unlock_post,
+        users_manage::user_reset_password_post,
+        users_manage::user_reset_secret_question_post,
+        users_manage::user_sessions_get,
+        users_manage::user_sessions_delete,
+        users_manage::user_session_delete,
+        users_manage::user_consents_get,
+        users_manage::user_consent_delete,
+        users_manage::user_events_get,
         users_import::users_import_post,
         groups::groups_get,
         groups::groups_post,
