@@ -6,11 +6,13 @@
 //! - A token of a machine client (`client_credentials`, no user) acts as `Actor::client`, with
 //!   the roles of the scopes it holds that the client is still allowed now: narrowing a
 //!   client's `allowed_scopes`, or deleting it, takes effect on tokens already issued.
-//! - A token issued to a person would act as that person, with its scopes intersected with
-//!   the role the person holds now; until people have roles in the store, such tokens are
-//!   refused (`PersonToken`), never treated as a client's.
+//! - A token issued to a person acts as that person, with the admin scopes it holds
+//!   intersected with the role the person holds now (`users::role_of`): a role withdrawn takes
+//!   effect at the next call (decision 0017). A disabled or deleted person's tokens speak for
+//!   nobody.
 
-use super::actor::{Actor, Role};
+use super::AdminError;
+use super::actor::{Actor, ActorKind, Role};
 use crate::oidc::{OAuthErrorCode, userinfo};
 use crate::services::Services;
 use crate::session::ClientInfo;
@@ -21,9 +23,6 @@ pub enum ApiTokenError {
     /// Unknown, malformed, expired or revoked (RFC 6750 §3.1 `invalid_token`).
     #[error("the access token is invalid, expired or revoked")]
     Invalid,
-    /// A token issued to a person: not accepted by the API yet.
-    #[error("tokens issued to people are not accepted by the admin API; use a client_credentials token")]
-    PersonToken,
     /// The database or the ephemeral store is unreachable: try again later.
     #[error("a dependency is unavailable")]
     Unavailable,
@@ -41,21 +40,27 @@ pub async fn actor_for_token(s: &Services, token: &str, info: ClientInfo) -> Res
         OAuthErrorCode::ServerError => ApiTokenError::Internal,
         _ => ApiTokenError::Invalid,
     })?;
-    if record.user_id.is_some() {
-        return Err(ApiTokenError::PersonToken);
+    let infra = |e: crate::store::StoreError| infra_error(crate::services::InfraError::from(e));
+    if let Some(user_id) = &record.user_id {
+        let user = s.store.user_by_id(user_id).await.map_err(infra)?.filter(|u| !u.disabled);
+        let user = user.ok_or(ApiTokenError::Invalid)?;
+        let role = super::users::role_of(s, user_id).await.map_err(|e| match e {
+            AdminError::Infra(e) => infra_error(e),
+            _ => ApiTokenError::Internal,
+        })?;
+        let roles = roles_of(record.scopes.iter()).into_iter().filter(|r| Some(*r) == role).collect();
+        let kind = ActorKind::Person { user_id: user.id, login: user.login };
+        return Ok(Actor { kind, roles, info });
     }
-    let infra = |e: crate::store::StoreError| {
-        if crate::services::InfraError::from(e).is_unavailable() {
-            ApiTokenError::Unavailable
-        } else {
-            ApiTokenError::Internal
-        }
-    };
     // A deleted client's tokens speak for nobody.
     let client = s.store.client(&record.client_id).await.map_err(infra)?.ok_or(ApiTokenError::Invalid)?;
     let allowed = client.settings.allowed_scopes.unwrap_or_default();
     let roles = roles_of(record.scopes.iter().filter(|scope| allowed.iter().any(|a| a == scope)));
     Ok(Actor::client(&client.id, roles, info))
+}
+
+fn infra_error(e: crate::services::InfraError) -> ApiTokenError {
+    if e.is_unavailable() { ApiTokenError::Unavailable } else { ApiTokenError::Internal }
 }
 
 /// The roles the admin scopes among `scopes` carry, each once, in `Role::ALL` order.

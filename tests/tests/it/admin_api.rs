@@ -109,8 +109,26 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/admin/api/v1/clients"),
     ("post", "/admin/api/v1/clients"),
     ("get", "/admin/api/v1/clients/{id}"),
+    ("patch", "/admin/api/v1/clients/{id}"),
     ("delete", "/admin/api/v1/clients/{id}"),
+    ("post", "/admin/api/v1/clients/{id}/rotate-secret"),
+    ("get", "/admin/api/v1/users"),
     ("post", "/admin/api/v1/users"),
+    ("get", "/admin/api/v1/users/{id}"),
+    ("put", "/admin/api/v1/users/{id}/role"),
+    ("patch", "/admin/api/v1/users/{id}"),
+    ("delete", "/admin/api/v1/users/{id}"),
+    ("post", "/admin/api/v1/users/{id}/disable"),
+    ("post", "/admin/api/v1/users/{id}/enable"),
+    ("post", "/admin/api/v1/users/{id}/unlock"),
+    ("post", "/admin/api/v1/users/{id}/reset-password"),
+    ("post", "/admin/api/v1/users/{id}/reset-secret-question"),
+    ("get", "/admin/api/v1/users/{id}/sessions"),
+    ("delete", "/admin/api/v1/users/{id}/sessions"),
+    ("delete", "/admin/api/v1/users/{id}/sessions/{sid}"),
+    ("get", "/admin/api/v1/users/{id}/consents"),
+    ("delete", "/admin/api/v1/users/{id}/consents/{client_id}"),
+    ("get", "/admin/api/v1/users/{id}/events"),
     ("post", "/admin/api/v1/users/import"),
     ("get", "/admin/api/v1/groups"),
     ("post", "/admin/api/v1/groups"),
@@ -120,6 +138,8 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/admin/api/v1/user-types"),
     ("get", "/admin/api/v1/keys"),
     ("post", "/admin/api/v1/keys/rotate"),
+    ("get", "/admin/api/v1/audit"),
+    ("get", "/admin/api/v1/audit/export"),
 ];
 
 // --- The OpenAPI document ---
@@ -206,8 +226,12 @@ async fn the_client_list_is_filtered_sorted_and_paged() {
         (page.json["total"].as_u64(), page.json["limit"].as_u64(), page.json["offset"].as_u64()),
         (Some(3), Some(2), Some(1))
     );
-    let machines = api.get("/admin/api/v1/clients?grant_type=client_credentials").await;
-    assert_eq!(machines.json["total"], 1, "only ops: {}", machines.text);
+    let ascending = api.get("/admin/api/v1/clients?q=shop&limit=2").await;
+    let ids: Vec<&str> =
+        ascending.json["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["shop-a", "shop-b"]);
+    let cas = api.get("/admin/api/v1/clients?cas=true").await;
+    assert_eq!(cas.json["total"], 0, "no CAS client: {}", cas.text);
 }
 
 #[tokio::test]
@@ -229,6 +253,86 @@ async fn registering_a_taken_or_invalid_client_is_a_problem_and_writes_nothing()
     unknown_setting.assert_problem(StatusCode::BAD_REQUEST);
     assert_eq!(unknown_setting.json["errors"][0]["pointer"], "/settings", "{}", unknown_setting.text);
     api.get("/admin/api/v1/clients/web").await.assert_problem(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_admin_token_changes_a_client_and_rotates_its_secret_with_an_overlap() {
+    let api = Api::admin().await;
+    let created = api
+        .post(
+            "/admin/api/v1/clients",
+            json!({"id": "batch", "grant_types": ["client_credentials"], "settings": {"allowed_scopes": ["api.read"]}}),
+        )
+        .await;
+    let old = created.json["client_secret"].as_str().unwrap().to_owned();
+
+    let patched = api
+        .call(
+            Method::PATCH,
+            "/admin/api/v1/clients/batch",
+            Some(json!({"name": "Traitements", "settings": {"allowed_scopes": ["api.read", "api.write"]}})),
+        )
+        .await;
+    let rotated = api.call(Method::POST, "/admin/api/v1/clients/batch/rotate-secret", None).await;
+
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
+    assert_eq!(patched.json["name"], "Traitements");
+    assert_eq!(patched.json["settings"]["allowed_scopes"], json!(["api.read", "api.write"]));
+    assert_eq!(patched.json["has_secret"], true);
+    assert!(!patched.text.contains(&old), "{}", patched.text);
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+    let new = rotated.json["client_secret"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    assert!(rotated.json["previous_secret_valid_until"].is_string(), "{}", rotated.text);
+    // Both work during the overlap.
+    token_for(&api.app, "batch", &new, "api.write").await;
+    token_for(&api.app, "batch", &old, "api.read").await;
+    let shown = api.get("/admin/api/v1/clients/batch").await;
+    assert!(shown.json["previous_secret_valid_until"].is_string(), "{}", shown.text);
+    assert!(!shown.text.contains(&new) && !shown.text.contains(&old), "{}", shown.text);
+
+    // No overlap: the old secret stops at once.
+    let now = api.call(Method::POST, "/admin/api/v1/clients/batch/rotate-secret", Some(json!({"overlap": 0}))).await;
+    assert_eq!(now.status, StatusCode::OK, "{}", now.text);
+    let refused = post_token(&api.app, Some(&basic("batch", &new)), &[("grant_type", "client_credentials")]).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.json);
+
+    let bad = api.call(Method::PATCH, "/admin/api/v1/clients/batch", Some(json!({"settings": {"colour": 1}}))).await;
+    bad.assert_problem(StatusCode::BAD_REQUEST);
+    api.call(Method::PATCH, "/admin/api/v1/clients/nothing", Some(json!({"name": "x"})))
+        .await
+        .assert_problem(StatusCode::NOT_FOUND);
+    api.call(Method::POST, "/admin/api/v1/clients/batch/rotate-secret", Some(json!({"overlap": -1})))
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST);
+}
+
+// --- Audit ---
+
+#[tokio::test]
+async fn every_admin_call_is_in_the_audit_trail_which_is_searched_and_exported_as_json_lines() {
+    let api = Api::admin().await;
+    let created = api.post("/admin/api/v1/groups", json!({"id": "staff"})).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let client = api.post("/admin/api/v1/clients", json!({"id": "batch", "grant_types": ["client_credentials"]})).await;
+    let secret = client.json["client_secret"].as_str().unwrap().to_owned();
+
+    let found = api.get("/admin/api/v1/audit?kind=client_*&since=2000-01-01").await;
+    let export =
+        read(machine().get(api.app.url("/admin/api/v1/audit/export?kind=client_created")).bearer_auth(&api.token))
+            .await;
+
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    let entry = &found.json["items"][0];
+    assert_eq!(entry["kind"], "client_created", "{}", found.text);
+    assert_eq!(entry["detail"]["actor"], json!({"type": "client", "client_id": "ops"}), "{}", found.text);
+    assert!(!found.text.contains(&secret), "a secret in the trail: {}", found.text);
+    assert_eq!(export.status, StatusCode::OK, "{}", export.text);
+    assert_eq!(export.header("content-type"), "application/x-ndjson");
+    let lines: Vec<Value> = export.text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1, "{}", export.text);
+    assert_eq!(lines[0]["detail"]["client_id"], "batch");
+    api.get("/admin/api/v1/audit?since=yesterday").await.assert_problem(StatusCode::BAD_REQUEST);
 }
 
 // --- Users ---
@@ -257,6 +361,80 @@ async fn an_admin_token_creates_users_that_start_each_way_and_no_password_comes_
         assert!(!answer.text.contains("password_hash") && !answer.text.contains("$argon2"), "{}", answer.text);
     }
     assert_eq!(provisional.json["user"]["must_change_password"], true);
+}
+
+#[tokio::test]
+async fn an_admin_token_searches_shows_and_gives_a_role_to_users() {
+    let api = Api::admin().await;
+    for login in ["anne.martin", "anne.durand", "paul.roux"] {
+        api.app.user(login).await;
+    }
+
+    let found = api.get("/admin/api/v1/users?q=anne&sort=login&order=desc&limit=1").await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    assert_eq!(
+        (found.json["total"].as_u64(), found.json["items"][0]["login"].as_str()),
+        (Some(2), Some("anne.martin"))
+    );
+    let id = found.json["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(found.json["items"][0]["status"], "active", "{}", found.text);
+    let pending = api.get("/admin/api/v1/users?status=pending_activation").await;
+    assert_eq!(pending.json["total"], 0, "{}", pending.text);
+
+    let role = api.call(Method::PUT, &format!("/admin/api/v1/users/{id}/role"), Some(json!({"role": "support"}))).await;
+    assert_eq!(role.status, StatusCode::NO_CONTENT, "{}", role.text);
+    let shown = api.get(&format!("/admin/api/v1/users/{id}")).await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
+    assert_eq!(shown.json["user"]["role"], "support");
+    assert!(shown.json["sessions"].is_array() && shown.json["groups"].is_array(), "{}", shown.text);
+    for answer in [&found, &shown] {
+        assert!(!answer.text.contains("$argon2") && !answer.text.contains("password_hash"), "{}", answer.text);
+    }
+    let cleared = api.call(Method::PUT, &format!("/admin/api/v1/users/{id}/role"), Some(json!({"role": null}))).await;
+    assert_eq!(cleared.status, StatusCode::NO_CONTENT, "{}", cleared.text);
+
+    api.get("/admin/api/v1/users/nobody").await.assert_problem(StatusCode::NOT_FOUND);
+    api.call(Method::PUT, "/admin/api/v1/users/nobody/role", Some(json!({"role": "admin"})))
+        .await
+        .assert_problem(StatusCode::NOT_FOUND);
+    api.call(Method::PUT, &format!("/admin/api/v1/users/{id}/role"), Some(json!({"role": "root"})))
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST);
+    api.get("/admin/api/v1/users?status=asleep").await.assert_problem(StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_admin_token_changes_disables_resets_and_deletes_a_user() {
+    let api = Api::admin().await;
+    let id = api.app.user("anne").await.id;
+    let path = |tail: &str| format!("/admin/api/v1/users/{id}{tail}");
+
+    let patched = api.call(Method::PATCH, &path(""), Some(json!({"given_name": "Anne-Marie"}))).await;
+    assert_eq!(patched.status, StatusCode::NO_CONTENT, "{}", patched.text);
+    assert_eq!(api.get(&path("")).await.json["user"]["given_name"], "Anne-Marie");
+    for (tail, status) in [("/disable", "disabled"), ("/enable", "active")] {
+        let reply = api.call(Method::POST, &path(tail), None).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{tail}: {}", reply.text);
+        assert_eq!(api.get(&path("")).await.json["user"]["status"], status, "{tail}");
+    }
+    let unlocked = api.call(Method::POST, &path("/unlock"), None).await;
+    assert_eq!(unlocked.status, StatusCode::NO_CONTENT, "{}", unlocked.text);
+    let reset = api.call(Method::POST, &path("/reset-password"), None).await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.text);
+    assert!(reset.json["expires_at"].is_string() && !reset.text.contains("password\""), "{}", reset.text);
+    let sessions = api.get(&path("/sessions")).await;
+    assert_eq!(sessions.json, json!([]), "{}", sessions.text);
+    assert_eq!(api.call(Method::DELETE, &path("/sessions"), None).await.status, StatusCode::NO_CONTENT);
+    let consents = api.get(&path("/consents")).await;
+    assert_eq!(consents.json, json!([]), "{}", consents.text);
+    api.call(Method::DELETE, &path("/consents/shop"), None).await.assert_problem(StatusCode::NOT_FOUND);
+    let events = api.get(&path("/events")).await;
+    assert_eq!(events.status, StatusCode::OK, "{}", events.text);
+    assert!(events.json["total"].as_u64().unwrap() >= 3, "the admin calls are the user's events: {}", events.text);
+
+    let deleted = api.call(Method::DELETE, &path(""), None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+    api.get(&path("")).await.assert_problem(StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -374,7 +552,7 @@ async fn an_admin_token_lists_and_rotates_the_signing_keys() {
     let too_soon = api.post("/admin/api/v1/keys/rotate", json!({"alg": "ES256"})).await;
     let rotated = api.post("/admin/api/v1/keys/rotate", json!({"alg": "ES256", "force": true})).await;
 
-    too_soon.assert_problem(StatusCode::CONFLICT);
+    too_soon.assert_problem(StatusCode::BAD_REQUEST);
     assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
     assert_eq!(rotated.json["rotations"][0]["activated"], next_es256);
     api.post("/admin/api/v1/keys/rotate", json!({"alg": "HS256"})).await.assert_problem(StatusCode::BAD_REQUEST);
@@ -512,15 +690,19 @@ async fn a_deleted_clients_tokens_no_longer_count() {
 }
 
 #[tokio::test]
-async fn a_token_issued_to_a_person_is_refused_for_now() {
+async fn a_persons_token_without_admin_scopes_reaches_nothing_whatever_their_role() {
+    // The person's role counts only with the matching scope in the token (decision 0017).
     let world = World::new().await;
+    let alice = idp::admin::users::UserRef::Id(world.alice.id.clone());
+    let cli = idp::admin::actor::Actor::cli();
+    idp::admin::users::set_role(&world.app.services, &cli, &alice, Some(idp::admin::actor::Role::Admin)).await.unwrap();
     let tokens = world.tokens("openid").await;
 
     let reply =
         read(machine().get(world.app.url("/admin/api/v1/clients")).bearer_auth(tokens.str("access_token"))).await;
 
     reply.assert_problem(StatusCode::FORBIDDEN);
-    assert_eq!(reply.json["type"], "urn:idp:problem:person-token", "{}", reply.text);
+    assert_eq!(reply.json["type"], "urn:idp:problem:insufficient-scope", "{}", reply.text);
 }
 
 #[tokio::test]

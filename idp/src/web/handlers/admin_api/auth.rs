@@ -136,12 +136,6 @@ impl<N: Needs + Send + Sync> FromRequestParts<AppState> for Caller<N> {
             Err(ApiTokenError::Invalid) => {
                 Err(unauthorized(&ApiTokenError::Invalid.to_string(), "error=\"invalid_token\""))
             }
-            Err(ApiTokenError::PersonToken) => Err(Problem::new(
-                StatusCode::FORBIDDEN,
-                "person-token",
-                "Token of a person",
-                ApiTokenError::PersonToken.to_string(),
-            )),
             Err(ApiTokenError::Unavailable) => Err(Problem::unavailable()),
             Err(ApiTokenError::Internal) => Err(Problem::internal()),
         }

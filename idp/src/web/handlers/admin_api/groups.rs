@@ -61,8 +61,8 @@ pub enum GroupSort {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct GroupListQuery {
-    /// 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
+    /// 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     #[param(minimum = 0)]
     pub offset: Option<u64>,

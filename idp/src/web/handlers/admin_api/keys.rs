@@ -3,16 +3,15 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{Caller, needs};
 use super::paging::{Page, Window};
-use super::problem::{ApiJson, ApiQuery, Problem, ReadErrors, WriteErrors};
+use super::problem::{ApiQuery, OptionalJson, Problem, ReadErrors, WriteErrors};
 use super::timestamp;
+use crate::admin::system;
 use crate::domain::SigningAlg;
-use crate::oidc::keys::{KeyError, KeyInfo};
 use crate::web::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -29,12 +28,12 @@ pub struct KeyView {
     pub published_until: Option<String>,
 }
 
-impl From<KeyInfo> for KeyView {
-    fn from(k: KeyInfo) -> Self {
+impl From<system::KeyView> for KeyView {
+    fn from(k: system::KeyView) -> Self {
         KeyView {
             kid: k.kid,
-            alg: k.alg.as_str().to_owned(),
-            state: k.state.as_str().to_owned(),
+            alg: k.alg,
+            state: k.state,
             created_at: timestamp(k.created_at),
             activated_at: k.activated_at.map(timestamp),
             retired_at: k.retired_at.map(timestamp),
@@ -47,8 +46,8 @@ impl From<KeyInfo> for KeyView {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct KeyListQuery {
-    /// 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
+    /// 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     #[param(minimum = 0)]
     pub offset: Option<u64>,
@@ -85,48 +84,35 @@ pub struct KeyRotated {
     responses((status = 200, description = "The keys", body = Page<KeyView>), ReadErrors))]
 pub async fn keys_get(
     State(state): State<AppState>,
-    _caller: Caller<needs::ManageKeys>,
+    caller: Caller<needs::ManageKeys>,
     ApiQuery(query): ApiQuery<KeyListQuery>,
 ) -> Result<Json<Page<KeyView>>, Problem> {
     let window = Window::parse(query.limit, query.offset)?;
-    Ok(Json(window.page_of(state.services.keys.list().into_iter().map(KeyView::from).collect())))
+    let keys = system::list_keys(&state.services, &caller.actor)?;
+    Ok(Json(window.page_of(keys.into_iter().map(KeyView::from).collect())))
 }
 
 /// Rotate the signing keys: each next key becomes active, the active one retires, a new next
-/// key is published.
-#[utoipa::path(post, path = "/admin/api/v1/keys/rotate", tag = "keys", request_body = KeyRotate,
+/// key is published. The body may be empty.
+#[utoipa::path(post, path = "/admin/api/v1/keys/rotate", tag = "keys", request_body(content = Option<KeyRotate>),
     security(("bearer" = ["idp.admin"])),
     responses((status = 200, description = "Rotated", body = KeyRotated), WriteErrors))]
 pub async fn keys_rotate_post(
     State(state): State<AppState>,
-    _caller: Caller<needs::ManageKeys>,
-    ApiJson(body): ApiJson<KeyRotate>,
+    caller: Caller<needs::ManageKeys>,
+    OptionalJson(body): OptionalJson<KeyRotate>,
 ) -> Result<Json<KeyRotated>, Problem> {
-    let algs =
+    let alg =
         match &body.alg {
-            Some(a) => vec![a.parse::<SigningAlg>().map_err(|e| {
+            Some(a) => Some(a.parse::<SigningAlg>().map_err(|e| {
                 Problem::bad_request(format!("alg: {e}")).with_field(Some("/alg".into()), e.to_string())
-            })?],
-            None => SigningAlg::ALL.to_vec(),
+            })?),
+            None => None,
         };
-    let s = &state.services;
-    let mut rotations = Vec::with_capacity(algs.len());
-    for alg in algs {
-        let r = s.keys.rotate(s.store.as_ref(), alg, s.now(), body.force).await.map_err(key_problem)?;
-        rotations.push(KeyRotation { alg: r.alg.as_str().to_owned(), activated: r.activated, next: r.next });
-    }
+    let rotations = system::rotate_keys(&state.services, &caller.actor, alg, body.force).await?;
+    let rotations = rotations
+        .into_iter()
+        .map(|r| KeyRotation { alg: r.alg.as_str().to_owned(), activated: r.activated, next: r.next })
+        .collect();
     Ok(Json(KeyRotated { rotations }))
-}
-
-fn key_problem(err: KeyError) -> Problem {
-    match err {
-        KeyError::NoNextKey { .. } | KeyError::TooSoon { .. } | KeyError::Concurrent { .. } => {
-            Problem::new(StatusCode::CONFLICT, "key-rotation", "Cannot rotate now", err.to_string())
-        }
-        KeyError::Store(e) => crate::admin::AdminError::from(e).into(),
-        other => {
-            tracing::error!(error = %other, "key rotation failed");
-            Problem::internal()
-        }
-    }
 }

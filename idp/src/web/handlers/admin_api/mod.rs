@@ -8,6 +8,7 @@
 //! so a browser cannot be made to call it with someone's credentials, and it is exempt from
 //! the same-origin rule (`web::CROSS_SITE_PREFIXES`).
 
+pub mod audit;
 pub mod auth;
 pub mod clients;
 pub mod groups;
@@ -17,11 +18,12 @@ pub mod problem;
 pub mod user_types;
 pub mod users;
 pub mod users_import;
+pub mod users_manage;
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -41,8 +43,30 @@ pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/admin/api/openapi.json", get(openapi_get))
         .route("/admin/api/v1/clients", get(clients::clients_get).post(clients::clients_post))
-        .route("/admin/api/v1/clients/{id}", get(clients::client_get).delete(clients::client_delete))
-        .route("/admin/api/v1/users", post(users::users_post))
+        .route(
+            "/admin/api/v1/clients/{id}",
+            get(clients::client_get).patch(clients::client_patch).delete(clients::client_delete),
+        )
+        .route("/admin/api/v1/clients/{id}/rotate-secret", post(clients::client_rotate_secret_post))
+        .route("/admin/api/v1/users", get(users::users_get).post(users::users_post))
+        .route(
+            "/admin/api/v1/users/{id}",
+            get(users::user_get).patch(users_manage::user_patch).delete(users_manage::user_delete),
+        )
+        .route("/admin/api/v1/users/{id}/role", put(users::user_role_put))
+        .route("/admin/api/v1/users/{id}/disable", post(users_manage::user_disable_post))
+        .route("/admin/api/v1/users/{id}/enable", post(users_manage::user_enable_post))
+        .route("/admin/api/v1/users/{id}/unlock", post(users_manage::user_unlock_post))
+        .route("/admin/api/v1/users/{id}/reset-password", post(users_manage::user_reset_password_post))
+        .route("/admin/api/v1/users/{id}/reset-secret-question", post(users_manage::user_reset_secret_question_post))
+        .route(
+            "/admin/api/v1/users/{id}/sessions",
+            get(users_manage::user_sessions_get).delete(users_manage::user_sessions_delete),
+        )
+        .route("/admin/api/v1/users/{id}/sessions/{sid}", delete(users_manage::user_session_delete))
+        .route("/admin/api/v1/users/{id}/consents", get(users_manage::user_consents_get))
+        .route("/admin/api/v1/users/{id}/consents/{client_id}", delete(users_manage::user_consent_delete))
+        .route("/admin/api/v1/users/{id}/events", get(users_manage::user_events_get))
         .route("/admin/api/v1/users/import", post(users_import::users_import_post))
         .route("/admin/api/v1/groups", get(groups::groups_get).post(groups::groups_post))
         .route("/admin/api/v1/groups/{id}", get(groups::group_get))
@@ -53,6 +77,8 @@ pub fn router() -> axum::Router<AppState> {
         .route("/admin/api/v1/user-types", get(user_types::user_types_get))
         .route("/admin/api/v1/keys", get(keys::keys_get))
         .route("/admin/api/v1/keys/rotate", post(keys::keys_rotate_post))
+        .route("/admin/api/v1/audit", get(audit::audit_get))
+        .route("/admin/api/v1/audit/export", get(audit::audit_export_get))
 }
 
 #[derive(OpenApi)]
@@ -70,8 +96,26 @@ pub fn router() -> axum::Router<AppState> {
         clients::clients_get,
         clients::clients_post,
         clients::client_get,
+        clients::client_patch,
         clients::client_delete,
+        clients::client_rotate_secret_post,
+        users::users_get,
         users::users_post,
+        users::user_get,
+        users::user_role_put,
+        users_manage::user_patch,
+        users_manage::user_delete,
+        users_manage::user_disable_post,
+        users_manage::user_enable_post,
+        users_manage::user_unlock_post,
+        users_manage::user_reset_password_post,
+        users_manage::user_reset_secret_question_post,
+        users_manage::user_sessions_get,
+        users_manage::user_sessions_delete,
+        users_manage::user_session_delete,
+        users_manage::user_consents_get,
+        users_manage::user_consent_delete,
+        users_manage::user_events_get,
         users_import::users_import_post,
         groups::groups_get,
         groups::groups_post,
@@ -81,6 +125,8 @@ pub fn router() -> axum::Router<AppState> {
         user_types::user_types_get,
         keys::keys_get,
         keys::keys_rotate_post,
+        audit::audit_get,
+        audit::audit_export_get,
     ),
     components(schemas(problem::Problem, problem::FieldProblem)),
     modifiers(&BearerScheme),
@@ -90,6 +136,7 @@ pub fn router() -> axum::Router<AppState> {
         (name = "groups", description = "Groups of users"),
         (name = "user-types", description = "The configured user types"),
         (name = "keys", description = "Signing keys"),
+        (name = "audit", description = "The audit trail"),
     )
 )]
 pub struct ApiDoc;

@@ -6,8 +6,7 @@ use utoipa::ToSchema;
 
 use super::problem::Problem;
 
-pub const DEFAULT_LIMIT: u32 = 50;
-pub const MAX_LIMIT: u32 = 500;
+pub use crate::admin::page::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// One page of a list.
 #[derive(Debug, Serialize, ToSchema)]
@@ -51,6 +50,24 @@ impl Window {
         let skip = usize::try_from(self.offset).unwrap_or(usize::MAX);
         let items = items.into_iter().skip(skip).take(self.limit as usize).collect();
         Page { items, total, limit: self.limit, offset: self.offset }
+    }
+}
+
+impl<T> Page<T> {
+    /// The library's page, its items mapped to their API views.
+    pub fn from_admin<U>(page: crate::admin::page::Page<U>, f: impl FnMut(U) -> T) -> Page<T> {
+        Page {
+            items: page.items.into_iter().map(f).collect(),
+            total: page.total,
+            limit: page.limit,
+            offset: page.offset,
+        }
+    }
+}
+
+impl Window {
+    pub fn request(self) -> crate::admin::page::PageRequest {
+        crate::admin::page::PageRequest { limit: self.limit, offset: self.offset }
     }
 }
 

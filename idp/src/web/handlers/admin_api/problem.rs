@@ -211,6 +211,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// An optional JSON body: none at all (no `Content-Type`, empty) is `T::default()`; otherwise
+/// as `ApiJson`.
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        if req.headers().get(header::CONTENT_TYPE).is_none() {
+            let bytes =
+                Bytes::from_request(req, state).await.map_err(|e| Problem::status(e.status(), e.body_text()))?;
+            return if bytes.iter().all(u8::is_ascii_whitespace) {
+                Ok(OptionalJson(T::default()))
+            } else {
+                Err(Problem::status(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the body as application/json"))
+            };
+        }
+        ApiJson::<T>::from_request(req, state).await.map(|ApiJson(v)| OptionalJson(v))
+    }
+}
+
 /// Parses a JSON body into `T`, or a 400 problem naming the member at fault.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);

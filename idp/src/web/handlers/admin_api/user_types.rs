@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::{Caller, needs};
 use super::paging::{Page, Window};
 use super::problem::{ApiQuery, Problem, ReadErrors};
+use crate::admin::system;
 use crate::domain::user_type::{Localized, UserType};
 use crate::web::AppState;
 
@@ -70,8 +71,8 @@ impl UserTypeView {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UserTypeListQuery {
-    /// 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
+    /// 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     #[param(minimum = 0)]
     pub offset: Option<u64>,
@@ -83,11 +84,12 @@ pub struct UserTypeListQuery {
     responses((status = 200, description = "The user types", body = Page<UserTypeView>), ReadErrors))]
 pub async fn user_types_get(
     State(state): State<AppState>,
-    _caller: Caller<needs::ViewUsers>,
+    caller: Caller<needs::ViewUsers>,
     ApiQuery(query): ApiQuery<UserTypeListQuery>,
 ) -> Result<Json<Page<UserTypeView>>, Problem> {
     let window = Window::parse(query.limit, query.offset)?;
-    let types = &state.services.user_types;
-    let default = &types.default_type().id;
-    Ok(Json(window.page_of(types.all().iter().map(|t| UserTypeView::new(t, &t.id == default)).collect())))
+    let s = &state.services;
+    let default = &s.user_types.default_type().id;
+    let types = system::user_types(s, &caller.actor)?;
+    Ok(Json(window.page_of(types.iter().map(|t| UserTypeView::new(t, &t.id == default)).collect())))
 }
