@@ -22,6 +22,8 @@ mod groups;
 mod import;
 #[path = "cli/logins.rs"]
 mod logins;
+#[path = "cli/users.rs"]
+mod users;
 
 const SECRET_40: &str = "Zq8vN2rT5wXy7Ab3Cd9Ef1Gh4Jk6Lm0PqRsTuVw";
 const PASSWORD: &str = "Correct-horse-battery-1";

@@ -202,8 +202,12 @@ pub async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             } else {
                 (ResetMethod::ProvisionalPassword, "provisional password")
             };
-            let sent =
-                users::reset_user_password(&services, &Actor::cli(), &UserRef::Login(login.clone()), method).await?;
+            let sent = users::reset_user_password(&services, &Actor::cli(), &UserRef::Login(login.clone()), method)
+                .await
+                .map_err(|e| match e {
+                    admin::AdminError::NotFound(_) => anyhow::anyhow!("no user with login {login:?}"),
+                    other => other.into(),
+                })?;
             println!("password of {login} reset");
             print_sent(&login, "the user's address", &sent, what)
         }

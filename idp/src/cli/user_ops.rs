@@ -35,7 +35,7 @@ pub enum UserOpsCommand {
         #[arg(long)]
         offset: Option<i64>,
         /// login, created_at or email; `-key` or `key:desc` for descending.
-        #[arg(long, default_value = "login")]
+        #[arg(long, default_value = "login", allow_hyphen_values = true)]
         sort: String,
     },
     /// One account: status, lock, groups, recent sign-ins, sessions (never a secret).
