@@ -6,6 +6,7 @@
 mod account;
 mod account_security;
 mod activation;
+mod admin_console;
 mod authorization;
 mod authorize;
 mod captcha_and_secret;
