@@ -16,6 +16,8 @@ use idp::store::{ClientStore, RecoveryStore, UserStore};
 
 #[path = "cli/groups.rs"]
 mod groups;
+#[path = "cli/import.rs"]
+mod import;
 #[path = "cli/logins.rs"]
 mod logins;
 

@@ -13,6 +13,7 @@ pub mod csrf;
 pub mod expiry_warning;
 pub mod first_login;
 pub mod in_flight;
+pub mod legacy_hash;
 pub mod lockout;
 pub mod login;
 pub mod password;

@@ -1,7 +1,9 @@
 //! One recipe for password hashing (STYLE.md §9): argon2id with configurable parameters (OWASP
 //! defaults), run on tokio's blocking pool behind a semaphore so that a burst of logins cannot
 //! starve the runtime or exhaust memory (each hash holds `m_cost` KiB). An unknown user is
-//! verified against a dummy hash so timing does not reveal which accounts exist.
+//! verified against a dummy hash so timing does not reveal which accounts exist. Hashes imported
+//! from another system (bcrypt, PBKDF2, {SSHA}…: `legacy_hash`) verify too, until the first
+//! successful sign-in replaces them.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,6 +12,7 @@ use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
+use super::legacy_hash::LegacyHash;
 use crate::config::Argon2Params;
 use crate::domain::Secret;
 use crate::services::InfraError;
@@ -69,8 +72,20 @@ impl PasswordHasher {
         let known = hash.is_some();
         let hash = hash.unwrap_or(&self.dummy_hash).to_owned();
         self.verifications.fetch_add(1, Ordering::Relaxed);
-        let matched =
-            self.blocking(move || argon.verify_password(password.expose().as_bytes(), hash.as_str()).is_ok()).await?;
+        let matched = self
+            .blocking(move || {
+                let password = password.expose().as_bytes();
+                if hash.starts_with("$argon2") {
+                    // Any argon2 variant and parameters: the crate reads them from the string.
+                    argon.verify_password(password, hash.as_str()).is_ok()
+                } else {
+                    // A hash imported from another system (issue #12); after a success it is
+                    // replaced by the configured recipe (`needs_rehash`). Its cost is not the
+                    // dummy's: the dummy hides which logins exist, not how they were imported.
+                    LegacyHash::parse(&hash).is_ok_and(|legacy| legacy.verify(password))
+                }
+            })
+            .await?;
         Ok(known && matched)
     }
 
@@ -131,6 +146,17 @@ mod tests {
         h.verify(&Secret::new("anything"), None).await.unwrap();
         h.verify(&Secret::new("anything"), Some("$argon2id$garbage")).await.unwrap();
         assert_eq!(h.verifications(), 2);
+    }
+
+    #[tokio::test]
+    async fn imported_hashes_verify_and_then_need_a_rehash() {
+        let h = hasher();
+        for (name, stored) in crate::account::legacy_hash::tests::VECTORS {
+            assert!(h.verify(&Secret::new("Tr0ub4dor&3"), Some(stored)).await.unwrap(), "{name}");
+            assert!(!h.verify(&Secret::new("Tr0ub4dor&4"), Some(stored)).await.unwrap(), "{name}");
+            assert!(h.needs_rehash(stored), "{name}");
+        }
+        assert!(!h.verify(&Secret::new("Tr0ub4dor&3"), Some(crate::domain::UNUSABLE_PASSWORD_HASH)).await.unwrap());
     }
 
     #[tokio::test]

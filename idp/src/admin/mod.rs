@@ -1,9 +1,11 @@
 //! Administration used by the CLI (and by tests): register clients, add users, seed the demo.
 //! Every input is parsed before anything is written, so a bad flag changes nothing. Groups
-//! (issue #11) are in `groups`; who acts and what each role may do (issue #12), in `actor`.
+//! (issue #11) are in `groups`; who acts and what each role may do (issue #12), in `actor`;
+//! bringing existing users in with their password hashes (CSV, Keycloak), in `import`.
 
 pub mod actor;
 pub mod groups;
+pub mod import;
 
 use crate::account::activation::{self, Sent};
 use crate::crypto;
@@ -415,146 +417,6 @@ async fn create(
     Ok((user, sent))
 }
 
-/// The columns of `idp user import`, in this order, on a header line.
-pub const IMPORT_COLUMNS: [&str; 5] = ["login", "email", "given_name", "family_name", "user_type"];
-/// Columns that may follow `IMPORT_COLUMNS`, in any order (issue #5): `birth_date`
-/// (YYYY-MM-DD) and `identifiers` (`kind=value;kind=value`); an empty cell sets nothing.
-pub const IMPORT_OPTIONAL_COLUMNS: [&str; 2] = ["birth_date", "identifiers"];
-
-/// `idp user import --file users.csv`: every row is checked (fields, user type, logins unique
-/// in the file and not taken) before the first account is created; then each account starts
-/// with an activation link. Returns the accounts and what was sent.
-pub async fn import_users(s: &Services, csv: &str) -> Result<Vec<(User, Sent)>, AdminError> {
-    let specs = parse_import(csv)?;
-    // Earlier rows' logins, with their skeletons: a row may neither repeat nor resemble one.
-    let mut seen: Vec<(usize, Login, String)> = Vec::with_capacity(specs.len());
-    for (line, spec) in &specs {
-        let parsed = parse_user(s, spec).map_err(|e| AdminError::Invalid(format!("line {line}: {e}")))?;
-        let skeleton = parsed.login.skeleton();
-        if let Some((other_line, other, _)) = seen.iter().find(|(_, _, k)| *k == skeleton) {
-            return Err(AdminError::Invalid(if *other == parsed.login {
-                format!("line {line}: login {:?} appears twice", spec.login)
-            } else {
-                format!(
-                    "line {line}: login {:?} looks like login {:?} of line {other_line}",
-                    spec.login,
-                    other.as_str()
-                )
-            }));
-        }
-        if s.store.user_by_login(parsed.login.as_str()).await.map_err(InfraError::from)?.is_some() {
-            return Err(AdminError::Duplicate(format!("line {line}: login {:?}", spec.login)));
-        }
-        check_login_not_confusable(s, &parsed.login)
-            .await
-            .map_err(|e| AdminError::Invalid(format!("line {line}: {e}")))?;
-        seen.push((*line, parsed.login.clone(), skeleton));
-        for (kind, value) in &parsed.identifiers {
-            let twice = specs.iter().any(|(other, o)| {
-                other < line && o.identifiers.iter().any(|(k, v)| k.trim() == kind && v.trim() == value)
-            });
-            if twice {
-                return Err(AdminError::Invalid(format!("line {line}: identifier {kind} {value:?} appears twice")));
-            }
-        }
-        check_identifiers_free(s, &parsed.identifiers).await.map_err(|e| match e {
-            AdminError::Duplicate(what) => AdminError::Duplicate(format!("line {line}: {what}")),
-            other => other,
-        })?;
-    }
-    let mut created = Vec::with_capacity(specs.len());
-    for (_, spec) in &specs {
-        let (user, sent) = add_user_starting(s, spec, &UserStart::ActivationLink).await?;
-        created.push((user, sent.ok_or_else(|| AdminError::Invalid("no activation link was sent".into()))?));
-    }
-    Ok(created)
-}
-
-/// Rows of the import file with their line numbers; the header must name `IMPORT_COLUMNS`.
-/// Fields may be double-quoted (`""` inside quotes is one quote); blank lines are skipped.
-fn parse_import(csv: &str) -> Result<Vec<(usize, UserSpec)>, AdminError> {
-    let mut lines = csv.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let header = lines.next().map(|(_, l)| split_csv_line(l)).transpose().map_err(AdminError::Invalid)?;
-    let header: Vec<String> = header.unwrap_or_default().iter().map(|h| h.trim().to_ascii_lowercase()).collect();
-    let extra = header.get(IMPORT_COLUMNS.len()..).unwrap_or_default();
-    let extra_ok = extra.iter().all(|c| IMPORT_OPTIONAL_COLUMNS.contains(&c.as_str()))
-        && extra.iter().enumerate().all(|(i, c)| !extra[..i].contains(c));
-    if header.get(..IMPORT_COLUMNS.len()) != Some(&IMPORT_COLUMNS.map(str::to_owned)[..]) || !extra_ok {
-        return Err(AdminError::Invalid(format!(
-            "the first line must be {}, optionally followed by {}",
-            IMPORT_COLUMNS.join(","),
-            IMPORT_OPTIONAL_COLUMNS.join(",")
-        )));
-    }
-    let mut specs = Vec::new();
-    for (index, line) in lines {
-        let n = index + 1;
-        let fields = split_csv_line(line).map_err(|e| AdminError::Invalid(format!("line {n}: {e}")))?;
-        if fields.len() != header.len() {
-            return Err(AdminError::Invalid(format!("line {n}: expected {} fields", header.len())));
-        }
-        let mut fields = fields.into_iter();
-        let mut next = || fields.next().unwrap_or_default();
-        let mut spec = UserSpec {
-            login: next(),
-            email: next(),
-            given_name: next(),
-            family_name: next(),
-            user_type: next(),
-            ..UserSpec::default()
-        };
-        for column in extra {
-            let value = next();
-            if value.is_empty() {
-                continue;
-            }
-            match column.as_str() {
-                "birth_date" => spec.birth_date = Some(value),
-                _ => {
-                    spec.identifiers = value
-                        .split(';')
-                        .filter(|pair| !pair.trim().is_empty())
-                        .map(split_identifier)
-                        .collect::<Result<_, _>>()
-                        .map_err(|e| AdminError::Invalid(format!("line {n}: {e}")))?;
-                }
-            }
-        }
-        specs.push((n, spec));
-    }
-    if specs.is_empty() {
-        return Err(AdminError::Invalid("the file has no user".into()));
-    }
-    Ok(specs)
-}
-
-fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut chars = line.trim_end_matches('\r').chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', false) if field.trim().is_empty() => {
-                field.clear();
-                quoted = true;
-            }
-            ('"', true) if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            ('"', true) => quoted = false,
-            (',', false) => fields.push(std::mem::take(&mut field).trim().to_owned()),
-            (c, _) => field.push(c),
-        }
-    }
-    if quoted {
-        return Err("unterminated quoted field".into());
-    }
-    fields.push(field.trim().to_owned());
-    Ok(fields)
-}
-
 /// An administrator reset (`idp user reset-password`): a new provisional password by e-mail,
 /// every session ended, the old password no longer works.
 pub async fn reset_password(s: &Services, login: &str) -> Result<Sent, AdminError> {
@@ -702,46 +564,6 @@ mod tests {
         assert_eq!(s.access_token_ttl, Some(300));
         assert!(parse_settings(&["colour=blue".into()]).is_err());
         assert!(parse_settings(&["access_token_ttl".into()]).is_err());
-    }
-
-    #[test]
-    fn import_files_are_parsed_with_quotes_and_line_numbers() {
-        let csv = "login,email,given_name,family_name,user_type\n\n\
-                   a.b,a@x.fr,\"Anne, Marie\",\"D\"\"Arc\",elu\r\nc.d,c@x.fr,Claude,Durand,\n";
-        let rows = parse_import(csv).unwrap();
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].0, 3, "line numbers count blank lines");
-        assert_eq!((rows[0].1.given_name.as_str(), rows[0].1.family_name.as_str()), ("Anne, Marie", "D\"Arc"));
-        assert_eq!(rows[1].1.user_type, "");
-        assert!(parse_import("login,email\na,b\n").is_err(), "wrong header");
-        assert!(parse_import("login,email,given_name,family_name,user_type\n").is_err(), "no user");
-        assert!(parse_import("login,email,given_name,family_name,user_type\na,b,c\n").is_err(), "short row");
-        assert!(parse_import("login,email,given_name,family_name,user_type\na,b,\"c,d,e\n").is_err(), "open quote");
-    }
-
-    #[test]
-    fn import_files_may_add_birth_dates_and_identifiers() {
-        let csv = "login,email,given_name,family_name,user_type,identifiers,birth_date\n\
-                   a.b,a@x.fr,Anne,B,,student_number=22001234; ine = 0A1B2C3D4E5 ,2001-02-03\n\
-                   c.d,c@x.fr,Claude,D,,,\n";
-        let rows = parse_import(csv).unwrap();
-        assert_eq!(rows[0].1.birth_date.as_deref(), Some("2001-02-03"));
-        assert_eq!(
-            rows[0].1.identifiers,
-            vec![("student_number".into(), "22001234".into()), ("ine".into(), "0A1B2C3D4E5".into())]
-        );
-        assert_eq!((rows[1].1.birth_date.clone(), rows[1].1.identifiers.len()), (None, 0), "empty cells set nothing");
-        for (header, row) in [
-            ("login,email,given_name,family_name,user_type,phone", "a,a@x.fr,A,B,,1"),
-            (
-                "login,email,given_name,family_name,user_type,birth_date,birth_date",
-                "a,a@x.fr,A,B,,2001-01-01,2001-01-01",
-            ),
-            ("login,email,given_name,family_name,user_type,identifiers", "a,a@x.fr,A,B,,student_number"),
-            ("login,email,given_name,family_name,user_type,birth_date", "a,a@x.fr,A,B,"),
-        ] {
-            assert!(parse_import(&format!("{header}\n{row}\n")).is_err(), "{header} / {row}");
-        }
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Subcommand;
+use idp::admin::actor::Actor;
+use idp::admin::import::{self, ImportReport, ImportedStart, KeycloakOptions};
 use idp::admin::{self, UserSpec, UserStart};
 use idp::clock::SystemClock;
 use idp::config::Config;
@@ -59,11 +61,31 @@ pub enum UserCommand {
     },
     /// Create users from a CSV file with the header login,email,given_name,family_name,user_type
     /// (an empty user_type: the default one), optionally followed by the columns birth_date
-    /// (YYYY-MM-DD) and identifiers (kind=value;kind=value); every row is checked before any is
-    /// written, then each user gets an activation link by e-mail.
+    /// (YYYY-MM-DD), identifiers (kind=value;kind=value) and password_hash (an existing bcrypt,
+    /// argon2, Django PBKDF2 or OpenLDAP {SSHA} hash), or from a Keycloak realm export
+    /// (--keycloak). Every user is checked before any is written, then all are written at
+    /// once; a user with a password hash signs in with their old password, the others get an
+    /// activation link by e-mail.
     Import {
+        #[arg(long, required_unless_present = "keycloak", conflicts_with = "keycloak")]
+        file: Option<PathBuf>,
+        /// A Keycloak realm export (kc.sh export --realm R --file realm.json): users, their
+        /// attributes, groups and password credentials.
         #[arg(long)]
-        file: PathBuf,
+        keycloak: Option<PathBuf>,
+        /// Keycloak: the user type of users without the type attribute (default: the default type).
+        #[arg(long)]
+        user_type: Option<String>,
+        /// Keycloak: the attribute naming the user type (default: user_type).
+        #[arg(long)]
+        user_type_attribute: Option<String>,
+        /// Keycloak: an attribute imported as the alternate identifier of the same kind
+        /// (e.g. student_number); repeatable.
+        #[arg(long = "identifier-attribute", value_name = "ATTRIBUTE")]
+        identifier_attributes: Vec<String>,
+        /// Keycloak: skip OTP and WebAuthn credentials instead of refusing the file.
+        #[arg(long)]
+        skip_other_credentials: bool,
     },
 }
 
@@ -122,23 +144,41 @@ pub async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        UserCommand::Import { file } => {
-            let csv = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let created = admin::import_users(&services, &csv).await?;
-            let unsent: Vec<&str> =
-                created.iter().filter(|(_, sent)| !sent.mailed).map(|(u, _)| u.login.as_str()).collect();
-            for (user, sent) in &created {
-                if sent.mailed {
-                    println!("user {} created (sub {}), activation link e-mailed", user.login, user.id);
+        UserCommand::Import {
+            file,
+            keycloak,
+            user_type,
+            user_type_attribute,
+            identifier_attributes,
+            skip_other_credentials,
+        } => {
+            let read =
+                |path: &PathBuf| std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()));
+            let actor = Actor::cli();
+            let report = match (file, keycloak) {
+                (_, Some(realm)) => {
+                    let options = KeycloakOptions {
+                        user_type: user_type.unwrap_or_default(),
+                        user_type_attribute,
+                        identifier_attributes,
+                        skip_other_credentials,
+                    };
+                    import::import_keycloak(&services, &actor, &read(&realm)?, &options).await?
                 }
-            }
-            println!("{} user(s) imported", created.len());
-            anyhow::ensure!(
-                unsent.is_empty(),
-                "the activation link could not be e-mailed to {} (see the log); `idp user reset-password --login L` sends a provisional password instead",
-                unsent.join(", ")
-            );
-            Ok(())
+                (Some(file), None) => {
+                    let keycloak_only = user_type.is_some()
+                        || user_type_attribute.is_some()
+                        || !identifier_attributes.is_empty()
+                        || skip_other_credentials;
+                    anyhow::ensure!(
+                        !keycloak_only,
+                        "--user-type, --user-type-attribute, --identifier-attribute and --skip-other-credentials go with --keycloak"
+                    );
+                    import::import_users_csv(&services, &actor, &read(&file)?).await?
+                }
+                (None, None) => anyhow::bail!("--file or --keycloak is required"),
+            };
+            print_import(&report)
         }
         UserCommand::ResetPassword { login } => {
             let sent = admin::reset_password(&services, &login).await?;
@@ -146,6 +186,33 @@ pub async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             print_sent(&login, "the user's address", &sent, "provisional password")
         }
     }
+}
+
+/// Each account imported and how it starts; fails when an activation link could not be sent.
+fn print_import(report: &ImportReport) -> anyhow::Result<()> {
+    for group in &report.groups_created {
+        println!("group {group} created");
+    }
+    let mut unsent = Vec::new();
+    for account in &report.accounts {
+        let user = &account.user;
+        match &account.start {
+            ImportedStart::PasswordHash { scheme } => {
+                println!("user {} created (sub {}), password hash imported ({scheme})", user.login, user.id);
+            }
+            ImportedStart::ActivationLink(sent) if sent.mailed => {
+                println!("user {} created (sub {}), activation link e-mailed", user.login, user.id);
+            }
+            ImportedStart::ActivationLink(_) => unsent.push(user.login.as_str()),
+        }
+    }
+    println!("{} user(s) imported", report.accounts.len());
+    anyhow::ensure!(
+        unsent.is_empty(),
+        "the activation link could not be e-mailed to {} (see the log); `idp user reset-password --login L` sends a provisional password instead",
+        unsent.join(", ")
+    );
+    Ok(())
 }
 
 /// Says where a provisional password or activation link went, never what it is.

@@ -7,6 +7,7 @@ pub mod account_state;
 pub mod audit;
 pub mod db;
 pub mod groups;
+pub mod import;
 pub mod login_migration;
 pub mod logout_queue;
 pub mod mail_queue;
@@ -16,6 +17,8 @@ pub mod secret_question;
 pub mod sql;
 
 use async_trait::async_trait;
+
+pub use import::{ImportBatch, ImportStore, ImportedUser};
 
 use crate::domain::{Client, Login, NewUser, Scopes, User};
 
@@ -497,6 +500,7 @@ pub trait Store:
     + RecoveryStore
     + WebhookQueue
     + GroupStore
+    + ImportStore
     + Send
     + Sync
 {
@@ -516,6 +520,7 @@ impl<
         + RecoveryStore
         + WebhookQueue
         + GroupStore
+        + ImportStore
         + Send
         + Sync,
 > Store for T

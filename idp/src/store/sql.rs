@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::db::{Db, q};
+use super::db::{Db, Tx, q};
 use super::{ClientStore, GrantStore, KeyStore, RefreshToken, StoreError, StoredKey, UserStore};
 use crate::crypto;
 use crate::domain::{AccountStart, Client, Login, NewUser, RedirectUri, Scopes, User};
@@ -127,55 +127,8 @@ impl super::HealthCheck for SqlStore {
 impl UserStore for SqlStore {
     async fn create_user(&self, user: NewUser, now: i64) -> Result<User, StoreError> {
         let id = crypto::random_uuid();
-        let skeleton = user.login.skeleton();
         let mut tx = self.db.begin().await?;
-        // A clearer refusal than the UNIQUE index's; the index still decides between two nodes.
-        if let Some(holder) =
-            tx.optional::<LoginRow>(q(LOGIN_OR_SKELETON).text(user.login.as_str()).text(&skeleton)).await?
-        {
-            return Err(StoreError::Conflict(if holder.login == user.login.as_str() {
-                "login"
-            } else {
-                "confusable login"
-            }));
-        }
-        tx.execute(
-                q("INSERT INTO users (id, login, email, email_verified, given_name, family_name, phone_number, address, locale, user_type, password_hash, disabled, created_at, updated_at, \
-                   must_change_password, provisional_expires_at, activated_at, birth_date, login_skeleton) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17)")
-                .text(&id)
-                .text(user.login.as_str())
-                .text(user.email.as_str())
-                .bool(false)
-                .text(&user.given_name)
-                .text(&user.family_name)
-                .opt_text(user.phone_number.clone())
-                .opt_text(user.address.clone())
-                .text(&user.user_type)
-                .text(&user.password_hash)
-                .bool(false)
-                .int(now)
-                .bool(!matches!(user.start, AccountStart::Ready))
-                .opt_int(match user.start {
-                    AccountStart::Provisional { expires_at } => Some(expires_at),
-                    _ => None,
-                })
-                .opt_int(matches!(user.start, AccountStart::Ready).then_some(now))
-                .opt_text(user.birth_date.clone())
-                .text(&skeleton),
-            )
-            .await
-            .map_err(conflict("login"))?;
-        for (kind, value) in &user.identifiers {
-            tx.execute(
-                q("INSERT INTO user_identifiers (kind, value, user_id) VALUES ($1, $2, $3)")
-                    .text(kind)
-                    .text(value)
-                    .text(&id),
-            )
-            .await
-            .map_err(conflict("identifier"))?;
-        }
+        insert_user(&mut tx, &id, &user, now).await?;
         tx.commit().await?;
         self.user_by_id(&id).await?.ok_or_else(|| StoreError::Database("user vanished after insert".into()))
     }
@@ -207,6 +160,60 @@ impl UserStore for SqlStore {
             .await
             .map(|_| ())
     }
+}
+
+/// Inserts the account, its login's skeleton and its recovery identifiers in `tx` (the caller
+/// commits): `create_user`, and `import_users` for a whole file (issue #12).
+pub(crate) async fn insert_user(tx: &mut Tx, id: &str, user: &NewUser, now: i64) -> Result<(), StoreError> {
+    let skeleton = user.login.skeleton();
+    // A clearer refusal than the UNIQUE index's; the index still decides between two nodes.
+    if let Some(holder) =
+        tx.optional::<LoginRow>(q(LOGIN_OR_SKELETON).text(user.login.as_str()).text(&skeleton)).await?
+    {
+        return Err(StoreError::Conflict(if holder.login == user.login.as_str() {
+            "login"
+        } else {
+            "confusable login"
+        }));
+    }
+    tx.execute(
+            q("INSERT INTO users (id, login, email, email_verified, given_name, family_name, phone_number, address, locale, user_type, password_hash, disabled, created_at, updated_at, \
+               must_change_password, provisional_expires_at, activated_at, birth_date, login_skeleton) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17)")
+            .text(id)
+            .text(user.login.as_str())
+            .text(user.email.as_str())
+            .bool(false)
+            .text(&user.given_name)
+            .text(&user.family_name)
+            .opt_text(user.phone_number.clone())
+            .opt_text(user.address.clone())
+            .text(&user.user_type)
+            .text(&user.password_hash)
+            .bool(false)
+            .int(now)
+            .bool(!matches!(user.start, AccountStart::Ready))
+            .opt_int(match user.start {
+                AccountStart::Provisional { expires_at } => Some(expires_at),
+                _ => None,
+            })
+            .opt_int(matches!(user.start, AccountStart::Ready).then_some(now))
+            .opt_text(user.birth_date.clone())
+            .text(&skeleton),
+        )
+        .await
+        .map_err(conflict("login"))?;
+    for (kind, value) in &user.identifiers {
+        tx.execute(
+            q("INSERT INTO user_identifiers (kind, value, user_id) VALUES ($1, $2, $3)")
+                .text(kind)
+                .text(value)
+                .text(id),
+        )
+        .await
+        .map_err(conflict("identifier"))?;
+    }
+    Ok(())
 }
 
 /// `SELECT <every user column> FROM users <rest>`, for `UserRow`.

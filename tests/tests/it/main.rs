@@ -29,6 +29,7 @@ mod example_rp;
 mod first_login;
 mod flow;
 mod grants;
+mod import;
 mod keys;
 mod lockout;
 mod logins;
