@@ -110,6 +110,7 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         secret_questions: config.secret_questions.clone(),
         master_key: master,
         recovery: config.recovery.clone(),
+        admin: config.admin,
         sms,
         // Issue #11: each protocol's logout propagation, called when a browser session ends.
         session_listeners: vec![

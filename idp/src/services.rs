@@ -48,6 +48,8 @@ pub struct Services {
     pub recovery: crate::config::RecoverySettings,
     /// Sends the SMS of the consular identifier renewal (`sms`).
     pub sms: Arc<dyn crate::sms::SmsSender>,
+    /// Administration settings (issue #12): secret overlap, audit retention, registration.
+    pub admin: crate::config::AdminSettings,
     /// What each protocol does when a browser session ends (`session::end`), registered in
     /// `app.rs`: `session` imports no protocol.
     pub session_listeners: Vec<Arc<dyn crate::session::SessionEndListener>>,

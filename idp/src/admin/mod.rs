@@ -4,6 +4,8 @@
 //! bringing existing users in with their password hashes (CSV, Keycloak), in `import`.
 
 pub mod actor;
+pub mod audit;
+pub mod clients;
 pub mod groups;
 pub mod import;
 

@@ -109,6 +109,13 @@ pub struct RawConfig {
     /// Self-service recovery (issue #5): lifetimes, attempts, rate limits, support, propagation
     /// webhook, SMS sender. The per-type rules are in `user_types.recovery`.
     pub recovery: RecoverySettings,
+    /// Seconds a rotated client secret keeps working beside the new one (issue #12): 24 hours.
+    pub secret_overlap: i64,
+    /// Days the audit trail is kept; older events are purged by the worker. 0: kept forever.
+    pub audit_retention_days: i64,
+    /// RFC 7591 dynamic client registration at `/register`, with an initial access token an
+    /// administrator issues (`idp client registration-token`). Off by default.
+    pub dynamic_registration: bool,
 }
 
 impl Default for RawConfig {
@@ -161,6 +168,9 @@ impl Default for RawConfig {
             activation_link_lifetime: 72 * 3600,
             password_expiry_check_interval: 3600,
             recovery: RecoverySettings::default(),
+            secret_overlap: 24 * 3600,
+            audit_retention_days: 400,
+            dynamic_registration: false,
         }
     }
 }
@@ -201,6 +211,23 @@ pub struct Config {
     /// Where the client's address is read from (`domain::client_address`).
     pub proxies: ProxySettings,
     pub recovery: RecoverySettings,
+    pub admin: AdminSettings,
+}
+
+/// Administration settings (issue #12).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdminSettings {
+    /// Seconds a rotated client secret keeps working (`admin::clients::rotate_client_secret`).
+    pub secret_overlap: i64,
+    /// Days the audit trail is kept (`admin::audit::purge_expired`); 0: forever.
+    pub audit_retention_days: i64,
+    pub dynamic_registration: bool,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        Self { secret_overlap: 24 * 3600, audit_retention_days: 400, dynamic_registration: false }
+    }
 }
 
 /// What the HTTP server allows a connection (`web::server`).
@@ -461,6 +488,13 @@ impl Config {
                     .into(),
             ));
         }
+        // A zero overlap stops the old secret at once; retention 0 keeps the trail forever.
+        if !(0..=MAX_DURATION).contains(&raw.secret_overlap) {
+            return Err(invalid(format!("secret_overlap must be between 0 and {MAX_DURATION} seconds")));
+        }
+        if !(0..=36_500).contains(&raw.audit_retention_days) {
+            return Err(invalid("audit_retention_days must be between 0 (keep forever) and 36500".into()));
+        }
         if raw.cas_ticket_ttl > 300 {
             // CAS Protocol 3.0 §3.1.1: a service ticket SHOULD live no longer than five minutes.
             return Err(invalid("cas_ticket_ttl must be at most 300 seconds (CAS Protocol 3.0 §3.1.1)".into()));
@@ -535,6 +569,11 @@ impl Config {
                 window: raw.pending_requests_window,
             },
             recovery: raw.recovery.validated().map_err(|m| invalid(format!("recovery: {m}")))?,
+            admin: AdminSettings {
+                secret_overlap: raw.secret_overlap,
+                audit_retention_days: raw.audit_retention_days,
+                dynamic_registration: raw.dynamic_registration,
+            },
         })
     }
 

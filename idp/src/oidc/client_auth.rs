@@ -98,10 +98,26 @@ pub async fn authenticate(s: &Services, authorization: Option<&str>, params: &Pa
     let fail = |d: &str| OAuthError::invalid_client(d.to_owned()).with_basic_challenge(basic_used);
     let client = s.store.client(&client_id).await?.ok_or_else(|| fail("client authentication failed"))?;
     if secret_matches(&client, secret.as_deref(), method) {
-        Ok(client)
-    } else {
-        Err(fail("client authentication failed"))
+        return Ok(client);
     }
+    // Issue #12: after a rotation the previous secret works until the overlap ends, so a
+    // relying party can be redeployed with the new one without an outage (RFC 6749 §2.3.1
+    // leaves the credentials' lifecycle to the server).
+    if let Some(secret) = secret.as_deref()
+        && client.auth_method == method
+        && client.secret_digest.is_some()
+        && let Some(previous) = s.store.previous_client_secret(&client.id).await?
+        && previous_secret_matches(&previous, secret, s.now())
+    {
+        return Ok(client);
+    }
+    Err(fail("client authentication failed"))
+}
+
+/// Whether `secret` is the previous secret of a rotated client and `now` is before the end of
+/// its overlap.
+pub fn previous_secret_matches(previous: &crate::store::PreviousSecret, secret: &str, now: i64) -> bool {
+    now < previous.expires_at && constant_time_eq(digest(secret).as_bytes(), previous.digest.as_bytes())
 }
 
 /// Whether the loaded `client` registered `method` and, for the secret methods, `secret` is
@@ -179,6 +195,14 @@ mod tests {
             credentials(None, &public).unwrap(),
             Credentials::Secret { client_id: "spa".into(), secret: None, method: AuthMethod::None }
         );
+    }
+
+    #[test]
+    fn a_previous_secret_works_only_before_its_overlap_ends() {
+        let previous = crate::store::PreviousSecret { digest: digest("old-secret"), expires_at: 1_000 };
+        assert!(previous_secret_matches(&previous, "old-secret", 999));
+        assert!(!previous_secret_matches(&previous, "old-secret", 1_000), "the overlap has ended");
+        assert!(!previous_secret_matches(&previous, "other-secret", 999));
     }
 
     #[test]

@@ -19,15 +19,21 @@ struct Row {
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn record_event(&self, e: &AuditEvent) -> Result<(), StoreError> {
+        // The client an event concerns gets a column of its own, so the trail can be searched
+        // by client (issue #12, `audit_search`).
+        let client_id = serde_json::from_str::<serde_json::Value>(&e.detail)
+            .ok()
+            .and_then(|d| d.get("client_id").and_then(|c| c.as_str()).map(str::to_owned));
         self.db()
             .execute(
-                q("INSERT INTO audit_events (user_id, kind, at, ip, user_agent, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+                q("INSERT INTO audit_events (user_id, kind, at, ip, user_agent, detail, client_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .opt_text(e.user_id.clone())
                     .text(&e.kind)
                     .int(e.at)
                     .text(&e.ip)
                     .text(&e.user_agent)
-                    .text(&e.detail),
+                    .text(&e.detail)
+                    .opt_text(client_id),
             )
             .await
             .map(|_| ())

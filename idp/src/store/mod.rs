@@ -5,6 +5,8 @@
 
 pub mod account_state;
 pub mod audit;
+pub mod audit_search;
+pub mod client_admin;
 pub mod db;
 pub mod groups;
 pub mod import;
@@ -21,6 +23,9 @@ use async_trait::async_trait;
 pub use import::{ImportBatch, ImportStore, ImportedUser};
 
 use crate::domain::{Client, Login, NewUser, Scopes, User};
+
+pub use audit_search::{AuditFilter, AuditRecord, AuditSearchStore, DailyCount};
+pub use client_admin::{ClientAdminStore, PreviousSecret};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -501,6 +506,8 @@ pub trait Store:
     + WebhookQueue
     + GroupStore
     + ImportStore
+    + ClientAdminStore
+    + AuditSearchStore
     + Send
     + Sync
 {
@@ -521,6 +528,8 @@ impl<
         + WebhookQueue
         + GroupStore
         + ImportStore
+        + ClientAdminStore
+        + AuditSearchStore
         + Send
         + Sync,
 > Store for T

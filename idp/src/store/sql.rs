@@ -286,7 +286,7 @@ impl TryFrom<ClientRow> for Client {
     }
 }
 
-fn client_insert(sql: &'static str, c: &Client) -> super::db::Query {
+pub(crate) fn client_insert(sql: &'static str, c: &Client) -> super::db::Query {
     let uris = |v: &[RedirectUri]| {
         serde_json::to_string(&v.iter().map(RedirectUri::as_str).collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into())
     };
@@ -306,7 +306,7 @@ fn client_insert(sql: &'static str, c: &Client) -> super::db::Query {
         .text(serde_json::to_string(&c.settings).unwrap_or_else(|_| "{}".into()))
 }
 
-const CLIENT_INSERT: &str = "INSERT INTO clients (id, name, secret_digest, redirect_uris, post_logout_redirect_uris, grant_types, auth_method, id_token_alg, theme, first_party, created_at, settings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+pub(crate) const CLIENT_INSERT: &str = "INSERT INTO clients (id, name, secret_digest, redirect_uris, post_logout_redirect_uris, grant_types, auth_method, id_token_alg, theme, first_party, created_at, settings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 const CLIENT_UPSERT: &str = "INSERT INTO clients (id, name, secret_digest, redirect_uris, post_logout_redirect_uris, grant_types, auth_method, id_token_alg, theme, first_party, created_at, settings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
     ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_digest = excluded.secret_digest, redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris, grant_types = excluded.grant_types, auth_method = excluded.auth_method, id_token_alg = excluded.id_token_alg, theme = excluded.theme, first_party = excluded.first_party, settings = excluded.settings";
 

@@ -6,7 +6,10 @@
 mod account;
 mod account_security;
 mod activation;
+mod admin_audit;
+mod admin_clients;
 mod admin_console;
+mod admin_console_pages;
 mod authorization;
 mod authorize;
 mod captcha_and_secret;
@@ -14,6 +17,7 @@ mod cas;
 mod cas_clients;
 mod cas_proxy_logout;
 mod chromium;
+mod chromium_admin;
 mod chromium_form_post;
 mod chromium_frontchannel;
 mod chromium_password;
