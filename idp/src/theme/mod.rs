@@ -34,6 +34,11 @@ pub const PAGES: &[&str] = &[
     "admin_not_authorised.html",
     "admin_groups.html",
     "admin_group.html",
+    "admin_clients.html",
+    "admin_client_form.html",
+    "admin_client_secret.html",
+    "admin_client_confirm.html",
+    "admin_audit.html",
 ];
 
 /// Catalog keys the Rust code looks up itself (templates use their own).

@@ -87,11 +87,24 @@ pub const CROSS_SITE_POSTS: &[&str] = &["/token", "/introspect", "/revoke", "/us
 
 /// The administration console (issue #12; `handlers::admin_console`).
 fn admin_console_routes() -> Router<AppState> {
-    use handlers::admin_console::{self as console, groups};
+    use handlers::admin_console::{self as console, audit, clients, groups};
     Router::new()
         .route("/admin", get(console::admin_get))
         .route("/admin/callback", get(console::admin_callback_get))
         .route("/admin/logout", post(console::admin_logout_post))
+        .route("/admin/clients", get(clients::admin_clients_get).post(clients::admin_clients_post))
+        .route("/admin/clients/new", get(clients::admin_client_new_get))
+        .route("/admin/clients/{id}", get(clients::admin_client_get).post(clients::admin_client_post))
+        .route(
+            "/admin/clients/{id}/rotate",
+            get(clients::admin_client_rotate_get).post(clients::admin_client_rotate_post),
+        )
+        .route(
+            "/admin/clients/{id}/delete",
+            get(clients::admin_client_delete_get).post(clients::admin_client_delete_post),
+        )
+        .route("/admin/audit", get(audit::admin_audit_get))
+        .route("/admin/audit/export", get(audit::admin_audit_export_get))
         .route("/admin/groups", get(groups::admin_groups_get).post(groups::admin_groups_post))
         .route("/admin/groups/{id}", get(groups::admin_group_get))
         .route("/admin/groups/{id}/members", post(groups::admin_group_members_post))

@@ -218,8 +218,9 @@ async fn support_sees_no_admin_forms_and_is_refused_the_admin_actions() {
         assert!(!page.body.contains(admin_only), "support sees {admin_only}: {}", page.body);
     }
     for action in ["disable", "delete", "role", "update"] {
-        let refused =
-            browser.post(&app.url(&format!("/admin/users/{}/{action}", alice.id)), &[("csrf", &csrf), ("role", "admin")]).await;
+        let refused = browser
+            .post(&app.url(&format!("/admin/users/{}/{action}", alice.id)), &[("csrf", &csrf), ("role", "admin")])
+            .await;
         assert_eq!(refused.status, 403, "{action}: {}", refused.body);
     }
     let still = app.services.store.user_by_id(&alice.id).await.unwrap().expect("not deleted");
@@ -264,8 +265,9 @@ async fn an_admin_gives_a_role_and_that_person_enters_the_console() {
     let alice = app.services.store.user_by_login("alice.martin").await.unwrap().unwrap();
     let (browser, _, csrf) = console_as(&app, "ada", "/admin/users").await;
 
-    let done =
-        browser.post(&app.url(&format!("/admin/users/{}/role", alice.id)), &[("csrf", &csrf), ("role", "auditor")]).await;
+    let done = browser
+        .post(&app.url(&format!("/admin/users/{}/role", alice.id)), &[("csrf", &csrf), ("role", "auditor")])
+        .await;
 
     assert_eq!(done.status, 303, "{}", done.body);
     let page = open_console(&app, &Browser::new(), "alice.martin", "/admin").await;
@@ -337,7 +339,8 @@ async fn every_console_page_carries_the_strict_content_security_policy() {
     })
     .await;
 
-    for path in ["/admin/dashboard", "/admin/users", "/admin/clients", "/admin/clients/shop", "/admin/groups", "/admin/audit"]
+    for path in
+        ["/admin/dashboard", "/admin/users", "/admin/clients", "/admin/clients/shop", "/admin/groups", "/admin/audit"]
     {
         let page = browser.get(&app.url(path)).await;
         assert_eq!(page.status, 200, "{path}: {}", page.body);

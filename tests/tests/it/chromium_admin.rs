@@ -80,7 +80,13 @@ async fn chromium_an_admin_creates_a_client_in_the_console_and_the_example_relyi
         let secret = browser.find(Locator::Id("client-secret")).await.unwrap().text().await.unwrap();
         assert_eq!(secret.trim().len(), 43, "a 32-byte secret, shown whole:\n{page}");
         assert!(
-            browser.find(Locator::Css("button[data-copy-target='client-secret']")).await.unwrap().is_displayed().await.unwrap(),
+            browser
+                .find(Locator::Css("button[data-copy-target='client-secret']"))
+                .await
+                .unwrap()
+                .is_displayed()
+                .await
+                .unwrap(),
             "with JavaScript the copy button is shown"
         );
 

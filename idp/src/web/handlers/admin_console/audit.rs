@@ -60,9 +60,8 @@ struct AuditPage {
 
 /// The filters of a query string, and the library query they make (`Err`: a bad date).
 fn read_filters(params: &Params, offset: usize) -> Result<(Filters, Result<AuditQuery, String>), AppError> {
-    let text = |name: &str| -> Result<String, AppError> {
-        Ok(field(params, name)?.unwrap_or_default().trim().to_owned())
-    };
+    let text =
+        |name: &str| -> Result<String, AppError> { Ok(field(params, name)?.unwrap_or_default().trim().to_owned()) };
     let filters = Filters {
         user: text("user")?,
         client: text("client")?,
@@ -74,7 +73,9 @@ fn read_filters(params: &Params, offset: usize) -> Result<(Filters, Result<Audit
     let date = |v: &str, end: bool| -> Result<Option<i64>, String> {
         match v {
             "" => Ok(None),
-            d => crate::clock::day_start(d).map(|t| Some(if end { t + 86_400 } else { t })).ok_or_else(|| format!("{d:?}: YYYY-MM-DD")),
+            d => crate::clock::day_start(d)
+                .map(|t| Some(if end { t + 86_400 } else { t }))
+                .ok_or_else(|| format!("{d:?}: YYYY-MM-DD")),
         }
     };
     let query = (|| {
@@ -188,4 +189,23 @@ pub async fn admin_audit_export_get(State(state): State<AppState>, browser: Brow
     headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"audit.jsonl\""));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{filter_query, read_filters};
+    use crate::oidc::params::Params;
+
+    #[test]
+    fn the_until_day_is_included_and_a_bad_day_is_refused() {
+        let params = Params::parse("since=2026-11-01&until=2026-11-02&kind=sign_in").unwrap();
+        let (filters, query) = read_filters(&params, 0).unwrap();
+        let query = query.unwrap();
+        assert_eq!(query.since, crate::clock::day_start("2026-11-01"));
+        assert_eq!(query.until, crate::clock::day_start("2026-11-03"), "the whole of the 2nd");
+        assert_eq!(filter_query(&filters), "kind=sign_in&since=2026-11-01&until=2026-11-02");
+
+        let bad = Params::parse("until=2026-13-01").unwrap();
+        assert!(read_filters(&bad, 0).unwrap().1.is_err());
+    }
 }

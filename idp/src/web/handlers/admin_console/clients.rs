@@ -357,8 +357,7 @@ pub async fn admin_client_rotate_post(
     };
     match clients::rotate_client_secret(&state.services, &console.actor, &id, overlap).await {
         Ok((secret, until)) => {
-            let page =
-                SecretPage { id, secret: secret.expose().to_owned(), previous_valid_until: format_time(until) };
+            let page = SecretPage { id, secret: secret.expose().to_owned(), previous_valid_until: format_time(until) };
             Ok(console.render(&state, &browser, StatusCode::OK, "admin_client_secret.html", "clients", &page))
         }
         Err(e @ AdminError::Invalid(_)) => {
@@ -395,5 +394,34 @@ pub async fn admin_client_delete_post(
             confirm_page(&state, &browser, &console, &id, "delete", error).await
         }
         Err(e) => Err(console.refusal(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ClientFields, list_of};
+
+    #[test]
+    fn the_form_becomes_a_spec_with_one_uri_per_line_and_the_checked_grants() {
+        let fields = ClientFields {
+            id: "shop".into(),
+            name: " Shop ".into(),
+            redirect_uris: "https://a.example/cb\r\n\n  https://b.example/cb ".into(),
+            grant_authorization_code: true,
+            grant_refresh_token: true,
+            allowed_groups: "agents, elus".into(),
+            ..ClientFields::default()
+        };
+        let spec = fields.spec();
+        assert_eq!(spec.name, "Shop");
+        assert_eq!(spec.redirect_uris, vec!["https://a.example/cb", "https://b.example/cb"]);
+        assert_eq!(spec.grants, vec!["authorization_code", "refresh_token"]);
+        assert_eq!(spec.settings.allowed_groups, Some(vec!["agents".to_owned(), "elus".to_owned()]));
+        assert_eq!(spec.settings.allowed_user_types, None, "empty: no restriction");
+    }
+
+    #[test]
+    fn an_empty_list_is_no_restriction() {
+        assert_eq!(list_of(" , "), None);
     }
 }

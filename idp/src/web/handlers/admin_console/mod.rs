@@ -8,6 +8,8 @@
 //! page), the frame every console page shares, and the mapping of `AdminError` to pages. One
 //! file per area for the rest (dashboard, clients, users, groups, audit).
 
+pub mod audit;
+pub mod clients;
 pub mod groups;
 
 use axum::extract::{RawQuery, State};

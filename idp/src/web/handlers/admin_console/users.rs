@@ -392,3 +392,29 @@ pub async fn admin_user_confirm_get(
     let page = ConfirmPage { id: shown.user.id, login: shown.user.login, action };
     Ok(console.render(&state, &browser, StatusCode::OK, "admin_user_confirm.html", "users", &page))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Action;
+
+    #[test]
+    fn every_action_has_a_known_notice_and_unknown_actions_are_refused() {
+        for raw in [
+            "unlock",
+            "reset-password",
+            "activation-link",
+            "reset-secret-question",
+            "end-sessions",
+            "update",
+            "role",
+            "enable",
+            "disable",
+            "delete",
+        ] {
+            let action = Action::parse(raw).unwrap_or_else(|| panic!("{raw}"));
+            assert!(super::super::NOTICES.contains(&action.notice()), "{raw}");
+        }
+        assert_eq!(Action::parse("../clients"), None);
+        assert_eq!(Action::parse(""), None);
+    }
+}
