@@ -81,6 +81,27 @@ pub const CLIENT_REGISTERED: &str = "client_registered";
 pub const KEYS_ROTATED: &str = "keys_rotated";
 /// The audit trail exported (detail: `filter`).
 pub const AUDIT_EXPORTED: &str = "audit_exported";
+/// Administration of users (issue #12); each detail names its `actor` (`admin::actor`) and what
+/// changed, never a secret. An operator viewed an account's details.
+pub const ADMIN_USER_VIEWED: &str = "admin_user_viewed";
+/// Profile fields changed (detail: `fields`, their names only).
+pub const ADMIN_USER_UPDATED: &str = "admin_user_updated";
+pub const ADMIN_USER_DISABLED: &str = "admin_user_disabled";
+pub const ADMIN_USER_ENABLED: &str = "admin_user_enabled";
+/// The account was erased (GDPR): its rows keep the random id, logins and e-mails scrubbed.
+pub const ADMIN_USER_DELETED: &str = "admin_user_deleted";
+pub const ADMIN_USER_UNLOCKED: &str = "admin_user_unlocked";
+/// A reset sent (detail: `method`: `provisional_password`, `activation_link`).
+pub const ADMIN_PASSWORD_RESET: &str = "admin_password_reset";
+pub const ADMIN_SECRET_QUESTION_RESET: &str = "admin_secret_question_reset";
+/// Sessions ended by an operator (detail: `sessions`, how many; `sid` when one).
+pub const ADMIN_SESSIONS_ENDED: &str = "admin_sessions_ended";
+/// A consent revoked (detail: `client_id`).
+pub const ADMIN_CONSENT_REVOKED: &str = "admin_consent_revoked";
+/// A refresh-token grant revoked (detail: `grant_id`, `tokens`).
+pub const ADMIN_GRANT_REVOKED: &str = "admin_grant_revoked";
+/// A console role given or taken (detail: `from`, `to`).
+pub const ADMIN_ROLE_SET: &str = "admin_role_set";
 
 /// Records one event. `detail` must be a JSON object without secrets.
 pub async fn record(

@@ -204,6 +204,8 @@ pub async fn finish(s: &Services, attempt: Attempt, user: Option<&User>, succeed
     let record = LockRecord { locked_until: now + lock_secs, generation: crate::crypto::random_token(12) };
     let ttl = Duration::from_secs((lock_secs + FAILURE_MEMORY + 3600) as u64);
     ephemeral::put_json(s.ephemeral.as_ref(), &lock_key(&account.user_id), &record, ttl).await?;
+    // The mirror an administrator's search filters by (migration 0013); the lock is the record.
+    s.store.set_locked_until(&account.user_id, Some(record.locked_until)).await?;
     tracing::warn!(user_id = %account.user_id, locked_until = record.locked_until, "account locked after too many failures");
     if let Some(user) = user {
         send_lock_mail(s, user, record.locked_until).await;
@@ -243,6 +245,7 @@ pub async fn unlock(s: &Services, user_id: &str) -> Result<(), InfraError> {
     let record = LockRecord { locked_until: 0, generation: crate::crypto::random_token(12) };
     let ttl = Duration::from_secs((FAILURE_MEMORY + 3600) as u64);
     ephemeral::put_json(s.ephemeral.as_ref(), &lock_key(user_id), &record, ttl).await?;
+    s.store.set_locked_until(user_id, None).await?;
     tracing::info!(user_id = %user_id, "account unlocked");
     Ok(())
 }

@@ -53,7 +53,7 @@ impl Role {
         Role::ALL.into_iter().find(|r| r.scope() == scope)
     }
 
-    fn permits(self, p: Permission) -> bool {
+    pub fn permits(self, p: Permission) -> bool {
         match self {
             Role::Admin => true,
             Role::Support => matches!(p, Permission::ViewUsers | Permission::SupportUsers),

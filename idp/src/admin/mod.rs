@@ -4,10 +4,13 @@
 //! bringing existing users in with their password hashes (CSV, Keycloak), in `import`.
 
 pub mod actor;
+pub mod api_token;
 pub mod audit;
 pub mod clients;
 pub mod groups;
 pub mod import;
+pub mod page;
+pub mod users;
 
 use crate::account::activation::{self, Sent};
 use crate::crypto;

@@ -2,12 +2,13 @@
 //! placeholders (which SQLite accepts too) and portable types; this module binds and runs them
 //! on whichever pool the URL chose. `sqlx::Any` is deliberately not used (no typed mapping).
 
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
-use sqlx::{FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::{AssertSqlSafe, FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 use super::StoreError;
 
@@ -51,12 +52,18 @@ pub enum Arg {
 /// SQL text plus its arguments, in placeholder order.
 #[derive(Debug)]
 pub struct Query {
-    sql: &'static str,
+    sql: Cow<'static, str>,
     args: Vec<Arg>,
 }
 
 pub fn q(sql: &'static str) -> Query {
-    Query { sql, args: Vec::new() }
+    Query { sql: Cow::Borrowed(sql), args: Vec::new() }
+}
+
+/// A query whose text the store assembled from its own fixed fragments (the filters of a search
+/// that are present, issue #12), never from input: every value is still a bound argument.
+pub fn q_assembled(sql: String) -> Query {
+    Query { sql: Cow::Owned(sql), args: Vec::new() }
 }
 
 impl Query {
@@ -82,7 +89,7 @@ impl Query {
     }
 
     fn sqlite(&self) -> sqlx::query::Query<'static, Sqlite, sqlx::sqlite::SqliteArguments> {
-        self.args.iter().cloned().fold(sqlx::query(self.sql), |qq, a| match a {
+        self.args.iter().cloned().fold(sqlx::query(AssertSqlSafe(self.sql.clone())), |qq, a| match a {
             Arg::Text(v) => qq.bind(v),
             Arg::Int(v) => qq.bind(v),
             Arg::Bool(v) => qq.bind(v),
@@ -90,7 +97,7 @@ impl Query {
     }
 
     fn postgres(&self) -> sqlx::query::Query<'static, Postgres, sqlx::postgres::PgArguments> {
-        self.args.iter().cloned().fold(sqlx::query(self.sql), |qq, a| match a {
+        self.args.iter().cloned().fold(sqlx::query(AssertSqlSafe(self.sql.clone())), |qq, a| match a {
             Arg::Text(v) => qq.bind(v),
             Arg::Int(v) => qq.bind(v),
             Arg::Bool(v) => qq.bind(v),
@@ -169,6 +176,11 @@ impl Db {
         }
     }
 
+    /// The SQL a few queries must spell per dialect (prefix search collations, issue #12).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Db::Postgres(_))
+    }
+
     /// One round trip to the database (`GET /readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {
@@ -204,7 +216,7 @@ impl Db {
     pub async fn optional<T: DbRow>(&self, q: Query) -> Result<Option<T>, StoreError> {
         match self {
             Db::Sqlite(p) => {
-                q.sqlite().fetch_optional(p.for_sql(q.sql)).await.and_then(|r| r.map(|r| T::from_row(&r)).transpose())
+                q.sqlite().fetch_optional(p.for_sql(&q.sql)).await.and_then(|r| r.map(|r| T::from_row(&r)).transpose())
             }
             Db::Postgres(p) => {
                 q.postgres().fetch_optional(p).await.and_then(|r| r.map(|r| T::from_row(&r)).transpose())
@@ -216,7 +228,7 @@ impl Db {
     pub async fn all<T: DbRow>(&self, q: Query) -> Result<Vec<T>, StoreError> {
         match self {
             Db::Sqlite(p) => {
-                q.sqlite().fetch_all(p.for_sql(q.sql)).await.and_then(|rows| rows.iter().map(T::from_row).collect())
+                q.sqlite().fetch_all(p.for_sql(&q.sql)).await.and_then(|rows| rows.iter().map(T::from_row).collect())
             }
             Db::Postgres(p) => q.postgres().fetch_all(p).await.and_then(|rows| rows.iter().map(T::from_row).collect()),
         }
@@ -240,6 +252,18 @@ impl Tx {
             }
             Tx::Postgres(t) => {
                 q.postgres().fetch_optional(&mut **t).await.and_then(|r| r.map(|r| T::from_row(&r)).transpose())
+            }
+        }
+        .map_err(db_err)
+    }
+
+    pub async fn all<T: DbRow>(&mut self, q: Query) -> Result<Vec<T>, StoreError> {
+        match self {
+            Tx::Sqlite(t) => {
+                q.sqlite().fetch_all(&mut **t).await.and_then(|rows| rows.iter().map(T::from_row).collect())
+            }
+            Tx::Postgres(t) => {
+                q.postgres().fetch_all(&mut **t).await.and_then(|rows| rows.iter().map(T::from_row).collect())
             }
         }
         .map_err(db_err)

@@ -17,6 +17,7 @@ pub mod password_history;
 pub mod recovery;
 pub mod secret_question;
 pub mod sql;
+pub mod user_admin;
 
 use async_trait::async_trait;
 
@@ -508,6 +509,7 @@ pub trait Store:
     + ImportStore
     + ClientAdminStore
     + AuditSearchStore
+    + user_admin::UserAdminStore
     + Send
     + Sync
 {
@@ -530,6 +532,7 @@ impl<
         + ImportStore
         + ClientAdminStore
         + AuditSearchStore
+        + user_admin::UserAdminStore
         + Send
         + Sync,
 > Store for T

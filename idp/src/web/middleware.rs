@@ -89,6 +89,10 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
     };
     let path = parts.uri.path().to_owned();
     let response = next.run(Request::from_parts(parts, body)).await;
+    // The admin REST API answers RFC 9457 problems, whatever failed (issue #12).
+    if super::handlers::admin_api::is_api_path(&path) {
+        return super::handlers::admin_api::problem::finish(response);
+    }
     let marker = response.extensions().get::<ErrorPage>().cloned();
     let status = response.status();
     let marker = match marker {

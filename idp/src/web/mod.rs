@@ -110,10 +110,15 @@ fn admin_console_routes() -> Router<AppState> {
         .route("/admin/groups/{id}/members", post(groups::admin_group_members_post))
         .route("/admin/groups/{id}/members/remove", post(groups::admin_group_members_remove_post))
 }
+/// Path prefixes exempt from the same-origin rule for every unsafe method: the admin REST API
+/// (issue #12) authenticates each call with a bearer token in `Authorization`, reads no
+/// cookie, and so has no cross-site request forgery to fear (a page elsewhere can make a
+/// browser send cookies, never a bearer token it does not have).
+pub const CROSS_SITE_PREFIXES: &[&str] = &["/admin/api/"];
 
 /// Every route; `body_timeout` bounds the time a client takes to send a body (issue #10).
 pub fn router(state: AppState, max_body_bytes: usize, body_timeout: std::time::Duration) -> Router {
-    let same_origin = same_origin::SameOrigin::new(&state.services.issuer, CROSS_SITE_POSTS);
+    let same_origin = same_origin::SameOrigin::new(&state.services.issuer, CROSS_SITE_POSTS, CROSS_SITE_PREFIXES);
     Router::new()
         .route("/.well-known/openid-configuration", get(discovery::discovery_get))
         .route("/jwks", get(discovery::jwks_get))
@@ -178,6 +183,8 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: std::time::D
         .route("/healthz", get(handlers::health::healthz_get))
         .route("/health", get(handlers::health::healthz_get))
         .route("/readyz", get(handlers::health::readyz_get))
+        // The admin REST API (issue #12): its routes are listed in `admin_api::router`.
+        .merge(handlers::admin_api::router())
         .fallback(handlers::not_found)
         .layer(axum::middleware::from_fn_with_state((body_timeout, max_body_bytes), middleware::body_deadline))
         .layer(axum::middleware::from_fn_with_state(same_origin, same_origin::same_origin_only))

@@ -15,7 +15,8 @@
 //!   (`account::csrf`) still decides.
 //!
 //! The routes a relying party's page or a client may post to from elsewhere are exempt
-//! (`web::CROSS_SITE_POSTS`, next to the router).
+//! (`web::CROSS_SITE_POSTS`, next to the router), and so is the admin REST API, authenticated
+//! by bearer tokens only (`web::CROSS_SITE_PREFIXES`).
 
 use std::sync::Arc;
 
@@ -31,18 +32,20 @@ use super::error::AppError;
 pub struct SameOrigin {
     origin: Arc<str>,
     exempt: &'static [&'static str],
+    exempt_prefixes: &'static [&'static str],
 }
 
 impl SameOrigin {
     /// `issuer` is the issuer URL (its path, if any, is not part of the origin).
-    pub fn new(issuer: &str, exempt: &'static [&'static str]) -> Self {
+    /// `exempt_prefixes`: every path that starts with one of them is exempt too.
+    pub fn new(issuer: &str, exempt: &'static [&'static str], exempt_prefixes: &'static [&'static str]) -> Self {
         let origin = super::pages::origin_of(issuer).unwrap_or_else(|| issuer.trim_end_matches('/').to_owned());
-        Self { origin: origin.into(), exempt }
+        Self { origin: origin.into(), exempt, exempt_prefixes }
     }
 
     fn applies_to(&self, method: &Method, path: &str) -> bool {
         let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE);
-        !safe && !self.exempt.contains(&path)
+        !safe && !self.exempt.contains(&path) && !self.exempt_prefixes.iter().any(|p| path.starts_with(p))
     }
 
     /// Why a request to a guarded route is refused, or `None` when it may go on.
@@ -84,9 +87,10 @@ mod tests {
     use super::*;
 
     const EXEMPT: &[&str] = &["/token"];
+    const EXEMPT_PREFIXES: &[&str] = &["/admin/api/"];
 
     fn rule() -> SameOrigin {
-        SameOrigin::new("https://idp.example.org/", EXEMPT)
+        SameOrigin::new("https://idp.example.org/", EXEMPT, EXEMPT_PREFIXES)
     }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
@@ -100,7 +104,7 @@ mod tests {
     #[test]
     fn the_issuers_own_origin_passes() {
         assert_eq!(rule().refusal(&headers(&[("origin", "https://idp.example.org")])), None);
-        let with_path = SameOrigin::new("https://idp.example.org/auth/realm", EXEMPT);
+        let with_path = SameOrigin::new("https://idp.example.org/auth/realm", EXEMPT, EXEMPT_PREFIXES);
         assert_eq!(with_path.refusal(&headers(&[("origin", "https://idp.example.org")])), None);
     }
 
@@ -138,5 +142,7 @@ mod tests {
         assert!(r.applies_to(&Method::POST, "/login"));
         assert!(r.applies_to(&Method::PUT, "/token/"));
         assert!(r.applies_to(&Method::DELETE, "/account"));
+        assert!(!r.applies_to(&Method::DELETE, "/admin/api/v1/clients/shop"));
+        assert!(r.applies_to(&Method::POST, "/admin/clients"), "the console is not the API");
     }
 }

@@ -6,10 +6,13 @@
 mod account;
 mod account_security;
 mod activation;
+mod admin_api;
+mod admin_api_roles;
 mod admin_audit;
 mod admin_clients;
 mod admin_console;
 mod admin_console_pages;
+mod admin_users;
 mod authorization;
 mod authorize;
 mod captcha_and_secret;
