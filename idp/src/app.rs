@@ -220,7 +220,8 @@ impl App {
 
     /// Serves until `shutdown` resolves, then finishes the requests under way (`web::server`:
     /// header, body and idle timeouts, a connection cap). The back-channel
-    /// logout workers (OpenID Connect and CAS) and the mail queue worker run alongside and stop with the server.
+    /// logout workers (OpenID Connect and CAS), the mail queue worker and the audit retention purge
+    /// run alongside and stop with the server.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let router = self.router();
         let http = crate::oidc::backchannel::http_client().map_err(std::io::Error::other)?;
@@ -231,13 +232,15 @@ impl App {
             tokio::spawn(crate::cas::single_logout::run(self.state.services.clone(), http, stopped.clone()));
         let mail_worker = tokio::spawn(crate::mail::queue::run(self.state.services.clone(), stopped.clone()));
         let propagation_worker =
-            tokio::spawn(crate::account::recovery::propagation::run(self.state.services.clone(), stopped));
+            tokio::spawn(crate::account::recovery::propagation::run(self.state.services.clone(), stopped.clone()));
+        let retention_worker = tokio::spawn(crate::admin::audit::run_retention(self.state.services.clone(), stopped));
         let served = web::server::serve(self.listener, router, self.limits, shutdown).await;
         let _ = stop.send(true);
         let _ = worker.await;
         let _ = cas_worker.await;
         let _ = mail_worker.await;
         let _ = propagation_worker.await;
+        let _ = retention_worker.await;
         served
     }
 }

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use idp::store::sql::SqlStore;
 use idp::store::{ClientStore, RecoveryStore, UserStore};
 
+#[path = "cli/admin.rs"]
+mod admin;
 #[path = "cli/groups.rs"]
 mod groups;
 #[path = "cli/import.rs"]

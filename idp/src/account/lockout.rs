@@ -207,6 +207,10 @@ pub async fn finish(s: &Services, attempt: Attempt, user: Option<&User>, succeed
     // The mirror an administrator's search filters by (migration 0013); the lock is the record.
     s.store.set_locked_until(&account.user_id, Some(record.locked_until)).await?;
     tracing::warn!(user_id = %account.user_id, locked_until = record.locked_until, "account locked after too many failures");
+    // Issue #12: the dashboard counts lockouts; where from is in the `sign_in_failed` before.
+    let system = crate::session::ClientInfo { user_agent: "-".into(), ip: "-".into() };
+    let detail = serde_json::json!({ "locked_until": record.locked_until });
+    super::audit::record(s, Some(&account.user_id), super::audit::ACCOUNT_LOCKED, &system, detail).await?;
     if let Some(user) = user {
         send_lock_mail(s, user, record.locked_until).await;
     }

@@ -145,6 +145,15 @@ pub async fn purge_expired(s: &Services) -> Result<u64, InfraError> {
     Ok(purged)
 }
 
+/// How often the worker purges (`purge_expired`): retention is counted in days.
+pub const RETENTION_POLL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The retention worker: `purge_expired` every `RETENTION_POLL`, until `stop`. Several nodes may
+/// run it at once: each batch deletes what is still there.
+pub async fn run_retention(s: std::sync::Arc<Services>, stop: tokio::sync::watch::Receiver<bool>) {
+    crate::worker::poll("audit retention worker", RETENTION_POLL, stop, || purge_expired(&s)).await;
+}
+
 async fn filter(s: &Services, query: &AuditQuery) -> Result<AuditFilter, AdminError> {
     let trimmed = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
     let user_id = match trimmed(&query.user) {

@@ -310,3 +310,29 @@ fn changed_fields(old: &Client, new: &Client) -> Vec<String> {
     }
     changed
 }
+
+/// Most registrations one initial access token may allow.
+pub const MAX_REGISTRATION_TOKEN_USES: i64 = 1000;
+
+/// An RFC 7591 initial access token for `/register`, returned this once (its digest is stored):
+/// good for `uses` registrations (1: single use) until `now + ttl`.
+pub async fn issue_registration_token(
+    s: &Services,
+    actor: &Actor,
+    ttl: i64,
+    uses: i64,
+) -> Result<(Secret, i64), AdminError> {
+    actor.require(Permission::ManageClients)?;
+    if !(1..=crate::config::MAX_DURATION).contains(&ttl) {
+        return Err(AdminError::Invalid("the lifetime must be positive and at most ten years".into()));
+    }
+    if !(1..=MAX_REGISTRATION_TOKEN_USES).contains(&uses) {
+        return Err(AdminError::Invalid(format!("uses must be between 1 and {MAX_REGISTRATION_TOKEN_USES}")));
+    }
+    let token = Secret::new(crypto::random_token(32));
+    let (now, expires_at) = (s.now(), s.now() + ttl);
+    s.store.insert_registration_token(&crypto::digest(token.expose()), now, expires_at, uses).await?;
+    let detail = json!({ "expires_at": expires_at, "uses": uses });
+    actor::record(s, actor, audit::REGISTRATION_TOKEN_ISSUED, None, detail).await?;
+    Ok((token, expires_at))
+}

@@ -6,11 +6,14 @@
 pub mod actor;
 pub mod api_token;
 pub mod audit;
+pub mod chart;
 pub mod clients;
 pub mod groups;
 pub mod import;
 pub mod page;
+pub mod system;
 pub mod users;
+pub mod when;
 
 use crate::account::activation::{self, Sent};
 use crate::crypto;

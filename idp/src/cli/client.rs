@@ -1,10 +1,13 @@
-//! `idp client …`: register, list, show and remove relying parties (OIDC and CAS).
+//! `idp client …`: register, list, show, update, remove relying parties (OIDC and CAS), rotate
+//! their secrets, and issue the initial access tokens of dynamic registration (issue #12).
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Subcommand;
-use idp::admin::{self, ClientSpec};
+use idp::admin::actor::Actor;
+use idp::admin::clients::{self, ClientUpdate};
+use idp::admin::{self, ClientSpec, when};
 use idp::clock::SystemClock;
 use idp::config::Config;
 use idp::domain::Secret;
@@ -63,8 +66,58 @@ pub enum ClientCommand {
     Show {
         id: String,
     },
+    /// Change a registration; only the options given change (a repeatable option given once
+    /// replaces the whole list). Same validation as `client add`.
+    Update {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        #[arg(long = "grant")]
+        grants: Vec<String>,
+        /// key=value laid over the current settings (repeatable); key=null unsets an option.
+        #[arg(long = "setting")]
+        settings: Vec<String>,
+        #[arg(long = "cas-service")]
+        cas_services: Vec<String>,
+        /// Only users of these types may sign in (repeatable).
+        #[arg(long = "allowed-user-type")]
+        allowed_user_types: Vec<String>,
+        /// Only members of these groups may sign in (repeatable).
+        #[arg(long = "allowed-group")]
+        allowed_groups: Vec<String>,
+        /// true: skip the consent page; false: ask for consent.
+        #[arg(long)]
+        first_party: Option<bool>,
+        /// A theme; an empty value goes back to the default.
+        #[arg(long)]
+        theme: Option<String>,
+        #[arg(long)]
+        allow_insecure_http: bool,
+    },
+    /// Print a new secret once; the old one keeps working for the overlap.
+    RotateSecret {
+        id: String,
+        /// How long the old secret keeps working: seconds, or 15m, 24h, 7d (secret_overlap by
+        /// default); 0 stops it at once.
+        #[arg(long)]
+        overlap: Option<String>,
+    },
     Remove {
         id: String,
+    },
+    /// Print an RFC 7591 initial access token for POST /register once (dynamic_registration
+    /// must be on). Single use unless --uses says more.
+    RegistrationToken {
+        /// Lifetime: seconds, or 15m, 1h, 7d.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+        /// Registrations it allows.
+        #[arg(long, default_value_t = 1)]
+        uses: i64,
     },
 }
 
@@ -104,7 +157,7 @@ pub async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()
                 settings: admin::parse_settings(&settings)?,
                 cas_services,
             };
-            let (client, secret) = admin::add_client(&services, &spec).await?;
+            let (client, secret) = clients::create_client(&services, &Actor::cli(), &spec).await?;
             println!("client {} registered ({})", client.id, client.auth_method);
             if let (Some(secret), false) = (secret, secret_stdin) {
                 println!("client_secret: {}", secret.expose());
@@ -143,8 +196,64 @@ pub async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()
             println!("settings: {}", serde_json::to_string(&c.settings)?);
             Ok(())
         }
+        ClientCommand::Update {
+            id,
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            grants,
+            settings,
+            cas_services,
+            allowed_user_types,
+            allowed_groups,
+            first_party,
+            theme,
+            allow_insecure_http,
+        } => {
+            let given = |v: Vec<String>| (!v.is_empty()).then_some(v);
+            let current = services.store.client(&id).await?.with_context(|| format!("no client {id:?}"))?;
+            let settings =
+                if settings.is_empty() { None } else { Some(clients::merge_settings(&current.settings, &settings)?) };
+            let update = ClientUpdate {
+                name,
+                redirect_uris: given(redirect_uris),
+                post_logout_redirect_uris: given(post_logout_redirect_uris),
+                grants: given(grants),
+                settings,
+                allowed_user_types: given(allowed_user_types).map(Some),
+                allowed_groups: given(allowed_groups).map(Some),
+                cas_services: given(cas_services),
+                first_party,
+                theme,
+                allow_insecure_http: allow_insecure_http || config.allow_insecure_redirect_uris,
+            };
+            clients::update_client(&services, &Actor::cli(), &id, &update).await?;
+            println!("client {id} updated");
+            Ok(())
+        }
+        ClientCommand::RotateSecret { id, overlap } => {
+            let overlap = overlap.as_deref().map(when::parse_duration).transpose()?;
+            let (secret, until) = clients::rotate_client_secret(&services, &Actor::cli(), &id, overlap).await?;
+            println!("client_secret: {}", secret.expose());
+            println!("(shown once: only its digest is stored)");
+            println!("the previous secret works until {}", idp::clock::rfc3339(until));
+            Ok(())
+        }
+        ClientCommand::RegistrationToken { ttl, uses } => {
+            let ttl = when::parse_duration(&ttl)?;
+            let (token, until) = clients::issue_registration_token(&services, &Actor::cli(), ttl, uses).await?;
+            if !config.admin.dynamic_registration {
+                eprintln!("note: dynamic_registration is off; /register answers 404 until it is on");
+            }
+            println!("initial_access_token: {}", token.expose());
+            println!("(shown once; good for {uses} registration(s) until {})", idp::clock::rfc3339(until));
+            Ok(())
+        }
         ClientCommand::Remove { id } => {
-            anyhow::ensure!(services.store.delete_client(&id).await?, "no client {id:?}");
+            match clients::delete_client(&services, &Actor::cli(), &id).await {
+                Err(admin::AdminError::NotFound(_)) => anyhow::bail!("no client {id:?}"),
+                other => other?,
+            }
             println!("client {id} removed");
             Ok(())
         }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use clap::Subcommand;
+use idp::admin::actor::Actor;
 use idp::clock::SystemClock;
 use idp::config::Config;
 use idp::domain::SigningAlg;
@@ -29,12 +30,12 @@ pub async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::List => {
             println!("kid\talg\tstate\tcreated\tactivated\tretired\tpublished_until");
             let date = |t: Option<i64>| t.map(idp::clock::rfc3339).unwrap_or_else(|| "-".into());
-            for k in services.keys.list() {
+            for k in idp::admin::system::list_keys(&services, &Actor::cli())? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     k.kid,
                     k.alg,
-                    k.state.as_str(),
+                    k.state,
                     date(Some(k.created_at)),
                     date(k.activated_at),
                     date(k.retired_at),
@@ -44,12 +45,8 @@ pub async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
             Ok(())
         }
         KeysCommand::Rotate { alg, force } => {
-            let algs = match alg {
-                Some(a) => vec![a.parse::<SigningAlg>().map_err(|e| anyhow::anyhow!("--alg: {e}"))?],
-                None => SigningAlg::ALL.to_vec(),
-            };
-            for alg in algs {
-                let r = services.keys.rotate(services.store.as_ref(), alg, services.now(), force).await?;
+            let alg = alg.map(|a| a.parse::<SigningAlg>().map_err(|e| anyhow::anyhow!("--alg: {e}"))).transpose()?;
+            for r in idp::admin::system::rotate_keys(&services, &Actor::cli(), alg, force).await? {
                 println!("{}: {} is now active; {} is the next key (published now)", r.alg, r.activated, r.next);
             }
             println!("every node picks the change up within {} s", idp::oidc::keys::RELOAD_INTERVAL);

@@ -1,6 +1,7 @@
 //! The `idp` command: parse the command line, load the settings, call into the library. Each
 //! resource's subcommands live in their own file next to this one (`client.rs`, `user.rs`, …).
 
+mod audit;
 mod client;
 mod group;
 mod keys;
@@ -15,6 +16,7 @@ use idp::admin;
 use idp::app::{App, AppOptions};
 use idp::config::Config;
 
+use audit::AuditCommand;
 use client::ClientCommand;
 use group::GroupCommand;
 use keys::KeysCommand;
@@ -63,6 +65,11 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Read the audit trail (search, export as JSON lines).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
     },
 }
 
@@ -118,6 +125,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { command } => user::user(config, command).await,
         Command::Group { command } => group::group(config, command).await,
         Command::Keys { command } => keys::keys(config, command).await,
+        Command::Audit { command } => audit::audit(config, command).await,
     }
 }
 

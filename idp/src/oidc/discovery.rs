@@ -8,13 +8,14 @@ use crate::domain::scope::SUPPORTED;
 use crate::oidc::claims_request::ACR_VALUES_SUPPORTED;
 use crate::oidc::request_object;
 
-pub fn document(issuer: &str) -> Value {
+/// `dynamic_registration`: RFC 8414 §2 `registration_endpoint` only when registration is on.
+pub fn document(issuer: &str, dynamic_registration: bool) -> Value {
     let url = |path: &str| format!("{issuer}{path}");
     // The same client authentication everywhere a client's back end calls (`client_auth`);
     // private_key_jwt assertions in the algorithms of `jwk` (RFC 7523, no HMAC, no `none`).
     let auth_methods = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
     let assertion_algs = SigningAlg::ALL.map(SigningAlg::as_str);
-    json!({
+    let mut document = json!({
         "issuer": issuer,
         "authorization_endpoint": url("/authorize"),
         "token_endpoint": url("/token"),
@@ -60,5 +61,9 @@ pub fn document(issuer: &str) -> Value {
         "frontchannel_logout_session_supported": true,
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
-    })
+    });
+    if dynamic_registration {
+        document["registration_endpoint"] = json!(url("/register"));
+    }
+    document
 }

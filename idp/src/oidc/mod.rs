@@ -21,6 +21,7 @@ pub mod params;
 pub mod pending_limits;
 pub mod pkce;
 pub mod refresh_race;
+pub mod registration;
 pub mod request_object;
 pub mod revoke;
 pub mod session_bound;

@@ -83,7 +83,8 @@ impl CookieNames {
 /// end-session endpoint (RP-Initiated Logout 1.0 §2), whose confirmation form is ours. There
 /// is no back-channel endpoint that receives POSTs. CAS adds none: its validation and proxy
 /// endpoints are server-to-server GETs, and POST /cas/login is the provider's own form.
-pub const CROSS_SITE_POSTS: &[&str] = &["/token", "/introspect", "/revoke", "/userinfo", "/authorize", "/logout"];
+pub const CROSS_SITE_POSTS: &[&str] =
+    &["/token", "/introspect", "/revoke", "/userinfo", "/authorize", "/logout", "/register"];
 
 /// The administration console (issue #12; `handlers::admin_console`).
 fn admin_console_routes() -> Router<AppState> {
@@ -134,6 +135,14 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: std::time::D
         .route("/introspect", post(introspect::introspect_post))
         .route("/revoke", post(revoke::revoke_post))
         .route("/userinfo", get(userinfo::userinfo_get).post(userinfo::userinfo_post))
+        // RFC 7591 / RFC 7592, 404 unless `dynamic_registration` (issue #12).
+        .route("/register", post(handlers::registration::register_post))
+        .route(
+            "/register/{client_id}",
+            get(handlers::registration::register_client_get)
+                .put(handlers::registration::register_client_put)
+                .delete(handlers::registration::register_client_delete),
+        )
         .route("/logout", get(logout::logout_get).post(logout::logout_post))
         .route("/logout/confirm", post(logout::logout_confirm_post))
         .route("/cas/login", get(handlers::cas::cas_login_get).post(handlers::cas::cas_login_post))

@@ -168,3 +168,49 @@ async fn a_retention_of_zero_keeps_the_trail_forever() {
     assert_eq!(audit::purge_expired(&app.services).await.unwrap(), 0);
     assert_eq!(search(&app, AuditQuery { kind: Some("sign_in".into()), ..Default::default() }).await.1, 1);
 }
+
+#[tokio::test]
+async fn the_dashboard_counts_each_kind_per_day_for_thirty_days() {
+    let app = TestApp::spawn().await;
+    event(&app, None, "sign_in", None).await;
+    event(&app, None, "sign_in", None).await;
+    event(&app, None, "account_locked", None).await;
+    app.clock.advance(86_400);
+    event(&app, None, "sign_in_failed", None).await;
+    event(&app, None, "recovery_started", None).await;
+    event(&app, None, "activated", None).await;
+    event(&app, None, "client_created", None).await;
+
+    let figures = idp::admin::system::dashboard_figures(&app.services, &Actor::cli()).await.unwrap();
+
+    assert_eq!(figures.days.len(), 30);
+    let today = &figures.days[29];
+    let yesterday = &figures.days[28];
+    assert!(today.day <= app.services.now() && app.services.now() < today.day + 86_400, "the last day is today");
+    assert_eq!((yesterday.sign_ins, yesterday.lockouts, yesterday.failed_sign_ins), (2, 1, 0));
+    assert_eq!((today.failed_sign_ins, today.recoveries, today.activations, today.sign_ins), (1, 1, 1, 0));
+    assert_eq!((figures.mail_queue, figures.logout_queue), (0, 0));
+    let support = Actor::client("desk", vec![Role::Support], info());
+    assert!(matches!(idp::admin::system::dashboard_figures(&app.services, &support).await, Err(AdminError::Forbidden)));
+}
+
+#[tokio::test]
+async fn keys_are_listed_and_rotated_by_admins_only_and_the_rotation_is_audited() {
+    let app = TestApp::spawn().await;
+    let before = idp::admin::system::list_keys(&app.services, &Actor::cli()).unwrap();
+    assert!(before.iter().any(|k| k.state == "active") && before.iter().any(|k| k.state == "next"));
+    let auditor = Actor::client("cnil", vec![Role::Auditor], info());
+    assert!(matches!(idp::admin::system::list_keys(&app.services, &auditor), Err(AdminError::Forbidden)));
+
+    let rotations = idp::admin::system::rotate_keys(&app.services, &Actor::cli(), None, true).await.unwrap();
+
+    assert_eq!(rotations.len(), idp::domain::SigningAlg::ALL.len());
+    let after = idp::admin::system::list_keys(&app.services, &Actor::cli()).unwrap();
+    for r in &rotations {
+        assert!(after.iter().any(|k| k.kid == r.activated && k.state == "active"), "{} signs now", r.activated);
+    }
+    let (kinds, _) = search(&app, AuditQuery { kind: Some("keys_rotated".into()), ..Default::default() }).await;
+    assert_eq!(kinds.len(), rotations.len());
+    let types = idp::admin::system::user_types(&app.services, &Actor::cli()).unwrap();
+    assert!(!types.is_empty() && types.iter().all(|t| t.password_policy.min_length > 0));
+}

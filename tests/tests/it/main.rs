@@ -54,6 +54,7 @@ mod propagation;
 mod recovery_identifier;
 mod recovery_pages;
 mod recovery_password;
+mod registration;
 mod request_details;
 mod request_objects;
 mod session_tokens;

@@ -9,7 +9,10 @@ use crate::oidc::discovery;
 use crate::web::AppState;
 
 pub async fn discovery_get(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(discovery::document(&state.services.issuer)))
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(discovery::document(&state.services.issuer, state.services.admin.dynamic_registration)),
+    )
 }
 
 pub async fn jwks_get(State(state): State<AppState>) -> impl IntoResponse {

@@ -20,6 +20,7 @@ pub mod password_policy;
 pub mod recovery;
 pub mod recovery_identifier;
 pub mod recovery_password;
+pub mod registration;
 pub mod resume;
 pub mod revoke;
 pub mod select_account;
