@@ -39,6 +39,10 @@ pub const PAGES: &[&str] = &[
     "admin_client_secret.html",
     "admin_client_confirm.html",
     "admin_audit.html",
+    "admin_dashboard.html",
+    "admin_users.html",
+    "admin_user.html",
+    "admin_user_confirm.html",
 ];
 
 /// Catalog keys the Rust code looks up itself (templates use their own).

@@ -88,11 +88,15 @@ pub const CROSS_SITE_POSTS: &[&str] =
 
 /// The administration console (issue #12; `handlers::admin_console`).
 fn admin_console_routes() -> Router<AppState> {
-    use handlers::admin_console::{self as console, audit, clients, groups};
+    use handlers::admin_console::{self as console, audit, clients, dashboard, groups, users};
     Router::new()
         .route("/admin", get(console::admin_get))
         .route("/admin/callback", get(console::admin_callback_get))
         .route("/admin/logout", post(console::admin_logout_post))
+        .route("/admin/dashboard", get(dashboard::admin_dashboard_get))
+        .route("/admin/users", get(users::admin_users_get))
+        .route("/admin/users/{id}", get(users::admin_user_get))
+        .route("/admin/users/{id}/{action}", get(users::admin_user_confirm_get).post(users::admin_user_action_post))
         .route("/admin/clients", get(clients::admin_clients_get).post(clients::admin_clients_post))
         .route("/admin/clients/new", get(clients::admin_client_new_get))
         .route("/admin/clients/{id}", get(clients::admin_client_get).post(clients::admin_client_post))

@@ -10,7 +10,9 @@
 
 pub mod audit;
 pub mod clients;
+pub mod dashboard;
 pub mod groups;
+pub mod users;
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
