@@ -67,25 +67,6 @@ pub const ACCESS_DENIED: &str = "access_denied";
 pub const GROUP_MEMBER_ADDED: &str = "group_member_added";
 pub const GROUP_MEMBER_REMOVED: &str = "group_member_removed";
 
-/// An account locked by too many wrong passwords (issue #12's dashboard; detail:
-/// `locked_until`).
-pub const ACCOUNT_LOCKED: &str = "account_locked";
-
-/// Administration (issue #12): every one is recorded with its actor (`admin::actor::record`)
-/// and says what changed, never a secret. Clients (detail: `client_id`; updates: `changed`, the
-/// names of the fields that changed; rotation: `previous_valid_until`).
-pub const CLIENT_CREATED: &str = "client_created";
-pub const CLIENT_UPDATED: &str = "client_updated";
-pub const CLIENT_DELETED: &str = "client_deleted";
-pub const CLIENT_SECRET_ROTATED: &str = "client_secret_rotated";
-/// RFC 7591 / 7592: an initial access token issued (detail: `expires_at`, `uses`), a client
-/// registered with one (detail: `client_id`).
-pub const REGISTRATION_TOKEN_ISSUED: &str = "registration_token_issued";
-pub const CLIENT_REGISTERED: &str = "client_registered";
-/// Signing keys rotated (detail: `alg`, `activated`, `next`: key ids).
-pub const KEYS_ROTATED: &str = "keys_rotated";
-/// The audit trail exported (detail: `filter`).
-pub const AUDIT_EXPORTED: &str = "audit_exported";
 /// Administration of users (issue #12); each detail names its `actor` (`admin::actor`) and what
 /// changed, never a secret. An operator viewed an account's details.
 pub const ADMIN_USER_VIEWED: &str = "admin_user_viewed";
@@ -107,6 +88,25 @@ pub const ADMIN_CONSENT_REVOKED: &str = "admin_consent_revoked";
 pub const ADMIN_GRANT_REVOKED: &str = "admin_grant_revoked";
 /// A console role given or taken (detail: `from`, `to`).
 pub const ADMIN_ROLE_SET: &str = "admin_role_set";
+/// An account locked by too many wrong passwords (issue #12's dashboard; detail:
+/// `locked_until`).
+pub const ACCOUNT_LOCKED: &str = "account_locked";
+
+/// Administration (issue #12): every one is recorded with its actor (`admin::actor::record`)
+/// and says what changed, never a secret. Clients (detail: `client_id`; updates: `changed`, the
+/// names of the fields that changed; rotation: `previous_valid_until`).
+pub const CLIENT_CREATED: &str = "client_created";
+pub const CLIENT_UPDATED: &str = "client_updated";
+pub const CLIENT_DELETED: &str = "client_deleted";
+pub const CLIENT_SECRET_ROTATED: &str = "client_secret_rotated";
+/// RFC 7591 / 7592: an initial access token issued (detail: `expires_at`, `uses`), a client
+/// registered with one (detail: `client_id`).
+pub const REGISTRATION_TOKEN_ISSUED: &str = "registration_token_issued";
+pub const CLIENT_REGISTERED: &str = "client_registered";
+/// Signing keys rotated (detail: `alg`, `activated`, `next`: key ids).
+pub const KEYS_ROTATED: &str = "keys_rotated";
+/// The audit trail exported (detail: `filter`).
+pub const AUDIT_EXPORTED: &str = "audit_exported";
 
 /// Records one event. `detail` must be a JSON object without secrets.
 pub async fn record(

@@ -6,6 +6,7 @@ mod client;
 mod group;
 mod keys;
 mod user;
+mod user_ops;
 
 use std::io::Read;
 use std::path::PathBuf;

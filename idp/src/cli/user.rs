@@ -1,12 +1,15 @@
-//! `idp user …`: create, import and reset users.
+//! `idp user …`: create, import, search, show, change and help users (issue #12: the same
+//! library functions as the admin API, as `Actor::cli()`). The operations on one account are in
+//! `user_ops`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Subcommand;
-use idp::admin::actor::Actor;
+use idp::admin::actor::{Actor, Role};
 use idp::admin::import::{self, ImportReport, ImportedStart, KeycloakOptions};
+use idp::admin::users::{self, ResetMethod, UserRef};
 use idp::admin::{self, UserSpec, UserStart};
 use idp::clock::SystemClock;
 use idp::config::Config;
@@ -52,12 +55,17 @@ pub enum UserCommand {
         /// activation_link_lifetime, single use).
         #[arg(long)]
         activation_link: bool,
+        /// A role in the console and the admin API: admin, support, auditor.
+        #[arg(long)]
+        role: Option<String>,
     },
-    /// Administrator reset: e-mail a new provisional password; the old one and every session
-    /// stop working.
+    /// Administrator reset: e-mail a new provisional password (or, with --activation-link, a
+    /// link to choose one); the old one and every session stop working.
     ResetPassword {
         #[arg(long)]
         login: String,
+        #[arg(long)]
+        activation_link: bool,
     },
     /// Create users from a CSV file with the header login,email,given_name,family_name,user_type
     /// (an empty user_type: the default one), optionally followed by the columns birth_date
@@ -87,6 +95,8 @@ pub enum UserCommand {
         #[arg(long)]
         skip_other_credentials: bool,
     },
+    #[command(flatten)]
+    Ops(crate::user_ops::UserOpsCommand),
 }
 
 pub async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
@@ -105,7 +115,9 @@ pub async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             password_stdin,
             provisional,
             activation_link,
+            role,
         } => {
+            let role = role.as_deref().map(Role::parse).transpose()?;
             let identifiers =
                 identifiers.iter().map(|pair| admin::split_identifier(pair)).collect::<Result<Vec<_>, _>>()?;
             let (start, generated) = if provisional {
@@ -131,6 +143,10 @@ pub async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             };
             let (user, sent) = admin::add_user_starting(&services, &spec, &start).await?;
             println!("user {} created (sub {})", user.login, user.id);
+            if let Some(role) = role {
+                users::set_role(&services, &Actor::cli(), &UserRef::Id(user.id.clone()), Some(role)).await?;
+                println!("role: {}", role.as_str());
+            }
             if let Some(password) = generated {
                 println!("password: {}", password.expose());
             }
@@ -180,11 +196,18 @@ pub async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             };
             print_import(&report)
         }
-        UserCommand::ResetPassword { login } => {
-            let sent = admin::reset_password(&services, &login).await?;
+        UserCommand::ResetPassword { login, activation_link } => {
+            let (method, what) = if activation_link {
+                (ResetMethod::ActivationLink, "activation link")
+            } else {
+                (ResetMethod::ProvisionalPassword, "provisional password")
+            };
+            let sent =
+                users::reset_user_password(&services, &Actor::cli(), &UserRef::Login(login.clone()), method).await?;
             println!("password of {login} reset");
-            print_sent(&login, "the user's address", &sent, "provisional password")
+            print_sent(&login, "the user's address", &sent, what)
         }
+        UserCommand::Ops(command) => crate::user_ops::run(&services, command).await,
     }
 }
 

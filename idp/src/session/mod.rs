@@ -195,3 +195,19 @@ pub async fn list_for_user(s: &Services, user_id: &str) -> Result<Vec<BrowserSes
     live.sort_by_key(|s| std::cmp::Reverse(s.created_at));
     Ok(live)
 }
+
+/// Ends every session of the user, valid or not, through `end` (an administrator disabling or
+/// erasing the account, issue #12); how many were live.
+pub async fn end_all_for_user(s: &Services, user_id: &str) -> Result<usize, InfraError> {
+    let mut ended = 0;
+    for sid in s.ephemeral.set_members(&user_key(user_id)).await? {
+        match by_sid(s, &sid).await? {
+            Some(session) if session.user_id == user_id => {
+                end(s, &session).await?;
+                ended += 1;
+            }
+            _ => s.ephemeral.set_remove(&user_key(user_id), &sid).await?,
+        }
+    }
+    Ok(ended)
+}

@@ -507,9 +507,9 @@ pub trait Store:
     + WebhookQueue
     + GroupStore
     + ImportStore
+    + user_admin::UserAdminStore
     + ClientAdminStore
     + AuditSearchStore
-    + user_admin::UserAdminStore
     + Send
     + Sync
 {
@@ -530,9 +530,9 @@ impl<
         + WebhookQueue
         + GroupStore
         + ImportStore
+        + user_admin::UserAdminStore
         + ClientAdminStore
         + AuditSearchStore
-        + user_admin::UserAdminStore
         + Send
         + Sync,
 > Store for T

@@ -8,11 +8,8 @@ use idp_tests::{Browser, PASSWORD, TestApp};
 
 /// Gives `login` a console role.
 pub(crate) async fn grant_role(app: &TestApp, login: &str, role: Role) {
-    // TEMPORARY (issue #12): the console reads a role from membership of `idp-role-<role>`
-    // until `admin::users::set_role` lands.
-    let group = format!("idp-role-{}", role.as_str());
-    let _ = idp::admin::groups::add_group(&app.services, &group, &group).await;
-    idp::admin::groups::add_member(&app.services, &group, login).await.unwrap();
+    let who = idp::admin::users::UserRef::Login(login.into());
+    idp::admin::users::set_role(&app.services, &idp::admin::actor::Actor::cli(), &who, Some(role)).await.unwrap();
 }
 
 /// A provider with an admin (`ada`), a support agent (`sam`), an auditor (`aude`) and a user
@@ -204,7 +201,7 @@ async fn a_support_agent_gets_a_themed_403_on_the_admin_only_pages() {
     let browser = Browser::new();
     open_console(&app, &browser, "sam", "/admin").await;
 
-    for path in ["/admin/groups", "/admin/groups/idp-role-admin"] {
+    for path in ["/admin/groups", "/admin/groups/any"] {
         let page = browser.get(&app.url(path)).await;
         assert_eq!(page.status, 403, "{path}: {}", page.body);
         assert!(page.body.contains("Votre rôle ne permet pas"), "{path}: {}", page.body);

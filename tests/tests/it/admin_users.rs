@@ -2,13 +2,19 @@
 //! and the console share. Search and view, roles, the role matrix, and each operation's effect
 //! on signing in.
 
+use idp::account::first_login::{self, Step};
+use idp::account::secret_question;
 use idp::admin::actor::{Actor, Role};
 use idp::admin::page::PageRequest;
-use idp::admin::users::{self, UserQuery, UserRef, UserSort, UserStatus};
+use idp::admin::users::{self, ResetMethod, UserQuery, UserRef, UserSort, UserStatus, UserUpdate};
 use idp::admin::{AdminError, UserSpec};
-use idp::domain::Secret;
+use idp::clock::Clock;
+use idp::domain::user_type::UserType;
+use idp::domain::{Scopes, Secret};
 use idp::session::ClientInfo;
-use idp_tests::{PASSWORD, TestApp};
+use idp::store::RefreshToken;
+use idp_tests::rp::Rp;
+use idp_tests::{Browser, PASSWORD, RP_CALLBACK, Setup, TestApp};
 
 fn info() -> ClientInfo {
     ClientInfo { user_agent: "test".into(), ip: "127.0.0.1".into() }
@@ -154,4 +160,293 @@ async fn an_administrator_gives_and_takes_a_role_and_support_cannot() {
     let events = app.services.store.events_for_user(&user.id, "admin_role_set", 10).await.unwrap();
     assert_eq!(events.len(), 2, "each change is audited");
     assert!(events[1].detail.contains("\"to\":\"support\"") && events[1].detail.contains("\"type\":\"cli\""));
+}
+
+// --- Operations on one account -----------------------------------------------------------
+
+const WRONG: &str = "Wrong-horse-battery-9";
+
+fn alice() -> UserRef {
+    UserRef::Login("alice.martin".into())
+}
+
+async fn with_shop(app: &TestApp) -> Rp {
+    let (client, secret) = app.confidential_client("shop", RP_CALLBACK).await;
+    Rp::discover(&app.issuer, &client.id, Some(&secret), RP_CALLBACK).await
+}
+
+/// One sign-in from a fresh browser; the browser keeps its session cookie.
+async fn sign_in(app: &TestApp, rp: &Rp, password: &str) -> (Browser, idp_tests::browser::Page) {
+    let browser = Browser::new();
+    let page = browser.follow(&app.issuer, browser.get(&rp.start(&[]).url).await).await;
+    let done = browser.submit_login(&app.issuer, &page, "alice.martin", password).await;
+    (browser, done)
+}
+
+fn signed_in(page: &idp_tests::browser::Page) -> bool {
+    page.location().is_some()
+}
+
+#[tokio::test]
+async fn support_may_help_a_user_but_not_change_delete_disable_or_give_roles() {
+    let app = TestApp::spawn().await;
+    app.user("alice.martin").await;
+    let s = &app.services;
+    let agent = support();
+    let forbidden = |r: Result<(), AdminError>, what: &str| {
+        assert!(matches!(r, Err(AdminError::Forbidden)), "{what}: {r:?}");
+    };
+
+    let update = UserUpdate { given_name: Some("Alicia".into()), ..UserUpdate::default() };
+    forbidden(users::update_user(s, &agent, &alice(), &update).await, "update");
+    forbidden(users::disable_user(s, &agent, &alice()).await, "disable");
+    forbidden(users::enable_user(s, &agent, &alice()).await, "enable");
+    forbidden(users::delete_user(s, &agent, &alice()).await, "delete");
+    forbidden(users::set_role(s, &agent, &alice(), Some(Role::Admin)).await, "set_role");
+    forbidden(users::revoke_consent(s, &agent, &alice(), "shop").await, "revoke_consent");
+    forbidden(users::user_events(s, &agent, &alice(), PageRequest::default()).await.map(drop), "user_events");
+
+    users::unlock_user(s, &agent, &alice()).await.unwrap();
+    assert_eq!(users::end_user_sessions(s, &agent, &alice(), None).await.unwrap(), 0);
+    let sent = users::reset_user_password(s, &agent, &alice(), ResetMethod::ProvisionalPassword).await.unwrap();
+    assert!(sent.mailed);
+    assert!(s.store.user_by_login("alice.martin").await.unwrap().unwrap().given_name == "Alice", "nothing changed");
+}
+
+#[tokio::test]
+async fn a_disabled_user_cannot_sign_in_and_their_session_ends_until_enabled() {
+    let app = TestApp::spawn().await;
+    let user = app.user("alice.martin").await;
+    let rp = with_shop(&app).await;
+    let (_browser, page) = sign_in(&app, &rp, PASSWORD).await;
+    assert!(signed_in(&page), "signed in before: {}", page.body);
+    assert_eq!(app.sessions_of(&user.id).await.len(), 1);
+
+    users::disable_user(&app.services, &Actor::cli(), &alice()).await.unwrap();
+
+    assert!(app.sessions_of(&user.id).await.is_empty(), "the session ended");
+    let (_, refused) = sign_in(&app, &rp, PASSWORD).await;
+    assert!(!signed_in(&refused), "a disabled account signed in");
+    let query = UserQuery { status: Some(UserStatus::Disabled), ..UserQuery::default() };
+    assert_eq!(users::search_users(&app.services, &support(), &query).await.unwrap().total, 1);
+    users::enable_user(&app.services, &Actor::cli(), &alice()).await.unwrap();
+    let (_, again) = sign_in(&app, &rp, PASSWORD).await;
+    assert!(signed_in(&again), "enabled again: {}", again.body);
+}
+
+#[tokio::test]
+async fn unlocking_lets_a_locked_user_sign_in_at_once() {
+    let app = TestApp::spawn().await;
+    app.user("alice.martin").await;
+    let rp = with_shop(&app).await;
+    for _ in 0..3 {
+        sign_in(&app, &rp, WRONG).await;
+    }
+    assert!(!signed_in(&sign_in(&app, &rp, PASSWORD).await.1), "locked");
+    let locked = UserQuery { status: Some(UserStatus::Locked), ..UserQuery::default() };
+    assert_eq!(logins(&search(&app, locked.clone()).await), ["alice.martin"], "the search sees the lock");
+
+    users::unlock_user(&app.services, &support(), &alice()).await.unwrap();
+
+    assert!(signed_in(&sign_in(&app, &rp, PASSWORD).await.1), "unlocked");
+    assert_eq!(search(&app, locked).await.total, 0);
+}
+
+#[tokio::test]
+async fn resetting_the_secret_question_makes_the_next_sign_in_ask_for_one() {
+    let app = TestApp::spawn_with(Setup {
+        tweak: Box::new(|raw| {
+            let mut agent = UserType::default_usager();
+            agent.id = "agent".into();
+            agent.secret_question = true;
+            raw.user_types = vec![UserType::default_usager(), agent];
+        }),
+        ..Setup::default()
+    })
+    .await;
+    let spec = UserSpec {
+        login: "alice.martin".into(),
+        email: "alice@example.org".into(),
+        user_type: "agent".into(),
+        ..UserSpec::default()
+    };
+    let user = idp::admin::add_user(&app.services, &spec, &Secret::new(PASSWORD)).await.unwrap();
+    secret_question::set(&app.services, &user.id, "Votre ville natale ?", &Secret::new("Nîmes")).await.unwrap();
+    let owed = first_login::owed(&app.services, &user, false, false).await.unwrap();
+    assert!(!owed.contains(&Step::SecretQuestion));
+
+    users::reset_secret_question(&app.services, &support(), &alice()).await.unwrap();
+
+    let owed = first_login::owed(&app.services, &user, false, false).await.unwrap();
+    assert!(owed.contains(&Step::SecretQuestion), "the next sign-in asks for a question");
+    app.user("bob.leroy").await;
+    let other = users::reset_secret_question(&app.services, &support(), &UserRef::Login("bob.leroy".into())).await;
+    assert!(matches!(other, Err(AdminError::Invalid(_))), "a type without questions: {other:?}");
+}
+
+#[tokio::test]
+async fn deleting_a_user_erases_their_data_and_keeps_a_pseudonymised_trail() {
+    let app = TestApp::spawn().await;
+    let s = &app.services;
+    let spec = UserSpec {
+        login: "alice.martin".into(),
+        email: "alice@example.org".into(),
+        identifiers: vec![("student_number".into(), "22001234".into())],
+        ..UserSpec::default()
+    };
+    let user = idp::admin::add_user(s, &spec, &Secret::new(PASSWORD)).await.unwrap();
+    idp::admin::groups::add_group(s, "agents", "Agents").await.unwrap();
+    idp::admin::groups::add_member(s, "agents", "alice.martin").await.unwrap();
+    let rp = with_shop(&app).await;
+    assert!(signed_in(&sign_in(&app, &rp, PASSWORD).await.1));
+    // As an administrator herself, she acted on someone else: her login is in that row.
+    let bob = app.user("bob.leroy").await;
+    let as_alice = Actor::person(&user.id, "alice.martin", Role::Admin, info());
+    users::set_role(s, &as_alice, &UserRef::Login("bob.leroy".into()), Some(Role::Support)).await.unwrap();
+
+    users::delete_user(s, &Actor::cli(), &alice()).await.unwrap();
+
+    assert!(s.store.user_by_id(&user.id).await.unwrap().is_none(), "the account is gone");
+    assert!(app.sessions_of(&user.id).await.is_empty(), "its sessions ended");
+    let kinds = [String::from("student_number")];
+    assert!(s.store.user_by_identifier(&kinds, "22001234").await.unwrap().is_none(), "identifiers erased");
+    assert!(idp::admin::groups::show_group(s, "agents").await.unwrap().members.is_empty());
+    let trail = s.store.events_for_user(&user.id, "", 50).await.unwrap();
+    assert!(trail.iter().any(|e| e.kind == "sign_in"), "the trail stays under the pseudonym");
+    assert!(trail.iter().any(|e| e.kind == "admin_user_deleted"));
+    let bobs = s.store.events_for_user(&bob.id, "admin_role_set", 5).await.unwrap();
+    for event in trail.iter().chain(&bobs) {
+        assert!(
+            !event.detail.contains("alice.martin") && !event.detail.contains("alice@example.org"),
+            "personal data left in the trail: {event:?}"
+        );
+    }
+    assert!(bobs[0].detail.contains(&user.id), "the actor is still named by the pseudonym");
+    let again = users::delete_user(s, &Actor::cli(), &alice()).await;
+    assert!(matches!(again, Err(AdminError::NotFound(_))), "{again:?}");
+}
+
+#[tokio::test]
+async fn an_update_is_validated_before_anything_is_written_and_audited_by_field_name() {
+    let app = TestApp::spawn().await;
+    let user = app.user("alice.martin").await;
+    let s = &app.services;
+    let bad = [
+        UserUpdate { email: Some("not an address".into()), given_name: Some("X".into()), ..UserUpdate::default() },
+        UserUpdate { user_type: Some("martian".into()), ..UserUpdate::default() },
+        UserUpdate { birth_date: Some("2001-02-30".into()), ..UserUpdate::default() },
+        UserUpdate::default(),
+    ];
+    for update in &bad {
+        let r = users::update_user(s, &Actor::cli(), &alice(), update).await;
+        assert!(matches!(r, Err(AdminError::Invalid(_))), "{update:?}: {r:?}");
+    }
+    assert_eq!(s.store.user_by_id(&user.id).await.unwrap().unwrap().given_name, "Alice", "nothing written");
+
+    let update = UserUpdate {
+        email: Some("alice.m@mairie.fr".into()),
+        family_name: Some("Martin-Durand".into()),
+        phone_number: Some("+33 1 23 45 67 89".into()),
+        birth_date: Some("1990-05-04".into()),
+        identifiers: Some(vec![("ine".into(), "0A1B2C3D4E5".into())]),
+        ..UserUpdate::default()
+    };
+    users::update_user(s, &Actor::cli(), &alice(), &update).await.unwrap();
+
+    let changed = s.store.user_by_id(&user.id).await.unwrap().unwrap();
+    assert_eq!((changed.email.as_str(), changed.family_name.as_str()), ("alice.m@mairie.fr", "Martin-Durand"));
+    assert!(!changed.email_verified, "a new address is not verified");
+    assert_eq!(s.store.birth_date(&user.id).await.unwrap().as_deref(), Some("1990-05-04"));
+    assert_eq!(s.store.identifiers_of(&user.id).await.unwrap(), [("ine".to_owned(), "0A1B2C3D4E5".to_owned())]);
+    let event = &s.store.events_for_user(&user.id, "admin_user_updated", 1).await.unwrap()[0];
+    assert!(event.detail.contains("\"family_name\"") && !event.detail.contains("Martin-Durand"), "{event:?}");
+}
+
+#[tokio::test]
+async fn a_password_reset_by_link_or_provisional_password_stops_the_old_one() {
+    let app = TestApp::spawn().await;
+    app.user("alice.martin").await;
+    let rp = with_shop(&app).await;
+    for method in [ResetMethod::ActivationLink, ResetMethod::ProvisionalPassword] {
+        let sent = users::reset_user_password(&app.services, &support(), &alice(), method).await.unwrap();
+        assert!(sent.mailed, "{method:?}");
+        assert!(!signed_in(&sign_in(&app, &rp, PASSWORD).await.1), "{method:?}: the old password still works");
+    }
+    let mails = idp_tests::mail::read_outbox(&app.config.outbox_dir);
+    assert_eq!(mails.len(), 2, "a link, then a provisional password");
+}
+
+#[tokio::test]
+async fn sessions_are_listed_and_ended_one_or_all() {
+    let app = TestApp::spawn().await;
+    let user = app.user("alice.martin").await;
+    let rp = with_shop(&app).await;
+    sign_in(&app, &rp, PASSWORD).await;
+    sign_in(&app, &rp, PASSWORD).await;
+    let sessions = users::sessions_of_user(&app.services, &support(), &alice()).await.unwrap();
+    assert_eq!(sessions.len(), 2);
+
+    let one = users::end_user_sessions(&app.services, &support(), &alice(), Some(&sessions[0].sid)).await.unwrap();
+
+    assert_eq!(one, 1);
+    assert_eq!(app.sessions_of(&user.id).await.len(), 1);
+    let unknown = users::end_user_sessions(&app.services, &support(), &alice(), Some("nope")).await;
+    assert!(matches!(unknown, Err(AdminError::NotFound(_))), "{unknown:?}");
+    assert_eq!(users::end_user_sessions(&app.services, &support(), &alice(), None).await.unwrap(), 1);
+    assert!(app.sessions_of(&user.id).await.is_empty());
+}
+
+#[tokio::test]
+async fn consents_and_grants_are_listed_and_revoked_with_their_tokens() {
+    let app = TestApp::spawn().await;
+    let user = app.user("alice.martin").await;
+    with_shop(&app).await;
+    let s = &app.services;
+    let scopes = Scopes::parse("openid email").unwrap();
+    s.store.save_consent(&user.id, "shop", &scopes, 10).await.unwrap();
+    let now = app.clock.now();
+    for (digest, grant) in [("d1", "g1"), ("d2", "g2")] {
+        let token = RefreshToken {
+            digest: digest.into(),
+            grant_id: grant.into(),
+            client_id: "shop".into(),
+            user_id: user.id.clone(),
+            scopes: scopes.clone(),
+            auth_time: now,
+            sid: None,
+            amr: vec!["pwd".into()],
+            created_at: now,
+            expires_at: now + 3600,
+            used_at: None,
+        };
+        s.store.insert_refresh_token(&token).await.unwrap();
+    }
+    let consents = users::consents_of_user(s, &Actor::cli(), &alice()).await.unwrap();
+    assert_eq!((consents[0].client_id.as_str(), consents[0].scopes.len()), ("shop", 2));
+    assert_eq!(users::grants_of_user(s, &Actor::cli(), &alice()).await.unwrap().len(), 2);
+
+    users::revoke_grant(s, &Actor::cli(), &alice(), "g1").await.unwrap();
+    assert_eq!(users::grants_of_user(s, &Actor::cli(), &alice()).await.unwrap().len(), 1);
+    users::revoke_consent(s, &Actor::cli(), &alice(), "shop").await.unwrap();
+
+    assert!(users::consents_of_user(s, &Actor::cli(), &alice()).await.unwrap().is_empty());
+    assert!(users::grants_of_user(s, &Actor::cli(), &alice()).await.unwrap().is_empty(), "its tokens went too");
+    let twice = users::revoke_consent(s, &Actor::cli(), &alice(), "shop").await;
+    assert!(matches!(twice, Err(AdminError::NotFound(_))), "{twice:?}");
+}
+
+#[tokio::test]
+async fn an_auditor_pages_through_the_events_of_a_user() {
+    let app = TestApp::spawn().await;
+    app.user("alice.martin").await;
+    for _ in 0..3 {
+        users::unlock_user(&app.services, &Actor::cli(), &alice()).await.unwrap();
+    }
+    let page = PageRequest::parse(Some(2), Some(0)).unwrap();
+
+    let first = users::user_events(&app.services, &auditor(), &alice(), page).await.unwrap();
+
+    assert_eq!((first.items.len(), first.total), (2, 3));
+    assert_eq!(first.items[0].kind, "admin_user_unlocked");
+    assert_eq!(first.items[0].detail["actor"]["type"], "cli");
 }

@@ -8,6 +8,12 @@
 pub mod manage;
 pub mod support;
 
+pub use manage::{UserUpdate, delete_user, disable_user, enable_user, update_user};
+pub use support::{
+    ConsentView, GrantView, ResetMethod, consents_of_user, end_user_sessions, grants_of_user, reset_secret_question,
+    reset_user_password, revoke_consent, revoke_grant, sessions_of_user, unlock_user, user_events,
+};
+
 use serde::Serialize;
 use serde_json::json;
 

@@ -47,7 +47,10 @@ pub async fn admin_dashboard_get(State(state): State<AppState>, browser: Browser
     let view = View::new(&state, &browser, None, None);
     let series: Vec<Series> = SERIES
         .iter()
-        .map(|(key, figure)| Series { label: state.text(&view, key), values: figures.days.iter().map(figure).collect() })
+        .map(|(key, figure)| Series {
+            label: state.text(&view, key),
+            values: figures.days.iter().map(figure).collect(),
+        })
         .collect();
     let totals = series.iter().map(|s| Total { label: s.label.clone(), total: s.values.iter().sum() }).collect();
     let chart = Chart {

@@ -13,7 +13,8 @@ use serde::Serialize;
 use super::{Console, console_or_return, enter, enter_form, format_time, input_error, with_notice};
 use crate::admin::AdminError;
 use crate::admin::actor::{Permission, Role};
-use crate::admin::users::{self, UserQuery, UserUpdate};
+use crate::admin::page::PageRequest;
+use crate::admin::users::{self, ResetMethod, UserQuery, UserRef, UserUpdate};
 use crate::oidc::params::Params;
 use crate::web::AppState;
 use crate::web::browser::Browser;
@@ -124,9 +125,8 @@ fn user_types(state: &AppState) -> Vec<String> {
 }
 
 fn read_filters(params: &Params) -> Result<Filters, AppError> {
-    let text = |name: &str| -> Result<String, AppError> {
-        Ok(field(params, name)?.unwrap_or_default().trim().to_owned())
-    };
+    let text =
+        |name: &str| -> Result<String, AppError> { Ok(field(params, name)?.unwrap_or_default().trim().to_owned()) };
     Ok(Filters {
         login: text("login")?,
         email: text("email")?,
@@ -156,8 +156,8 @@ pub async fn admin_users_get(State(state): State<AppState>, browser: Browser) ->
     let filters = read_filters(&params)?;
     let some = |v: &str| Some(v.to_owned()).filter(|v| !v.is_empty());
     let query = UserQuery {
-        login_prefix: some(&filters.login),
-        email_prefix: some(&filters.email),
+        login: some(&filters.login),
+        email: some(&filters.email),
         user_type: some(&filters.user_type),
         group: some(&filters.group),
         status: match filters.status.as_str() {
@@ -167,27 +167,27 @@ pub async fn admin_users_get(State(state): State<AppState>, browser: Browser) ->
                 Err(e) => return Err(console.refusal(e)),
             },
         },
-        offset,
-        limit: PAGE,
+        page: PageRequest { limit: PAGE as u32, offset: offset as u64 },
         ..UserQuery::default()
     };
     let (found, error) = match users::search_users(&state.services, &console.actor, &query).await {
         Ok(found) => (found, String::new()),
         Err(e) => match input_error(&e) {
-            Some(error) => (crate::admin::page::Page { items: Vec::new(), total: 0 }, error),
+            Some(error) => (crate::admin::page::Page { items: Vec::new(), total: 0, limit: 0, offset: 0 }, error),
             None => return Err(console.refusal(e)),
         },
     };
     let shown = found.items.len();
+    let total = usize::try_from(found.total).unwrap_or(usize::MAX);
     let page = UsersPage {
         filter_query: filter_query(&filters),
         filters,
         user_types: user_types(&state),
-        total: found.total,
+        total,
         first: if shown == 0 { 0 } else { offset + 1 },
         last: offset + shown,
         previous_offset: (offset > 0).then(|| offset.saturating_sub(PAGE)),
-        next_offset: (offset + shown < found.total).then_some(offset + shown),
+        next_offset: (offset + shown < total).then_some(offset + shown),
         users: found
             .items
             .into_iter()
@@ -213,7 +213,9 @@ async fn detail(
     id: &str,
     error: String,
 ) -> Result<Response, AppError> {
-    let shown = users::show_user(&state.services, &console.actor, id).await.map_err(|e| console.refusal(e))?;
+    let shown = users::show_user(&state.services, &console.actor, &UserRef::Id(id.to_owned()))
+        .await
+        .map_err(|e| console.refusal(e))?;
     let view = shown.user;
     let page = UserPage {
         user: UserFacts {
@@ -225,10 +227,10 @@ async fn detail(
             email: view.email,
             phone_number: view.phone_number.unwrap_or_default(),
             user_type: view.user_type,
-            locked: view.locked,
+            locked: view.locked_until.is_some(),
             locked_until: view.locked_until.map(format_time).unwrap_or_default(),
             status: view.status.as_str().to_owned(),
-            role: view.role.map(|r| r.as_str().to_owned()).unwrap_or_default(),
+            role: view.role.unwrap_or_default(),
             created: format_time(view.created_at),
         },
         groups: shown.groups,
@@ -316,12 +318,13 @@ impl Action {
 }
 
 fn update_of(params: &Params) -> Result<UserUpdate, AppError> {
-    let text = |name: &str| -> Result<Option<String>, AppError> { Ok(field(params, name)?.map(|v| v.trim().to_owned())) };
+    let text =
+        |name: &str| -> Result<Option<String>, AppError> { Ok(field(params, name)?.map(|v| v.trim().to_owned())) };
     Ok(UserUpdate {
         email: text("email")?,
         given_name: text("given_name")?,
         family_name: text("family_name")?,
-        phone_number: text("phone_number")?.map(|p| Some(p).filter(|p| !p.is_empty())),
+        phone_number: text("phone_number")?,
         user_type: text("user_type")?,
         ..UserUpdate::default()
     })
@@ -330,10 +333,13 @@ fn update_of(params: &Params) -> Result<UserUpdate, AppError> {
 /// Runs `action` on the account `id` with the viewer's actor.
 async fn run(state: &AppState, console: &Console, id: &str, action: Action, params: &Params) -> Result<(), AdminError> {
     let (s, actor) = (&state.services, &console.actor);
+    let id = &UserRef::Id(id.to_owned());
     match action {
         Action::Unlock => users::unlock_user(s, actor, id).await.map(drop),
-        Action::ResetPassword => users::reset_user_password(s, actor, id, users::ResetKind::ProvisionalPassword).await.map(drop),
-        Action::ActivationLink => users::reset_user_password(s, actor, id, users::ResetKind::ActivationLink).await.map(drop),
+        Action::ResetPassword => {
+            users::reset_user_password(s, actor, id, ResetMethod::ProvisionalPassword).await.map(drop)
+        }
+        Action::ActivationLink => users::reset_user_password(s, actor, id, ResetMethod::ActivationLink).await.map(drop),
         Action::ResetSecretQuestion => users::reset_secret_question(s, actor, id).await.map(drop),
         Action::EndSessions => {
             let sid = params.get("sid").ok().flatten().filter(|s| !s.is_empty());
@@ -388,7 +394,9 @@ pub async fn admin_user_confirm_get(
         _ => return Err(AppError::page(StatusCode::NOT_FOUND, "error_not_found")),
     };
     console.require(Permission::ManageUsers)?;
-    let shown = users::show_user(&state.services, &console.actor, &id).await.map_err(|e| console.refusal(e))?;
+    let shown = users::show_user(&state.services, &console.actor, &UserRef::Id(id.clone()))
+        .await
+        .map_err(|e| console.refusal(e))?;
     let page = ConfirmPage { id: shown.user.id, login: shown.user.login, action };
     Ok(console.render(&state, &browser, StatusCode::OK, "admin_user_confirm.html", "users", &page))
 }
