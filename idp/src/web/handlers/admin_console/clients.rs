@@ -143,9 +143,11 @@ impl ClientFields {
     }
 
     fn spec(&self) -> ClientSpec {
-        let mut settings = crate::domain::client::ClientSettings::default();
-        settings.allowed_user_types = list_of(&self.allowed_user_types);
-        settings.allowed_groups = list_of(&self.allowed_groups);
+        let settings = crate::domain::client::ClientSettings {
+            allowed_user_types: list_of(&self.allowed_user_types),
+            allowed_groups: list_of(&self.allowed_groups),
+            ..Default::default()
+        };
         ClientSpec {
             id: self.id.clone(),
             name: self.name.trim().to_owned(),

@@ -31,8 +31,11 @@ struct DashboardPage {
     logout_queue: i64,
 }
 
+/// The day's figure of one series.
+type Figure = fn(&DayFigures) -> i64;
+
 /// The series of the chart: catalog key of the label, and the day's figure.
-const SERIES: [(&str, fn(&DayFigures) -> i64); 5] = [
+const SERIES: [(&str, Figure); 5] = [
     ("admin_series_sign_ins", |d| d.sign_ins),
     ("admin_series_failures", |d| d.failed_sign_ins),
     ("admin_series_lockouts", |d| d.lockouts),

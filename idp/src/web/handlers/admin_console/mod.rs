@@ -62,7 +62,7 @@ enum Door {
     NoRole {
         cookie_digest: String,
     },
-    Inside(Console),
+    Inside(Box<Console>),
 }
 
 async fn door(state: &AppState, browser: &Browser) -> Result<Door, AppError> {
@@ -78,7 +78,7 @@ async fn door(state: &AppState, browser: &Browser) -> Result<Door, AppError> {
     match account_space::console_role(s, &user).await? {
         Some(role) => {
             let actor = Actor::person(&user.id, &user.login, role, browser.client_info());
-            Ok(Door::Inside(Console { actor, role, user, cookie_digest }))
+            Ok(Door::Inside(Box::new(Console { actor, role, user, cookie_digest })))
         }
         None => Ok(Door::NoRole { cookie_digest }),
     }
@@ -88,7 +88,7 @@ async fn door(state: &AppState, browser: &Browser) -> Result<Door, AppError> {
 /// "not authorised" page).
 pub async fn enter(state: &AppState, browser: &Browser) -> Result<Result<Console, Response>, AppError> {
     match door(state, browser).await? {
-        Door::Inside(console) => Ok(Ok(console)),
+        Door::Inside(console) => Ok(Ok(*console)),
         Door::Outside => Ok(Err(sign_in(state, browser).await?)),
         Door::NoRole { cookie_digest } => Ok(Err(not_authorised(state, browser, &cookie_digest))),
     }
@@ -97,7 +97,7 @@ pub async fn enter(state: &AppState, browser: &Browser) -> Result<Result<Console
 /// The console for a form (POST): outside, back to /admin (which signs in); no role, refused.
 pub async fn enter_form(state: &AppState, browser: &Browser) -> Result<Result<Console, Response>, AppError> {
     match door(state, browser).await? {
-        Door::Inside(console) => Ok(Ok(console)),
+        Door::Inside(console) => Ok(Ok(*console)),
         Door::Outside => Ok(Err(see_other("/admin"))),
         Door::NoRole { cookie_digest } => Ok(Err(not_authorised(state, browser, &cookie_digest))),
     }
