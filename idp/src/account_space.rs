@@ -7,6 +7,10 @@
 //! It sits above the protocols, next to `web` (issue #11, decision 0016): a relying party needs
 //! `oidc`, and `account/` imports no protocol. Its pages are `web::handlers::account`; the
 //! flows behind them (password change, sessions) are `account::self_service`.
+//!
+//! The administration console (/admin, issue #12) is a second first-party application that
+//! signs in exactly the same way: each is a `Space` (its own client, callback, and session
+//! records), so an account session never opens the console and the other way round.
 
 use std::time::Duration;
 
@@ -27,14 +31,49 @@ use crate::session::{self, BrowserSession};
 /// can name it in the audit without importing this module).
 pub const CLIENT_ID: &str = crate::domain::client::ACCOUNT_SPACE_CLIENT_ID;
 
-/// The built-in client of the account space, registered (or updated) at every start.
-pub fn client(issuer: &str, now: i64) -> Client {
+/// A first-party application of the provider: its client, the path it lives under (its
+/// callback is `<path>/callback`) and the prefix of its records in the ephemeral store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Space {
+    pub client_id: &'static str,
+    pub name: &'static str,
+    pub path: &'static str,
+    key: &'static str,
+}
+
+/// /account.
+pub const ACCOUNT: Space = Space { client_id: CLIENT_ID, name: "Mon compte", path: "/account", key: "acct" };
+
+/// /admin, the administration console (issue #12).
+pub const ADMIN_CONSOLE: Space = Space {
+    client_id: crate::domain::client::ADMIN_CONSOLE_CLIENT_ID,
+    name: "Console d’administration",
+    path: "/admin",
+    key: "admin",
+};
+
+impl Space {
+    fn callback(&self, s: &Services) -> String {
+        s.endpoint(&format!("{}/callback", self.path))
+    }
+
+    fn pending_key(&self, state: &str) -> String {
+        format!("{}_login:{state}", self.key)
+    }
+
+    fn session_key(&self, cookie: &str) -> String {
+        format!("{}:{}", self.key, crypto::digest(cookie))
+    }
+}
+
+/// The built-in client of `space`, registered (or updated) at every start.
+pub fn client(space: &Space, issuer: &str, now: i64) -> Client {
     Client {
-        id: CLIENT_ID.into(),
-        name: "Mon compte".into(),
+        id: space.client_id.into(),
+        name: space.name.into(),
         secret_digest: None,
-        redirect_uris: vec![RedirectUri::from_trusted(format!("{issuer}/account/callback"))],
-        post_logout_redirect_uris: vec![RedirectUri::from_trusted(format!("{issuer}/account"))],
+        redirect_uris: vec![RedirectUri::from_trusted(format!("{issuer}{}/callback", space.path))],
+        post_logout_redirect_uris: vec![RedirectUri::from_trusted(format!("{issuer}{}", space.path))],
         grant_types: vec![GrantType::AuthorizationCode],
         auth_method: AuthMethod::None,
         id_token_alg: SigningAlg::ES256,
@@ -70,17 +109,9 @@ pub enum SpaceError {
     Infra(#[from] InfraError),
 }
 
-fn pending_key(state: &str) -> String {
-    format!("acct_login:{state}")
-}
-
-fn session_key(cookie: &str) -> String {
-    format!("acct:{}", crypto::digest(cookie))
-}
-
 /// Starts a sign-in for the browser at `ip`; returns the authorization URL to send it to, or
 /// `None` when that address created too many pending records (decision 0013).
-pub async fn begin_login(s: &Services, ip: &str) -> Result<Option<String>, InfraError> {
+pub async fn begin_login(s: &Services, space: &Space, ip: &str) -> Result<Option<String>, InfraError> {
     if !crate::account::pending_throttle::admit(s, ip).await? {
         return Ok(None);
     }
@@ -89,17 +120,17 @@ pub async fn begin_login(s: &Services, ip: &str) -> Result<Option<String>, Infra
     let challenge = b64url(&sha256(pending.verifier.as_bytes()));
     ephemeral::put_json(
         s.ephemeral.as_ref(),
-        &pending_key(&state),
+        &space.pending_key(&state),
         &pending,
         Duration::from_secs(s.lifetimes.auth_request as u64),
     )
     .await?;
-    let redirect_uri = s.endpoint("/account/callback");
+    let redirect_uri = space.callback(s);
     Ok(Some(redirect_with(
         &s.endpoint("/authorize"),
         &[
             ("response_type", Some("code")),
-            ("client_id", Some(CLIENT_ID)),
+            ("client_id", Some(space.client_id)),
             ("redirect_uri", Some(&redirect_uri)),
             ("scope", Some("openid profile email")),
             ("state", Some(&state)),
@@ -111,10 +142,14 @@ pub async fn begin_login(s: &Services, ip: &str) -> Result<Option<String>, Infra
 }
 
 /// Handles the redirect back: returns the account cookie value and its session.
-pub async fn finish_login(s: &Services, params: &Params) -> Result<(String, AccountSession), SpaceError> {
+pub async fn finish_login(
+    s: &Services,
+    space: &Space,
+    params: &Params,
+) -> Result<(String, AccountSession), SpaceError> {
     let get = |n: &str| params.get(n).ok().flatten();
     let state = get("state").ok_or(SpaceError::UnknownState)?;
-    let pending: PendingLogin = ephemeral::take_json(s.ephemeral.as_ref(), &pending_key(state))
+    let pending: PendingLogin = ephemeral::take_json(s.ephemeral.as_ref(), &space.pending_key(state))
         .await
         .map_err(InfraError::from)?
         .ok_or(SpaceError::UnknownState)?;
@@ -126,15 +161,15 @@ pub async fn finish_login(s: &Services, params: &Params) -> Result<(String, Acco
         return Err(SpaceError::Refused(error.to_owned()));
     }
     let code = get("code").ok_or_else(|| SpaceError::Refused("no code".into()))?;
-    let client = s.store.client(CLIENT_ID).await.map_err(InfraError::from)?.ok_or(SpaceError::UnknownState)?;
+    let client = s.store.client(space.client_id).await.map_err(InfraError::from)?.ok_or(SpaceError::UnknownState)?;
     let exchange = CodeExchange {
         code: Secret::new(code),
-        redirect_uri: Some(s.endpoint("/account/callback")),
+        redirect_uri: Some(space.callback(s)),
         code_verifier: Some(Secret::new(pending.verifier.clone())),
     };
     let tokens = token::exchange_code(s, &client, &exchange).await.map_err(|e| SpaceError::Refused(e.to_string()))?;
     let id_token = tokens.id_token.ok_or_else(|| SpaceError::Refused("no ID token".into()))?;
-    let claims = verify_id_token(s, &id_token, &pending.nonce)?;
+    let claims = verify_id_token(s, space, &id_token, &pending.nonce)?;
     let session = AccountSession {
         sub: claims["sub"].as_str().unwrap_or_default().to_owned(),
         sid: claims["sid"].as_str().map(str::to_owned),
@@ -143,32 +178,37 @@ pub async fn finish_login(s: &Services, params: &Params) -> Result<(String, Acco
         expires_at: s.now() + tokens.expires_in,
     };
     let cookie = crypto::random_token(32);
-    ephemeral::put_json(s.ephemeral.as_ref(), &session_key(&cookie), &session, ttl_until(session.expires_at, s.now()))
-        .await
-        .map_err(InfraError::from)?;
+    ephemeral::put_json(
+        s.ephemeral.as_ref(),
+        &space.session_key(&cookie),
+        &session,
+        ttl_until(session.expires_at, s.now()),
+    )
+    .await
+    .map_err(InfraError::from)?;
     Ok((cookie, session))
 }
 
 /// OpenID Connect Core §3.1.3.7, the checks a relying party makes.
-fn verify_id_token(s: &Services, id_token: &str, nonce: &str) -> Result<Value, SpaceError> {
+fn verify_id_token(s: &Services, space: &Space, id_token: &str, nonce: &str) -> Result<Value, SpaceError> {
     let claims = s.keys.verify(id_token).map_err(|e| SpaceError::Refused(e.to_string()))?;
     let ok = claims["iss"] == s.issuer.as_str()
-        && claims["aud"] == CLIENT_ID
+        && claims["aud"] == space.client_id
         && claims["nonce"] == nonce
         && claims["exp"].as_i64().is_some_and(|exp| exp > s.now());
     if ok { Ok(claims) } else { Err(SpaceError::Refused("ID token checks failed".into())) }
 }
 
-pub async fn session(s: &Services, cookie: &str) -> Result<Option<AccountSession>, InfraError> {
+pub async fn session(s: &Services, space: &Space, cookie: &str) -> Result<Option<AccountSession>, InfraError> {
     if cookie.len() != 43 {
         return Ok(None);
     }
-    let session: Option<AccountSession> = ephemeral::get_json(s.ephemeral.as_ref(), &session_key(cookie)).await?;
+    let session: Option<AccountSession> = ephemeral::get_json(s.ephemeral.as_ref(), &space.session_key(cookie)).await?;
     Ok(session.filter(|sess| sess.expires_at > s.now()))
 }
 
-pub async fn end(s: &Services, cookie: &str) -> Result<(), InfraError> {
-    Ok(s.ephemeral.delete(&session_key(cookie)).await?)
+pub async fn end(s: &Services, space: &Space, cookie: &str) -> Result<(), InfraError> {
+    Ok(s.ephemeral.delete(&space.session_key(cookie)).await?)
 }
 
 /// A signed-in visitor of the account space: the account session, its user, and the user's
@@ -185,8 +225,8 @@ pub struct Visitor {
 /// as alive as the provider session it was opened from: once that one ended (signed out
 /// elsewhere, closed from another browser, ended by a password change) the account session
 /// ends too.
-pub async fn visitor(s: &Services, cookie: &str) -> Result<Option<Visitor>, InfraError> {
-    let Some(acct) = session(s, cookie).await? else {
+pub async fn visitor(s: &Services, space: &Space, cookie: &str) -> Result<Option<Visitor>, InfraError> {
+    let Some(acct) = session(s, space, cookie).await? else {
         return Ok(None);
     };
     let user = s.store.user_by_id(&acct.sub).await?;
@@ -199,7 +239,7 @@ pub async fn visitor(s: &Services, cookie: &str) -> Result<Option<Visitor>, Infr
             Ok(Some(Visitor { session: acct, user, sessions }))
         }
         _ => {
-            end(s, cookie).await?;
+            end(s, space, cookie).await?;
             Ok(None)
         }
     }
@@ -214,6 +254,16 @@ pub async fn claims(s: &Services, session: &AccountSession) -> Result<Option<Val
             Err(InfraError::Ephemeral(crate::ephemeral::EphemeralError::Unavailable("userinfo".into())))
         }
         Err(e) if e.is_infra() => Err(InfraError::Signing("userinfo failed".into())),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The console role of `user`, if any: only people with one may enter /admin.
+pub async fn console_role(s: &Services, user: &User) -> Result<Option<crate::admin::actor::Role>, InfraError> {
+    match crate::admin::users::role_of(s, &user.id).await {
+        Ok(role) => Ok(role),
+        Err(crate::admin::AdminError::Infra(e)) => Err(e),
+        // A stored role this build does not know lets nobody in.
         Err(_) => Ok(None),
     }
 }

@@ -118,11 +118,13 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
             Arc::new(crate::cas::single_logout::CasLogout),
         ],
     };
-    services
-        .store
-        .upsert_client(&account_space::client(&config.issuer, now))
-        .await
-        .context("registering the account space client")?;
+    for space in [account_space::ACCOUNT, account_space::ADMIN_CONSOLE] {
+        services
+            .store
+            .upsert_client(&account_space::client(&space, &config.issuer, now))
+            .await
+            .with_context(|| format!("registering the {} client", space.client_id))?;
+    }
     Ok(services)
 }
 

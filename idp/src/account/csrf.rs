@@ -35,6 +35,8 @@ pub enum Context<'a> {
     FirstLogin { flow_id: &'a str },
     /// The account space (`/account…`): the digest of the account session's cookie.
     AccountSpace { session_digest: &'a str },
+    /// The administration console (`/admin…`, issue #12): the digest of its session's cookie.
+    AdminConsole { session_digest: &'a str },
     /// The activation link's password form: the link's token.
     Activation { token: &'a str },
     /// The first page of a recovery, before any flow exists (`kind`: `password` or
@@ -59,6 +61,7 @@ impl Context<'_> {
             },
             Context::FirstLogin { flow_id } => ("first-login", vec![flow_id]),
             Context::AccountSpace { session_digest } => ("account-space", vec![session_digest]),
+            Context::AdminConsole { session_digest } => ("admin-console", vec![session_digest]),
             Context::Activation { token } => ("activation", vec![token]),
             Context::RecoveryStart { kind } => ("recovery-start", vec![kind]),
             Context::Recovery { flow_id } => ("recovery", vec![flow_id]),

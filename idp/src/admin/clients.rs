@@ -11,7 +11,7 @@ use super::actor::{self, Actor, Permission};
 use super::{AdminError, ClientSpec, build_client, groups};
 use crate::account::audit;
 use crate::crypto;
-use crate::domain::client::{ACCOUNT_SPACE_CLIENT_ID, ClientSettings};
+use crate::domain::client::{ACCOUNT_SPACE_CLIENT_ID, ADMIN_CONSOLE_CLIENT_ID, ClientSettings};
 use crate::domain::{AuthMethod, Client, Secret};
 use crate::services::Services;
 
@@ -277,7 +277,7 @@ async fn load(s: &Services, id: &str) -> Result<Client, AdminError> {
 /// The account space's client is registered by the server at every start: changing it here
 /// would last until the next one.
 fn refuse_server_owned(client: &Client) -> Result<(), AdminError> {
-    if client.id == ACCOUNT_SPACE_CLIENT_ID {
+    if client.id == ACCOUNT_SPACE_CLIENT_ID || client.id == ADMIN_CONSOLE_CLIENT_ID {
         return Err(AdminError::Invalid(format!("client {:?} belongs to the server itself", client.id)));
     }
     Ok(())

@@ -9,6 +9,9 @@ use url::Url;
 /// The client id of the account space (`account_space`), registered at every start.
 pub const ACCOUNT_SPACE_CLIENT_ID: &str = "idp-account";
 
+/// The client id of the administration console (`account_space::ADMIN_CONSOLE`, issue #12).
+pub const ADMIN_CONSOLE_CLIENT_ID: &str = "idp-admin-console";
+
 /// A registered relying party, as the store keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Client {

@@ -31,6 +31,18 @@ pub const PAGES: &[&str] = &[
     "recovery_password.html",
     "recovery_identifier.html",
     "access_denied.html",
+    "admin_not_authorised.html",
+    "admin_groups.html",
+    "admin_group.html",
+    "admin_clients.html",
+    "admin_client_form.html",
+    "admin_client_secret.html",
+    "admin_client_confirm.html",
+    "admin_audit.html",
+    "admin_dashboard.html",
+    "admin_users.html",
+    "admin_user.html",
+    "admin_user_confirm.html",
 ];
 
 /// Catalog keys the Rust code looks up itself (templates use their own).
@@ -77,6 +89,23 @@ pub const REQUIRED_KEYS: &[&str] = &[
     "page_title_logout",
     "page_title_logged_out",
     "page_title_account",
+    // The administration console (issue #12, `web::handlers::admin_console`).
+    "admin_error_forbidden",
+    "admin_notice_client_updated",
+    "admin_notice_client_deleted",
+    "admin_notice_user_unlocked",
+    "admin_notice_user_reset_sent",
+    "admin_notice_user_activation_sent",
+    "admin_notice_user_secret_question_reset",
+    "admin_notice_user_sessions_ended",
+    "admin_notice_user_updated",
+    "admin_notice_user_disabled",
+    "admin_notice_user_enabled",
+    "admin_notice_user_deleted",
+    "admin_notice_user_role_set",
+    "admin_notice_group_created",
+    "admin_notice_member_added",
+    "admin_notice_member_removed",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -107,7 +107,12 @@ impl FromRequestParts<AppState> for Browser {
 
 /// `Set-Cookie` value: HttpOnly, SameSite=Lax, Path=/, and Secure when served over https.
 pub fn set_cookie(name: &str, value: &str, secure: bool, max_age: Option<i64>) -> String {
-    let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+    set_cookie_at(name, value, "/", secure, max_age)
+}
+
+/// `set_cookie` for the pages under `path` only (the console's cookie: `/admin`).
+pub fn set_cookie_at(name: &str, value: &str, path: &str, secure: bool, max_age: Option<i64>) -> String {
+    let mut cookie = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax");
     if secure {
         cookie.push_str("; Secure");
     }
@@ -151,5 +156,6 @@ mod tests {
     fn secure_cookies_say_so() {
         assert_eq!(set_cookie("n", "v", true, None), "n=v; Path=/; HttpOnly; SameSite=Lax; Secure");
         assert!(clear_cookie("n", false).ends_with("Max-Age=0"));
+        assert_eq!(set_cookie_at("n", "v", "/admin", true, None), "n=v; Path=/admin; HttpOnly; SameSite=Lax; Secure");
     }
 }

@@ -41,6 +41,9 @@ pub struct CookieNames {
     pub session: &'static str,
     pub csrf: &'static str,
     pub account: &'static str,
+    /// The administration console's session (issue #12), sent to `/admin` only
+    /// (`ADMIN_COOKIE_PATH`), hence `__Secure-` rather than `__Host-` (which requires `Path=/`).
+    pub admin: &'static str,
     pub first_login: &'static str,
     /// The recovery flow in progress (issue #5, `account::recovery`).
     pub recovery: &'static str,
@@ -54,6 +57,7 @@ impl CookieNames {
                 session: "__Host-idp_session",
                 csrf: "__Host-idp_csrf",
                 account: "__Host-idp_account",
+                admin: "__Secure-idp_admin",
                 first_login: "__Host-idp_first_login",
                 recovery: "__Host-idp_recovery",
             }
@@ -63,6 +67,7 @@ impl CookieNames {
                 session: "idp_session",
                 csrf: "idp_csrf",
                 account: "idp_account",
+                admin: "idp_admin",
                 first_login: "idp_first_login",
                 recovery: "idp_recovery",
             }
@@ -81,6 +86,35 @@ impl CookieNames {
 pub const CROSS_SITE_POSTS: &[&str] =
     &["/token", "/introspect", "/revoke", "/userinfo", "/authorize", "/logout", "/register"];
 
+/// The administration console (issue #12; `handlers::admin_console`).
+fn admin_console_routes() -> Router<AppState> {
+    use handlers::admin_console::{self as console, audit, clients, dashboard, groups, users};
+    Router::new()
+        .route("/admin", get(console::admin_get))
+        .route("/admin/callback", get(console::admin_callback_get))
+        .route("/admin/logout", post(console::admin_logout_post))
+        .route("/admin/dashboard", get(dashboard::admin_dashboard_get))
+        .route("/admin/users", get(users::admin_users_get))
+        .route("/admin/users/{id}", get(users::admin_user_get))
+        .route("/admin/users/{id}/{action}", get(users::admin_user_confirm_get).post(users::admin_user_action_post))
+        .route("/admin/clients", get(clients::admin_clients_get).post(clients::admin_clients_post))
+        .route("/admin/clients/new", get(clients::admin_client_new_get))
+        .route("/admin/clients/{id}", get(clients::admin_client_get).post(clients::admin_client_post))
+        .route(
+            "/admin/clients/{id}/rotate",
+            get(clients::admin_client_rotate_get).post(clients::admin_client_rotate_post),
+        )
+        .route(
+            "/admin/clients/{id}/delete",
+            get(clients::admin_client_delete_get).post(clients::admin_client_delete_post),
+        )
+        .route("/admin/audit", get(audit::admin_audit_get))
+        .route("/admin/audit/export", get(audit::admin_audit_export_get))
+        .route("/admin/groups", get(groups::admin_groups_get).post(groups::admin_groups_post))
+        .route("/admin/groups/{id}", get(groups::admin_group_get))
+        .route("/admin/groups/{id}/members", post(groups::admin_group_members_post))
+        .route("/admin/groups/{id}/members/remove", post(groups::admin_group_members_remove_post))
+}
 /// Path prefixes exempt from the same-origin rule for every unsafe method: the admin REST API
 /// (issue #12) authenticates each call with a bearer token in `Authorization`, reads no
 /// cookie, and so has no cross-site request forgery to fear (a page elsewhere can make a
@@ -137,6 +171,7 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: std::time::D
             get(handlers::account_security::account_secret_question_get)
                 .post(handlers::account_security::account_secret_question_post),
         )
+        .merge(admin_console_routes())
         .route("/activate", get(handlers::activate::activate_get).post(handlers::activate::activate_post))
         .route("/password-policy", get(handlers::password_policy::password_policy_get))
         .route("/recovery/support", get(handlers::recovery::recovery_support_get))

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{PostedForm, parse_params, see_other};
 use crate::account::csrf::Context;
 use crate::account::{audit, secret_question, self_service};
-use crate::account_space::{self, AccountSession, SpaceError, Visitor};
+use crate::account_space::{self, ACCOUNT, AccountSession, SpaceError, Visitor};
 use crate::domain::{Lang, User};
 use crate::oidc::authorize::redirect_with;
 use crate::session::BrowserSession;
@@ -115,7 +115,9 @@ pub(super) async fn signed_in(state: &AppState, browser: &Browser) -> Result<Opt
     let Some(cookie) = browser.cookie(state.cookies.account) else {
         return Ok(None);
     };
-    let Some(Visitor { session: acct, user, sessions }) = account_space::visitor(&state.services, cookie).await? else {
+    let Some(Visitor { session: acct, user, sessions }) =
+        account_space::visitor(&state.services, &ACCOUNT, cookie).await?
+    else {
         return Ok(None);
     };
     Ok(Some(Signed { acct, user, sessions, cookie_digest: crate::crypto::digest(cookie) }))
@@ -129,7 +131,7 @@ pub(super) fn format_time(unix: i64) -> String {
 
 /// To the sign-in of the account space, or the "too many requests" page (decision 0013).
 pub async fn sign_in(state: &AppState, browser: &Browser) -> Result<Response, AppError> {
-    match account_space::begin_login(&state.services, &browser.ip).await? {
+    match account_space::begin_login(&state.services, &ACCOUNT, &browser.ip).await? {
         Some(url) => Ok(see_other(&url)),
         None => Err(AppError::from_page_error(crate::oidc::authorize::PageError::TooManyRequests, None)),
     }
@@ -198,7 +200,7 @@ pub async fn account_callback_get(
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
     let params = parse_params(query.as_deref().unwrap_or_default())?;
-    match account_space::finish_login(&state.services, &params).await {
+    match account_space::finish_login(&state.services, &ACCOUNT, &params).await {
         Ok((cookie, _)) => {
             let mut response = see_other("/account");
             response.headers_mut().extend(with_cookies([set_cookie(
@@ -250,12 +252,12 @@ pub async fn account_logout_post(
     let Some(cookie) = browser.cookie(state.cookies.account) else {
         return Ok(see_other("/account"));
     };
-    let Some(acct) = account_space::session(&state.services, cookie).await? else {
+    let Some(acct) = account_space::session(&state.services, &ACCOUNT, cookie).await? else {
         return Ok(see_other("/account"));
     };
     let digest = crate::crypto::digest(cookie);
     form.check(&state, Context::AccountSpace { session_digest: &digest })?;
-    account_space::end(&state.services, cookie).await?;
+    account_space::end(&state.services, &ACCOUNT, cookie).await?;
     // RP-initiated logout, exactly as an external client does it.
     let location = redirect_with(
         &state.services.endpoint("/logout"),

@@ -5,6 +5,7 @@ pub mod account;
 pub mod account_security;
 pub mod activate;
 pub mod admin_api;
+pub mod admin_console;
 pub mod authorize;
 pub mod captcha;
 pub mod cas;
