@@ -468,7 +468,7 @@ impl UserAdminStore for SqlStore {
         // Actor details carry the person's id as a JSON string (`admin::actor`).
         tx.execute(
             q("UPDATE audit_events SET detail = REPLACE(REPLACE(detail, $1, $3), $2, $3) \
-               WHERE user_id = $4 OR detail LIKE $5")
+               WHERE user_id = $4 OR detail LIKE $5 ESCAPE '\\'")
             .text(json(login))
             .text(json(email))
             .text(erased)

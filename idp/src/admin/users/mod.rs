@@ -118,11 +118,11 @@ pub struct UserView {
     pub password_changed_at: i64,
 }
 
-fn status_of(s: &Services, user: &User, locked_until: Option<i64>, password_changed_at: i64, now: i64) -> UserStatus {
+fn status_of(s: &Services, user: &User, locked: bool, password_changed_at: i64, now: i64) -> UserStatus {
     let policy = &s.user_types.of(&user.user_type).password_policy;
     if user.disabled {
         UserStatus::Disabled
-    } else if locked_until.is_some_and(|until| until > now) {
+    } else if locked {
         UserStatus::Locked
     } else if user.activated_at.is_none() {
         UserStatus::PendingActivation
@@ -134,8 +134,10 @@ fn status_of(s: &Services, user: &User, locked_until: Option<i64>, password_chan
 }
 
 impl UserView {
-    fn from_record(s: &Services, r: UserRecord, now: i64) -> UserView {
-        let status = status_of(s, &r.user, r.locked_until, r.password_changed_at, now);
+    /// `locked`: the lockout's own answer when the caller read it, else the mirror's.
+    fn from_record(s: &Services, r: UserRecord, locked: Option<bool>, now: i64) -> UserView {
+        let locked = locked.unwrap_or_else(|| r.locked_until.is_some_and(|until| until > now));
+        let status = status_of(s, &r.user, locked, r.password_changed_at, now);
         let u = r.user;
         UserView {
             id: u.id,
@@ -150,7 +152,7 @@ impl UserView {
             role: r.role,
             status,
             disabled: u.disabled,
-            locked_until: r.locked_until.filter(|until| *until > now),
+            locked_until: r.locked_until.filter(|until| locked && *until > now),
             must_change_password: u.must_change_password,
             provisional_expires_at: u.provisional_expires_at,
             created_at: u.created_at,
@@ -239,7 +241,8 @@ pub async fn search_users(s: &Services, actor: &Actor, query: &UserQuery) -> Res
     };
     let (records, total) = s.store.search_users(&filter).await.map_err(InfraError::from)?;
     Ok(Page {
-        items: records.into_iter().map(|r| UserView::from_record(s, r, now)).collect(),
+        // The mirror (migration 0013): one ephemeral read per row would not scale to a page.
+        items: records.into_iter().map(|r| UserView::from_record(s, r, None, now)).collect(),
         total: u64::try_from(total).unwrap_or_default(),
         limit: query.page.limit,
         offset: query.page.offset,
@@ -324,16 +327,9 @@ pub struct UserDetail {
 pub async fn show_user(s: &Services, actor: &Actor, user: &UserRef) -> Result<UserDetail, AdminError> {
     actor.require(Permission::ViewUsers)?;
     let record = find(s, user).await?;
-    let now = s.now();
-    let mut view = UserView::from_record(s, record, now);
     // The lock itself is in the ephemeral store (account/lockout.rs); the column is its mirror.
-    if view.status == UserStatus::Locked && !lockout::is_locked(s, &view.id).await? {
-        view = UserView { locked_until: None, ..view };
-        view.status = match s.store.user_record(&view.id).await.map_err(InfraError::from)? {
-            Some(r) => status_of(s, &r.user, None, r.password_changed_at, now),
-            None => return Err(AdminError::NotFound(user.to_string())),
-        };
-    }
+    let locked = lockout::is_locked(s, &record.user.id).await?;
+    let view = UserView::from_record(s, record, Some(locked), s.now());
     let groups = s.store.groups_of_user(&view.id).await.map_err(InfraError::from)?;
     let recent_sign_ins = s
         .store
