@@ -66,6 +66,8 @@ pub const ACCESS_DENIED: &str = "access_denied";
 /// An operator added a user to a group, or removed one (detail: `group_id`).
 pub const GROUP_MEMBER_ADDED: &str = "group_member_added";
 pub const GROUP_MEMBER_REMOVED: &str = "group_member_removed";
+/// An operator created a group (detail: `group_id`, `name`).
+pub const GROUP_CREATED: &str = "group_created";
 
 /// Administration of users (issue #12); each detail names its `actor` (`admin::actor`) and what
 /// changed, never a secret. An operator viewed an account's details.

@@ -1,8 +1,11 @@
 //! Groups of users (issue #11), as the operator manages them (`idp group …`): create, list,
 //! show, add and remove members. Applications restrict sign-in to groups with the client
-//! setting `allowed_groups`; the `groups` scope releases a user's group ids.
+//! setting `allowed_groups`; the `groups` scope releases a user's group ids. Writes need
+//! `Permission::ManageGroups`; reading them `ViewUsers` (support filters users by group), and
+//! each write is audited with its actor (issue #12).
 
-use super::{AdminError, operator};
+use super::AdminError;
+use super::actor::{self, Actor, Permission};
 use crate::account::audit;
 use crate::domain::Login;
 use crate::domain::User;
@@ -26,7 +29,8 @@ pub fn parse_group_id(raw: &str) -> Result<String, AdminError> {
 }
 
 /// Creates a group; its name is for people (defaults to the id).
-pub async fn add_group(s: &Services, id: &str, name: &str) -> Result<GroupSummary, AdminError> {
+pub async fn add_group(s: &Services, actor: &Actor, id: &str, name: &str) -> Result<GroupSummary, AdminError> {
+    actor.require(Permission::ManageGroups)?;
     let id = parse_group_id(id)?;
     let name = name.trim();
     if name.chars().count() > 200 || name.chars().any(char::is_control) {
@@ -38,37 +42,42 @@ pub async fn add_group(s: &Services, id: &str, name: &str) -> Result<GroupSummar
         StoreError::Conflict(_) => AdminError::Duplicate(format!("group {id:?}")),
         other => other.into(),
     })?;
+    actor::record(s, actor, audit::GROUP_CREATED, None, serde_json::json!({ "group_id": id, "name": name })).await?;
     Ok(GroupSummary { id, name, created_at: now, members: 0 })
 }
 
-pub async fn list_groups(s: &Services) -> Result<Vec<GroupSummary>, AdminError> {
+pub async fn list_groups(s: &Services, actor: &Actor) -> Result<Vec<GroupSummary>, AdminError> {
+    actor.require(Permission::ViewUsers)?;
     Ok(s.store.groups().await.map_err(InfraError::from)?)
 }
 
-pub async fn show_group(s: &Services, id: &str) -> Result<GroupDetail, AdminError> {
+pub async fn show_group(s: &Services, actor: &Actor, id: &str) -> Result<GroupDetail, AdminError> {
+    actor.require(Permission::ViewUsers)?;
     let id = parse_group_id(id)?;
     s.store.group(&id).await.map_err(InfraError::from)?.ok_or_else(|| unknown_group(&id))
 }
 
 /// Adds the user named by `login`; false when they already were a member.
-pub async fn add_member(s: &Services, group_id: &str, login: &str) -> Result<bool, AdminError> {
+pub async fn add_member(s: &Services, actor: &Actor, group_id: &str, login: &str) -> Result<bool, AdminError> {
+    actor.require(Permission::ManageGroups)?;
     let (group_id, user) = group_and_user(s, group_id, login).await?;
     let added = s.store.add_group_member(&group_id, &user.id, s.now()).await.map_err(InfraError::from)?;
     if added {
         let detail = serde_json::json!({ "group_id": group_id });
-        audit::record(s, Some(&user.id), audit::GROUP_MEMBER_ADDED, &operator(), detail).await?;
+        actor::record(s, actor, audit::GROUP_MEMBER_ADDED, Some(&user.id), detail).await?;
     }
     Ok(added)
 }
 
 /// Removes the user named by `login`; false when they were not a member. Their next
 /// authorization or refresh for an application restricted to the group is refused.
-pub async fn remove_member(s: &Services, group_id: &str, login: &str) -> Result<bool, AdminError> {
+pub async fn remove_member(s: &Services, actor: &Actor, group_id: &str, login: &str) -> Result<bool, AdminError> {
+    actor.require(Permission::ManageGroups)?;
     let (group_id, user) = group_and_user(s, group_id, login).await?;
     let removed = s.store.remove_group_member(&group_id, &user.id).await.map_err(InfraError::from)?;
     if removed {
         let detail = serde_json::json!({ "group_id": group_id });
-        audit::record(s, Some(&user.id), audit::GROUP_MEMBER_REMOVED, &operator(), detail).await?;
+        actor::record(s, actor, audit::GROUP_MEMBER_REMOVED, Some(&user.id), detail).await?;
     }
     Ok(removed)
 }

@@ -150,7 +150,10 @@ async fn a_console_form_without_its_token_is_refused() {
 
     assert_eq!(forged.status, 403);
     assert_eq!(missing.status, 403);
-    assert!(idp::admin::groups::show_group(&app.services, "forged").await.is_err(), "no group was created");
+    assert!(
+        idp::admin::groups::show_group(&app.services, &idp::admin::actor::Actor::cli(), "forged").await.is_err(),
+        "no group was created"
+    );
 }
 
 #[tokio::test]
@@ -171,13 +174,25 @@ async fn an_admin_creates_a_group_and_adds_and_removes_a_member() {
     let added =
         browser.post(&app.url("/admin/groups/agents/members"), &[("csrf", &csrf), ("login", "alice.martin")]).await;
     assert_eq!(added.status, 303, "{}", added.body);
-    assert_eq!(idp::admin::groups::show_group(&app.services, "agents").await.unwrap().members, vec!["alice.martin"]);
+    assert_eq!(
+        idp::admin::groups::show_group(&app.services, &idp::admin::actor::Actor::cli(), "agents")
+            .await
+            .unwrap()
+            .members,
+        vec!["alice.martin"]
+    );
 
     let removed = browser
         .post(&app.url("/admin/groups/agents/members/remove"), &[("csrf", &csrf), ("login", "alice.martin")])
         .await;
     assert_eq!(removed.status, 303, "{}", removed.body);
-    assert!(idp::admin::groups::show_group(&app.services, "agents").await.unwrap().members.is_empty());
+    assert!(
+        idp::admin::groups::show_group(&app.services, &idp::admin::actor::Actor::cli(), "agents")
+            .await
+            .unwrap()
+            .members
+            .is_empty()
+    );
 }
 
 #[tokio::test]

@@ -123,8 +123,10 @@ async fn a_search_by_status_tells_disabled_accounts_apart() {
 async fn showing_a_user_gives_its_status_groups_sessions_and_no_secret() {
     let app = TestApp::spawn().await;
     let user = app.user("alice.martin").await;
-    idp::admin::groups::add_group(&app.services, "agents", "Agents").await.unwrap();
-    idp::admin::groups::add_member(&app.services, "agents", "alice.martin").await.unwrap();
+    idp::admin::groups::add_group(&app.services, &idp::admin::actor::Actor::cli(), "agents", "Agents").await.unwrap();
+    idp::admin::groups::add_member(&app.services, &idp::admin::actor::Actor::cli(), "agents", "alice.martin")
+        .await
+        .unwrap();
 
     let detail = users::show_user(&app.services, &support(), &UserRef::Login("Alice.Martin".into())).await.unwrap();
 
@@ -295,8 +297,8 @@ async fn deleting_a_user_erases_their_data_and_keeps_a_pseudonymised_trail() {
         ..UserSpec::default()
     };
     let user = idp::admin::add_user(s, &spec, &Secret::new(PASSWORD)).await.unwrap();
-    idp::admin::groups::add_group(s, "agents", "Agents").await.unwrap();
-    idp::admin::groups::add_member(s, "agents", "alice.martin").await.unwrap();
+    idp::admin::groups::add_group(s, &idp::admin::actor::Actor::cli(), "agents", "Agents").await.unwrap();
+    idp::admin::groups::add_member(s, &idp::admin::actor::Actor::cli(), "agents", "alice.martin").await.unwrap();
     let rp = with_shop(&app).await;
     assert!(signed_in(&sign_in(&app, &rp, PASSWORD).await.1));
     // As an administrator herself, she acted on someone else: her login is in that row.
@@ -310,7 +312,9 @@ async fn deleting_a_user_erases_their_data_and_keeps_a_pseudonymised_trail() {
     assert!(app.sessions_of(&user.id).await.is_empty(), "its sessions ended");
     let kinds = [String::from("student_number")];
     assert!(s.store.user_by_identifier(&kinds, "22001234").await.unwrap().is_none(), "identifiers erased");
-    assert!(idp::admin::groups::show_group(s, "agents").await.unwrap().members.is_empty());
+    assert!(
+        idp::admin::groups::show_group(s, &idp::admin::actor::Actor::cli(), "agents").await.unwrap().members.is_empty()
+    );
     let trail = s.store.events_for_user(&user.id, "", 50).await.unwrap();
     assert!(trail.iter().any(|e| e.kind == "sign_in"), "the trail stays under the pseudonym");
     assert!(trail.iter().any(|e| e.kind == "admin_user_deleted"));
@@ -449,4 +453,26 @@ async fn an_auditor_pages_through_the_events_of_a_user() {
     assert_eq!((first.items.len(), first.total), (2, 3));
     assert_eq!(first.items[0].kind, "admin_user_unlocked");
     assert_eq!(first.items[0].detail["actor"]["type"], "cli");
+}
+
+#[tokio::test]
+async fn only_administrators_change_groups_and_each_change_names_who_made_it() {
+    use idp::admin::groups;
+    let app = TestApp::spawn().await;
+    people(&app).await;
+    let s = &app.services;
+    let admin = Actor::person("admin-id", "adm.dupont", Role::Admin, info());
+    groups::add_group(s, &admin, "staff", "Staff").await.unwrap();
+    assert!(matches!(groups::add_group(s, &support(), "other", "").await, Err(AdminError::Forbidden)));
+    assert!(matches!(groups::add_member(s, &support(), "staff", "alice.martin").await, Err(AdminError::Forbidden)));
+    assert!(matches!(groups::list_groups(s, &auditor()).await, Err(AdminError::Forbidden)));
+    // Support sees the groups (it filters users by them) without changing them.
+    assert_eq!(groups::list_groups(s, &support()).await.unwrap().len(), 1);
+    assert!(groups::add_member(s, &admin, "staff", "alice.martin").await.unwrap());
+    let alice = s.store.user_by_login("alice.martin").await.unwrap().unwrap();
+    let event = &s.store.events_for_user(&alice.id, "group_member_added", 1).await.unwrap()[0];
+    let detail: serde_json::Value = serde_json::from_str(&event.detail).unwrap();
+    assert_eq!(detail["group_id"], "staff");
+    assert_eq!(detail["actor"]["login"], "adm.dupont", "the trail names the operator: {detail}");
+    assert_eq!(groups::show_group(s, &support(), "staff").await.unwrap().members, vec!["alice.martin".to_owned()]);
 }

@@ -27,7 +27,9 @@ fn only_group() -> ClientSettings {
 /// admits everyone.
 async fn restricted_world(settings: ClientSettings) -> World {
     let world = World::with_shop_settings(settings).await;
-    admin::groups::add_group(&world.app.services, GROUP, "Habilités Bonus Éco").await.unwrap();
+    admin::groups::add_group(&world.app.services, &idp::admin::actor::Actor::cli(), GROUP, "Habilités Bonus Éco")
+        .await
+        .unwrap();
     world.app.confidential_client(PORTAL, PORTAL_CALLBACK).await;
     world
 }
@@ -129,7 +131,7 @@ async fn a_client_registered_with_access_denied_redirect_gets_access_denied() {
 #[tokio::test]
 async fn a_member_of_the_allowed_group_passes() {
     let world = restricted_world(only_group()).await;
-    admin::groups::add_member(&world.app.services, GROUP, LOGIN).await.unwrap();
+    admin::groups::add_member(&world.app.services, &idp::admin::actor::Actor::cli(), GROUP, LOGIN).await.unwrap();
 
     let tokens = world.tokens("openid").await;
 
@@ -139,12 +141,16 @@ async fn a_member_of_the_allowed_group_passes() {
 #[tokio::test]
 async fn a_user_removed_from_the_group_gets_invalid_grant_at_the_next_refresh() {
     let world = restricted_world(only_group()).await;
-    admin::groups::add_member(&world.app.services, GROUP, LOGIN).await.unwrap();
+    admin::groups::add_member(&world.app.services, &idp::admin::actor::Actor::cli(), GROUP, LOGIN).await.unwrap();
     let tokens = world.tokens("openid offline_access").await;
     let refreshed = world.refresh(tokens.str("refresh_token")).await;
     assert_eq!(refreshed.status, StatusCode::OK, "a member refreshes: {}", refreshed.json);
 
-    assert!(admin::groups::remove_member(&world.app.services, GROUP, LOGIN).await.unwrap());
+    assert!(
+        admin::groups::remove_member(&world.app.services, &idp::admin::actor::Actor::cli(), GROUP, LOGIN)
+            .await
+            .unwrap()
+    );
     let refused = world.refresh(refreshed.str("refresh_token")).await;
 
     assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.json);
@@ -154,11 +160,11 @@ async fn a_user_removed_from_the_group_gets_invalid_grant_at_the_next_refresh() 
 #[tokio::test]
 async fn a_right_withdrawn_before_the_code_exchange_fails_it() {
     let world = restricted_world(only_group()).await;
-    admin::groups::add_member(&world.app.services, GROUP, LOGIN).await.unwrap();
+    admin::groups::add_member(&world.app.services, &idp::admin::actor::Actor::cli(), GROUP, LOGIN).await.unwrap();
     let request = world.request("openid");
     let code = world.code(&request).await;
 
-    admin::groups::remove_member(&world.app.services, GROUP, LOGIN).await.unwrap();
+    admin::groups::remove_member(&world.app.services, &idp::admin::actor::Actor::cli(), GROUP, LOGIN).await.unwrap();
     let answer = world.exchange(&code, &request.verifier).await;
 
     assert_eq!(answer.error(), "invalid_grant", "{}", answer.json);
@@ -218,8 +224,8 @@ async fn registration_refuses_undeclared_user_types_and_empty_lists() {
 async fn the_groups_scope_releases_the_groups_claim_in_the_id_token_and_userinfo() {
     let world = World::new().await;
     for id in ["staff", "admins"] {
-        admin::groups::add_group(&world.app.services, id, "").await.unwrap();
-        admin::groups::add_member(&world.app.services, id, LOGIN).await.unwrap();
+        admin::groups::add_group(&world.app.services, &idp::admin::actor::Actor::cli(), id, "").await.unwrap();
+        admin::groups::add_member(&world.app.services, &idp::admin::actor::Actor::cli(), id, LOGIN).await.unwrap();
     }
 
     let tokens = world.tokens("openid groups").await;
@@ -233,8 +239,8 @@ async fn the_groups_scope_releases_the_groups_claim_in_the_id_token_and_userinfo
 #[tokio::test]
 async fn without_the_groups_scope_there_is_no_groups_claim() {
     let world = World::new().await;
-    admin::groups::add_group(&world.app.services, "staff", "").await.unwrap();
-    admin::groups::add_member(&world.app.services, "staff", LOGIN).await.unwrap();
+    admin::groups::add_group(&world.app.services, &idp::admin::actor::Actor::cli(), "staff", "").await.unwrap();
+    admin::groups::add_member(&world.app.services, &idp::admin::actor::Actor::cli(), "staff", LOGIN).await.unwrap();
 
     let tokens = world.tokens("openid profile").await;
 

@@ -246,7 +246,9 @@ async fn every_cas_event_is_audited() {
 #[tokio::test]
 async fn the_authorisation_gate_runs_before_any_ticket_and_member_of_lists_the_groups() {
     let app = cas_app_with(|spec| spec.settings.allowed_groups = Some(vec!["staff".into()])).await;
-    idp::admin::groups::add_group(&app.services, "staff", "Personnels").await.unwrap();
+    idp::admin::groups::add_group(&app.services, &idp::admin::actor::Actor::cli(), "staff", "Personnels")
+        .await
+        .unwrap();
     let browser = Browser::new();
 
     let page = browser.get(&login_url(&app, SERVICE, "")).await;
@@ -258,7 +260,7 @@ async fn the_authorisation_gate_runs_before_any_ticket_and_member_of_lists_the_g
     let denied = app.services.store.events_for_user(&user.id, "cas_login_refused", 10).await.unwrap();
     assert_eq!(denied.len(), 1, "the refusal is audited");
 
-    idp::admin::groups::add_member(&app.services, "staff", "alice").await.unwrap();
+    idp::admin::groups::add_member(&app.services, &idp::admin::actor::Actor::cli(), "staff", "alice").await.unwrap();
     let ticket = ticket_of(&browser.get(&login_url(&app, SERVICE, "")).await, SERVICE);
     let json = p3_json(&app, &ticket, SERVICE, &[]).await;
     assert_eq!(json["serviceResponse"]["authenticationSuccess"]["attributes"]["memberOf"], "staff", "{json}");

@@ -109,11 +109,11 @@ pub struct GroupMember {
     responses((status = 200, description = "A page of groups", body = Page<GroupView>), ReadErrors))]
 pub async fn groups_get(
     State(state): State<AppState>,
-    _caller: Caller<needs::ManageGroups>,
+    caller: Caller<needs::ManageGroups>,
     ApiQuery(query): ApiQuery<GroupListQuery>,
 ) -> Result<Json<Page<GroupView>>, Problem> {
     let window = Window::parse(query.limit, query.offset)?;
-    let mut list = groups::list_groups(&state.services).await?;
+    let mut list = groups::list_groups(&state.services, &caller.actor).await?;
     if let Some(q) = query.q.as_deref().map(str::to_lowercase).filter(|q| !q.is_empty()) {
         list.retain(|g| g.id.to_lowercase().contains(&q) || g.name.to_lowercase().contains(&q));
     }
@@ -135,10 +135,10 @@ pub async fn groups_get(
     responses((status = 201, description = "Created; `Location` names it", body = GroupView), WriteErrors))]
 pub async fn groups_post(
     State(state): State<AppState>,
-    _caller: Caller<needs::ManageGroups>,
+    caller: Caller<needs::ManageGroups>,
     ApiJson(body): ApiJson<GroupCreate>,
 ) -> Result<Response, Problem> {
-    let group = groups::add_group(&state.services, &body.id, &body.name).await?;
+    let group = groups::add_group(&state.services, &caller.actor, &body.id, &body.name).await?;
     Ok(created(&format!("/groups/{}", group.id), GroupView::from(group)))
 }
 
@@ -148,10 +148,10 @@ pub async fn groups_post(
     responses((status = 200, description = "The group", body = GroupDetailView), ItemErrors))]
 pub async fn group_get(
     State(state): State<AppState>,
-    _caller: Caller<needs::ManageGroups>,
+    caller: Caller<needs::ManageGroups>,
     ApiPath(GroupId { id }): ApiPath<GroupId>,
 ) -> Result<Json<GroupDetailView>, Problem> {
-    Ok(Json(groups::show_group(&state.services, &id).await?.into()))
+    Ok(Json(groups::show_group(&state.services, &caller.actor, &id).await?.into()))
 }
 
 /// Add a member (idempotent).
@@ -160,10 +160,10 @@ pub async fn group_get(
     responses((status = 204, description = "The user is a member"), ItemErrors))]
 pub async fn group_member_put(
     State(state): State<AppState>,
-    _caller: Caller<needs::ManageGroups>,
+    caller: Caller<needs::ManageGroups>,
     ApiPath(GroupMember { id, login }): ApiPath<GroupMember>,
 ) -> Result<StatusCode, Problem> {
-    groups::add_member(&state.services, &id, &login).await?;
+    groups::add_member(&state.services, &caller.actor, &id, &login).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -173,10 +173,10 @@ pub async fn group_member_put(
     responses((status = 204, description = "Removed"), ItemErrors))]
 pub async fn group_member_delete(
     State(state): State<AppState>,
-    _caller: Caller<needs::ManageGroups>,
+    caller: Caller<needs::ManageGroups>,
     ApiPath(GroupMember { id, login }): ApiPath<GroupMember>,
 ) -> Result<StatusCode, Problem> {
-    if groups::remove_member(&state.services, &id, &login).await? {
+    if groups::remove_member(&state.services, &caller.actor, &id, &login).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Problem::not_found(format!("{login:?} is not a member of group {id:?}")))

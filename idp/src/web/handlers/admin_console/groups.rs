@@ -46,7 +46,7 @@ fn group_path(id: &str) -> String {
 
 async fn list(state: &AppState, browser: &Browser, console: &Console, form: GroupsPage) -> Result<Response, AppError> {
     console.require(Permission::ManageGroups)?;
-    let all = groups::list_groups(&state.services).await.map_err(|e| console.refusal(e))?;
+    let all = groups::list_groups(&state.services, &console.actor).await.map_err(|e| console.refusal(e))?;
     let page = GroupsPage {
         groups: all
             .into_iter()
@@ -73,7 +73,7 @@ pub async fn admin_groups_post(
     console.require(Permission::ManageGroups)?;
     let id = field(&params, "id")?.unwrap_or_default().trim().to_owned();
     let name = field(&params, "name")?.unwrap_or_default().to_owned();
-    match groups::add_group(&state.services, &id, &name).await {
+    match groups::add_group(&state.services, &console.actor, &id, &name).await {
         Ok(group) => Ok(see_other(&with_notice(&group_path(&group.id), "group_created", browser.lang(None)))),
         Err(e) => match input_error(&e) {
             Some(error) => {
@@ -93,7 +93,7 @@ async fn show(
     login: String,
 ) -> Result<Response, AppError> {
     console.require(Permission::ManageGroups)?;
-    let group = groups::show_group(&state.services, id).await.map_err(|e| match e {
+    let group = groups::show_group(&state.services, &console.actor, id).await.map_err(|e| match e {
         crate::admin::AdminError::Invalid(_) => AppError::page(StatusCode::NOT_FOUND, "error_not_found"),
         other => console.refusal(other),
     })?;
@@ -132,7 +132,11 @@ async fn change_member(
     console.require(Permission::ManageGroups)?;
     let login = field(&params, "login")?.unwrap_or_default().trim().to_owned();
     let s = &state.services;
-    let done = if add { groups::add_member(s, &id, &login).await } else { groups::remove_member(s, &id, &login).await };
+    let done = if add {
+        groups::add_member(s, &console.actor, &id, &login).await
+    } else {
+        groups::remove_member(s, &console.actor, &id, &login).await
+    };
     match done {
         Ok(_) => Ok({
             let notice = if add { "member_added" } else { "member_removed" };
