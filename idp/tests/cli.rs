@@ -650,7 +650,7 @@ fn user_reset_password_mails_a_new_provisional_password() {
     assert!(verifies(&password, &alice.password_hash) && !verifies(PASSWORD, &alice.password_hash));
     assert!(alice.must_change_password);
     let unknown = idp.run(&["user", "reset-password", "--login", "nobody"]);
-    assert!(!unknown.ok && unknown.stderr.contains("user with login \"nobody\" not found"), "{}", unknown.all());
+    assert!(!unknown.ok && unknown.stderr.contains("no user with login \"nobody\""), "{}", unknown.all());
 }
 
 const IMPORT_HEADER: &str = "login,email,given_name,family_name,user_type\n";
