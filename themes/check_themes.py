@@ -40,6 +40,8 @@ REQUIRED_KEYS = rust_list("REQUIRED_KEYS")
 PAGES = ["base.html"] + rust_list("PAGES")
 
 T_KEY = re.compile(r"\bt\.([A-Za-z_][A-Za-z0-9_]*)")
+# `{{ n | plural(t=t, key="KEY", lang=lang) }}` needs KEY_one and KEY_other.
+PLURAL_KEY = re.compile(r"\bplural\([^)]*?\bkey\s*=\s*[\"']([A-Za-z_][A-Za-z0-9_]*)[\"']")
 TERA_EXPR = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 FORBIDDEN = [
     (re.compile(r"\sstyle\s*=", re.I), "inline style attribute"),
@@ -95,6 +97,8 @@ def template_keys(path):
     keys = set()
     for expr in TERA_EXPR.findall(text):
         keys.update(T_KEY.findall(expr))
+        for key in PLURAL_KEY.findall(expr):
+            keys.update({f"{key}_one", f"{key}_other"})
     return keys
 
 

@@ -70,6 +70,16 @@ impl Lang {
         best.map(|(_, _, lang)| lang)
     }
 
+    /// The CLDR plural category of `n` in this language, as the catalogs name it: French says
+    /// "0 essai restant" and "1 essai restant" (`one` covers 0 and 1), English "1 attempt left"
+    /// but "0 attempts left".
+    pub fn plural_category(self, n: u64) -> &'static str {
+        match (self, n) {
+            (Lang::Fr, 0 | 1) | (Lang::En, 1) => "one",
+            _ => "other",
+        }
+    }
+
     pub fn negotiate(explicit: Option<&str>, ui_locales: Option<&str>, accept: Option<&str>) -> Lang {
         explicit
             .and_then(Lang::from_tag)

@@ -189,6 +189,7 @@ impl Themes {
                 }
             }
             let mut tera = tera::Tera::default();
+            tera.register_filter("plural", plural_filter);
             tera.add_raw_templates(templates.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>())
                 .map_err(|e| err(&name, format!("templates: {}", tera_message(&e))))?;
             themes.insert(name, Theme { tera, catalogs, statics });
@@ -210,6 +211,13 @@ impl Themes {
     /// A catalog text; the key itself if absent (never fails a page).
     pub fn text(&self, theme: &str, lang: Lang, key: &str) -> String {
         self.theme(theme).catalogs.get(&lang).and_then(|c| c.get(key)).cloned().unwrap_or_else(|| key.to_owned())
+    }
+
+    /// A counted text: the catalog's `KEY_one` or `KEY_other` (by `lang`'s plural rule), with
+    /// `{n}` replaced by `n`. Templates have the same as the `plural` filter.
+    pub fn plural(&self, theme: &str, lang: Lang, key: &str, n: u64) -> String {
+        let full = format!("{key}_{}", lang.plural_category(n));
+        self.text(theme, lang, &full).replace("{n}", &n.to_string())
     }
 
     /// The merged catalog of `theme` in `lang` (the mails' `t`, as the pages have it).
@@ -235,6 +243,21 @@ impl Themes {
         ctx.insert("static_base", &format!("/static/{theme_name}"));
         theme.tera.render(page, &ctx).map_err(|e| render_err(tera_message(&e)))
     }
+}
+
+/// `{{ n | plural(t=t, key="attempts_left", lang=lang) }}`: the counted text of
+/// [`Themes::plural`] for templates (a filter sees only its arguments, hence `t` and `lang`).
+fn plural_filter(value: &tera::Value, args: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    let n = value
+        .as_u64()
+        .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+        .ok_or_else(|| tera::Error::msg(format!("plural: {value} is not a count")))?;
+    let arg = |name: &str| args.get(name).ok_or_else(|| tera::Error::msg(format!("plural: missing {name}=")));
+    let key = arg("key")?.as_str().ok_or_else(|| tera::Error::msg("plural: key= is not a string"))?;
+    let lang = arg("lang")?.as_str().and_then(Lang::from_tag).unwrap_or_default();
+    let full = format!("{key}_{}", lang.plural_category(n));
+    let text = arg("t")?.get(&full).and_then(|v| v.as_str()).unwrap_or(&full);
+    Ok(tera::Value::String(text.replace("{n}", &n.to_string())))
 }
 
 /// Tera nests the useful message in the error's sources.
@@ -332,6 +355,22 @@ mod tests {
 
     fn themes() -> Themes {
         Themes::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../themes")).unwrap()
+    }
+
+    #[test]
+    fn counted_texts_follow_each_language_plural_rule() {
+        let t = themes();
+        let left = |lang, n| t.plural("default", lang, "recovery_code_attempts_left", n);
+        assert_eq!(left(Lang::Fr, 0), "0 essai restant.");
+        assert_eq!(left(Lang::Fr, 1), "1 essai restant.");
+        assert_eq!(left(Lang::Fr, 4), "4 essais restants.");
+        assert_eq!(left(Lang::En, 0), "0 attempts left.");
+        assert_eq!(left(Lang::En, 1), "1 attempt left.");
+        let mut args = HashMap::new();
+        args.insert("key".to_owned(), tera::Value::from("recovery_code_attempts_left"));
+        args.insert("lang".to_owned(), tera::Value::from("en"));
+        args.insert("t".to_owned(), serde_json::to_value(t.catalog("default", Lang::En)).unwrap());
+        assert_eq!(plural_filter(&tera::Value::from(3), &args).unwrap(), tera::Value::from("3 attempts left."));
     }
 
     #[test]

@@ -549,7 +549,7 @@ async fn an_unknown_account_gets_the_same_pages_and_no_mail() {
         assert!(text(&page).contains(CODE_PAGE), "{}", page.body);
         let wrong = p.verify(&browser, &page, "000000").await;
         assert_eq!(wrong.status, 400);
-        assert!(text(&wrong).contains("Code incorrect, 4 essai(s) restant(s)."), "{}", wrong.body);
+        assert!(text(&wrong).contains("Code incorrect, 4 essais restants."), "{}", wrong.body);
         seen.push(text(&wrong).replace(&wrong.field("csrf").unwrap(), ""));
     }
     assert_eq!(seen[0], seen[1], "the known and the unknown account get the same page");
@@ -568,7 +568,9 @@ async fn five_wrong_codes_kill_the_code_and_an_expired_one_is_refused() {
 
     for left in (1..=4).rev() {
         let wrong = p.verify(&browser, &page, wrong_code).await;
-        assert!(text(&wrong).contains(&format!("Code incorrect, {left} essai(s) restant(s).")), "{}", wrong.body);
+        // Plural forms from the catalog (issue #13, item 5): "1 essai restant", "2 essais restants".
+        let expected = if left == 1 { "1 essai restant.".to_owned() } else { format!("{left} essais restants.") };
+        assert!(text(&wrong).contains(&format!("Code incorrect, {expected}")), "{}", wrong.body);
     }
     let dead = p.verify(&browser, &page, wrong_code).await;
     assert!(text(&dead).contains(CODE_DEAD), "{}", dead.body);
