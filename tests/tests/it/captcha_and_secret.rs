@@ -286,6 +286,20 @@ fn the_image_captcha_fragment_has_alt_text_and_the_accessible_alternative() {
     assert!(fr.contains(r#"aria-invalid="true""#), "{fr}");
     assert!(en.contains("I prefer to solve an operation"), "{en}");
     assert!(en.contains(r#"alt="Image of distorted characters"#), "{en}");
+
+    // Enter in the answer field presses the form's default button, the first submit button in
+    // tree order (HTML, implicit submission): it must send the answer, not ask for an operation
+    // (issue #13, item 7). It is nameless, like the including forms' main buttons, out of the
+    // tab order and hidden from assistive technology, which reach the visible buttons.
+    for html in [&fr, &en] {
+        let first = html.find(r#"type="submit""#).expect("a submit button");
+        let tag = &html[html[..first].rfind('<').unwrap()..];
+        let tag = &tag[..tag.find('>').unwrap()];
+        assert!(!tag.contains("name="), "the default button submits no alternative: {tag}");
+        assert!(!tag.contains("formnovalidate"), "the default button checks the answer is given: {tag}");
+        assert!(tag.contains(r#"tabindex="-1""#) && tag.contains(r#"aria-hidden="true""#), "{tag}");
+        assert!(first < html.find("captcha_alternative").unwrap(), "the default button comes first");
+    }
 }
 
 #[test]
