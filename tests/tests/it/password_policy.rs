@@ -212,6 +212,7 @@ fn the_password_fields_show_one_message_per_failed_rule() {
     let fr = render_fields(Lang::Fr, &["Au moins 8 caractères", "Pas un mot de passe courant ou déjà divulgué"]);
     assert!(fr.contains(r#"id="password-errors" role="alert""#), "{fr}");
     assert!(fr.contains("<li>Pas un mot de passe courant ou déjà divulgué</li>"), "{fr}");
+    assert_password_errors_are_a_valid_live_region(&fr);
     assert!(fr.contains(r#"aria-invalid="true""#), "{fr}");
 }
 
@@ -227,4 +228,22 @@ async fn the_page_script_is_served_by_the_provider() {
 /// A password change keeping 3 history entries, no session kept, no token to redeem.
 fn change<'a>(user_id: &'a str, hash: &'a str, now: i64) -> PasswordChange<'a> {
     PasswordChange { user_id, hash, keep: 3, now, keep_sid: None, redeem_token: None, webhook: None }
+}
+
+/// axe's `listitem` and `aria-allowed-role` (issue #13, item 6): the live region is a <div
+/// role="alert">, its messages a plain <ul> inside it, and no <li> stands outside a list.
+fn assert_password_errors_are_a_valid_live_region(html: &str) {
+    let start = html.find(r#"id="password-errors""#).expect("the error region");
+    let open = html[..start].rfind('<').unwrap();
+    assert!(html[open..].starts_with("<div "), "the live region is a <div>: {}", &html[open..start + 40]);
+    let region = &html[open..open + html[open..].find("</div>").unwrap()];
+    assert!(region.contains(r#"role="alert""#), "{region}");
+    let inner = &region[region.find('>').unwrap() + 1..];
+    let inner = inner.trim();
+    assert!(inner.starts_with("<ul>") && inner.ends_with("</ul>"), "the messages are one list: {inner}");
+    assert!(
+        !html.contains(r#"<ul class="alert"#) && !html.contains(r#"<ul role="alert""#),
+        "no list with role=alert: {html}"
+    );
+    assert_eq!(inner.matches("<li>").count(), inner.matches("</li>").count());
 }
