@@ -82,6 +82,8 @@ impl MailRenderer {
                 templates.extend(read_mail_dir(&entry.path().join("mail")).map_err(|m| load_err(&name, m))?);
             }
             let mut t = tera::Tera::default();
+            // Counted texts ("15 minutes", "1 minute") as in the pages (issue #13, item 5).
+            t.register_filter("plural", crate::theme::plural_filter);
             t.add_raw_templates(templates.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>())
                 .map_err(|e| load_err(&name, format!("mail templates: {e}")))?;
             tera.insert(name, t);

@@ -247,7 +247,7 @@ impl Themes {
 
 /// `{{ n | plural(t=t, key="attempts_left", lang=lang) }}`: the counted text of
 /// [`Themes::plural`] for templates (a filter sees only its arguments, hence `t` and `lang`).
-fn plural_filter(value: &tera::Value, args: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+pub(crate) fn plural_filter(value: &tera::Value, args: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
     let n = value
         .as_u64()
         .or_else(|| value.as_str().and_then(|s| s.parse().ok()))

@@ -353,6 +353,13 @@ async fn segur_forgot_password_by_link() {
     let links = p.links(LINK_SUBJECT);
     assert_eq!(links.len(), 1);
     assert_eq!(p.mails(LINK_SUBJECT)[0].to, "prenom.nom@example.org");
+    // The link mail holds no code and does not speak of one (issue #13, item 5), in both parts;
+    // its lifetime is the guide's sentence, a counted text.
+    let link_mail = &p.mails(LINK_SUBJECT)[0];
+    for part in [&link_mail.text, &link_mail.html] {
+        assert!(!part.to_lowercase().contains("code"), "{part}");
+        assert!(part.contains("Ce lien a une durée de validité de 15 minutes."), "{part}");
+    }
 
     // Another device: the link alone shows the policy page; showing it consumes nothing.
     let other = Browser::new();
