@@ -692,3 +692,50 @@ fn user_import_writes_nothing_when_one_row_is_bad() {
     }
     assert!(outbox(&idp).is_empty(), "no mail for a refused import");
 }
+
+/// Every command's help, walked from `idp --help` down: an operator reads words such as FILE or
+/// LOGIN, never a Rust type (issue #13, item 14), and every command says what it does.
+#[test]
+fn the_help_of_every_command_names_no_rust_type() {
+    fn help(args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_idp")).args(args).arg("--help").output().unwrap();
+        assert!(out.status.success(), "idp {args:?} --help fails");
+        String::from_utf8(out.stdout).unwrap()
+    }
+    fn commands(text: &str) -> Vec<(String, bool)> {
+        text.split("\nCommands:\n")
+            .nth(1)
+            .map(|list| {
+                list.lines()
+                    .take_while(|l| l.starts_with("  "))
+                    .filter_map(|l| {
+                        let name = l.split_whitespace().next()?;
+                        (name != "help").then(|| (name.to_owned(), l.trim() != name))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    let rust =
+        ["PathBuf", "String", "Option<", "Vec<", "u8", "u16", "u32", "u64", "i32", "i64", "usize", "bool", "Duration"];
+    let mut todo = vec![Vec::<String>::new()];
+    let mut seen = 0;
+    while let Some(path) = todo.pop() {
+        let args: Vec<&str> = path.iter().map(String::as_str).collect();
+        let text = help(&args);
+        seen += 1;
+        for word in text.split(|c: char| !(c.is_alphanumeric() || c == '<' || c == '_')) {
+            assert!(
+                !rust.iter().any(|r| word == *r || word == format!("<{r}") || word.starts_with(&format!("{r}<"))),
+                "idp {args:?} --help names the Rust type {word:?}:\n{text}"
+            );
+        }
+        for (name, described) in commands(&text) {
+            assert!(described, "idp {args:?}: the command {name} has no description:\n{text}");
+            let mut next = path.clone();
+            next.push(name);
+            todo.push(next);
+        }
+    }
+    assert!(seen > 30, "the walk reached every command ({seen})");
+}

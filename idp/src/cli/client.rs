@@ -62,10 +62,10 @@ pub enum ClientCommand {
         #[arg(long = "cas-service")]
         cas_services: Vec<String>,
     },
+    /// Every registered client: id, authentication method, redirect URIs.
     List,
-    Show {
-        id: String,
-    },
+    /// One client's registration (never its secret).
+    Show { id: String },
     /// Change a registration; only the options given change (a repeatable option given once
     /// replaces the whole list). Same validation as `client add`.
     Update {
@@ -106,9 +106,8 @@ pub enum ClientCommand {
         #[arg(long)]
         overlap: Option<String>,
     },
-    Remove {
-        id: String,
-    },
+    /// Delete a client registration.
+    Remove { id: String },
     /// Print an RFC 7591 initial access token for POST /register once (dynamic_registration
     /// must be on). Single use unless --uses says more.
     RegistrationToken {

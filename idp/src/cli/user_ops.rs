@@ -73,6 +73,7 @@ pub enum UserOpsCommand {
         #[arg(long)]
         login: String,
     },
+    /// The account can sign in again (after disable).
     Enable {
         #[arg(long)]
         login: String,
@@ -107,6 +108,7 @@ pub enum UserOpsCommand {
         #[arg(long)]
         sid: Option<String>,
     },
+    /// The applications the user consented to: client, scopes, when.
     Consents {
         #[arg(long)]
         login: String,
@@ -123,6 +125,7 @@ pub enum UserOpsCommand {
         #[arg(long)]
         login: String,
     },
+    /// Delete one refresh-token grant (its id from `user grants`).
     RevokeGrant {
         #[arg(long)]
         login: String,
