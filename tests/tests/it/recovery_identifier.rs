@@ -341,6 +341,7 @@ async fn consular_new_identifier() {
     let page = p.next(&browser, &answer).await;
     assert!(page_text(&page).contains(LINK_SENT), "{}", page.body);
     assert!(page.body.contains("Étape 2 sur 4"), "{}", page.body);
+    let link_sent = page.body.clone();
     let link = p.renewal_link();
     assert!(p.sms().is_empty(), "the SMS waits for the link");
 
@@ -357,6 +358,19 @@ async fn consular_new_identifier() {
     assert!(page_text(&shown).contains("Copiez-le et conservez-le en lieu sûr, il ne vous sera pas renvoyé"));
     let new_identifier = shown_identifier(&shown);
     assert_eq!(new_identifier.len(), 12, "{new_identifier}");
+    // One heading throughout the renewal, and a copy button for the identifier (issue #13,
+    // item 11): the form, the link-sent page, the SMS step, the identifier and the end.
+    let form = p.first_page(&Browser::new(), CONSULAR).await;
+    for body in [&form.body, &link_sent, &page.body, &shown.body] {
+        assert!(body.contains("<h1>Renouvellement de votre identifiant</h1>"), "{body}");
+        assert!(
+            !body.contains("J&#x27;ai oublié mon identifiant") && !body.contains("J'ai oublié mon identifiant"),
+            "{body}"
+        );
+    }
+    assert!(shown.body.contains(r#"data-copy="new-identifier""#), "{}", shown.body);
+    assert!(shown.body.contains("Copier l’identifiant"), "{}", shown.body);
+    assert!(shown.body.contains(r#"id="copy-status" role="status""#), "{}", shown.body);
     assert!(new_identifier.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()), "{new_identifier}");
     let stored = p.app.services.store.user_by_id(&elector.id).await.unwrap().unwrap();
     assert_eq!(stored.login, new_identifier);

@@ -9,6 +9,9 @@
  *    (<a data-continue-after-frames>) once the front-channel logout iframes
  *    have loaded (or after 5 seconds at most); without JavaScript the person
  *    follows it by hand.
+ *  - wires copy buttons (<button data-copy="ELEMENT_ID" data-copied="...">): the element's
+ *    text goes to the clipboard and #copy-status announces it; without JavaScript the
+ *    text stays selectable and the button hidden (.js-only).
  */
 (function () {
   "use strict";
@@ -74,4 +77,25 @@
     });
   });
   window.setTimeout(go, 5000);
+})();
+
+(function () {
+  "use strict";
+
+  var buttons = document.querySelectorAll("button[data-copy]");
+  var status = document.getElementById("copy-status");
+  Array.prototype.forEach.call(buttons, function (button) {
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) {
+      button.hidden = true;
+      return;
+    }
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+        if (status) {
+          status.textContent = button.getAttribute("data-copied") || "";
+        }
+      });
+    });
+  });
 })();

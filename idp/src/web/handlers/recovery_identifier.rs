@@ -39,6 +39,9 @@ struct IdentifierPage {
     step: &'static str,
     step_number: usize,
     step_count: usize,
+    /// The type renews the identifier (consular election): every page of the flow is headed
+    /// "Renouvellement de votre identifiant" (issue #13, item 11).
+    renewal: bool,
     csrf: String,
     client_name: String,
     login_url: String,
@@ -142,6 +145,7 @@ async fn render(
     let rules = state.services.user_types.of(user_type);
     (page.step_number, page.step_count) =
         progress(rules.recovery.identifier, rules.recovery_asks_question(), page.step);
+    page.renewal = rules.recovery.identifier == IdentifierRecovery::NewIdentifier;
     page.csrf = csrf;
     page.client_name = client_name;
     page.login_url = login_url(origin, view.lang);
