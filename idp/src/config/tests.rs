@@ -195,16 +195,3 @@ fn the_removed_refresh_race_window_says_where_it_went() {
         assert!(err.contains("--setting refresh_race_window"), "{err}");
     }
 }
-
-/// The README's user-type example is the seed file's Bonus Eco type, word for word (issue #13,
-/// item 14): an operator who copies it gets what the seed portal does.
-#[test]
-fn the_readme_bonus_eco_example_is_the_seed_files() {
-    let readme = include_str!("../../../README.md");
-    let seed = include_str!("../../../deploy/seed-portals.example.toml");
-    let start = readme.find("```toml\n[[user_types]]\nid = \"bonus_eco\"").expect("the README's Bonus Eco example") + 8;
-    let example = &readme[start..start + readme[start..].find("```").unwrap()];
-    assert!(seed.contains(example), "the README's Bonus Eco example differs from the seed file:\n{example}");
-    let c = Config::from_sources(example, &[]).unwrap();
-    assert_eq!(c.user_types.all()[0].id, "bonus_eco");
-}
