@@ -195,6 +195,19 @@ impl Browser {
         Self::read(request.send().await.unwrap()).await
     }
 
+    /// Types `login` into the login form of `login_page` and presses its "Mot de passe perdu ?"
+    /// button (a submit button of that form: `forgot=password`), as a browser would.
+    pub async fn forgot_password(&self, origin: &str, login_page: &Page, login: &str) -> Page {
+        let action = login_page.form_action("/login").expect("a form that posts to /login");
+        let csrf = login_page.field("csrf").expect("the login form has a CSRF token");
+        let request_id = login_page.field("request_id").expect("the login form names its request");
+        self.post(
+            &format!("{origin}{action}"),
+            &[("csrf", &csrf), ("request_id", &request_id), ("login", login), ("password", ""), ("forgot", "password")],
+        )
+        .await
+    }
+
     /// Fills in and submits the login form of `login_page` (its own action, `csrf` and
     /// `request_id`), as a browser would.
     pub async fn submit_login(&self, origin: &str, login_page: &Page, login: &str, password: &str) -> Page {

@@ -144,3 +144,49 @@ async fn recover(browser: Client, issuer: String, outbox: PathBuf, services: Arc
     );
     assert!(!services.passwords.verify(&Secret::new(PASSWORD), Some(&stored)).await.unwrap(), "the old one is gone");
 }
+
+/// Issue #13, item 9 (Bonus Eco: "je saisis mon login et je clique sur le lien"): in a real
+/// browser, the identifier typed on the login page is in the recovery's identifier field after
+/// "Mot de passe perdu ?", and Enter in the login form still signs in (the button comes after
+/// the form's own submit button in tree order).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_carries_the_typed_login_to_mot_de_passe_perdu() {
+    if !chromium_available(module_path!()) {
+        return;
+    }
+    let app = TestApp::spawn_with(Setup {
+        tweak: Box::new(|raw| {
+            let mut bonus = region_type("bonus_eco", "Je suis un professionnel");
+            bonus.recovery.identify_by = vec![IdentifyBy::Login];
+            raw.user_types = vec![bonus];
+            raw.recovery.min_response_ms = 0;
+        }),
+        ..Setup::default()
+    })
+    .await;
+    let (client, secret) = app.confidential_client("portail", idp_tests::RP_CALLBACK).await;
+    let rp = idp_tests::rp::Rp::discover(&app.issuer, &client.id, Some(&secret), idp_tests::RP_CALLBACK).await;
+    let start = rp.start(&["profile"]).url;
+    let issuer = app.issuer.clone();
+    in_chromium(|browser| async move {
+        browser.goto(&start).await.unwrap();
+        wait_for_url(&browser, "the login page", |u| is_on(u, &issuer, "/login")).await;
+        // Enter in the form signs in: a wrong password, so the login page again, with its error.
+        let login = browser.find(Locator::Css("input[name='login']")).await.unwrap();
+        login.send_keys("pro.bonus").await.unwrap();
+        let password = browser.find(Locator::Css("input[name='password']")).await.unwrap();
+        password.send_keys("not-the-password\u{E007}").await.unwrap();
+        wait_for(&browser, "the login error", "#login-error").await;
+        assert!(is_on(&browser.current_url().await.unwrap(), &issuer, "/login"));
+
+        // The page kept the typed login; "Mot de passe perdu ?" takes it along.
+        let field = browser.find(Locator::Css("input[name='login']")).await.unwrap();
+        assert_eq!(field.prop("value").await.unwrap().as_deref(), Some("pro.bonus"));
+        click(&browser, "//button[@name='forgot' and @value='password']").await;
+        wait_for_url(&browser, "the recovery page", |u| is_on(u, &issuer, "/recovery/password")).await;
+        wait_for(&browser, "the identification form", "input#identifier").await;
+        let identifier = browser.find(Locator::Id("identifier")).await.unwrap().prop("value").await.unwrap();
+        assert_eq!(identifier.as_deref(), Some("pro.bonus"), "{}", body_text(&browser).await);
+    })
+    .await;
+}

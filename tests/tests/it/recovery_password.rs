@@ -234,16 +234,17 @@ async fn nouvelle_aquitaine_code_and_selector() {
     let user = p.user("claire.dupont", "claire.dupont@gmail.com", "usager").await;
     let browser = Browser::new();
 
-    // The relying party sends the person to the login page, which links "Mot de passe perdu ?".
+    // The relying party sends the person to the login page, whose form has a "Mot de passe
+    // perdu ?" button; nothing typed yet, so nothing carries over.
     let pending = p.rp.start(&["profile"]);
     let login_page = browser.follow(&p.app.issuer, browser.get(&pending.url).await).await;
-    let lost = href(&login_page, "/recovery/password?").unwrap_or_else(|| {
-        panic!(
-            "the login page links the password recovery: {} {} {}",
-            login_page.status, login_page.url, login_page.body
-        )
-    });
+    assert!(login_page.body.contains("name=\"forgot\" value=\"password\""), "{}", login_page.body);
+    let pressed = browser.forgot_password(&p.app.issuer, &login_page, "").await;
+    assert_eq!(pressed.status, 303, "{}", pressed.body);
+    let lost = pressed.location().expect("to the password recovery");
+    assert!(lost.starts_with("/recovery/password?"), "{lost}");
     assert!(lost.contains("request_id="), "the link keeps the pending request: {lost}");
+    assert!(!lost.contains("login_hint"), "{lost}");
     assert!(href(&login_page, "/recovery/identifier?").is_some(), "and the identifier recovery");
 
     // The selector: every type, with its description, and "J'ai besoin de support".
@@ -467,6 +468,49 @@ async fn bonus_eco_provisional_password() {
     assert!(p.accepts("pro.bonus", NEW_PASSWORD).await);
 }
 
+/// Bonus Eco (seed 001): "je saisis mon login et je clique sur le lien « Mot de passe perdu
+/// ? »". The button belongs to the login form, so the typed login goes with it without
+/// JavaScript (this client is a plain HTTP client), through the selector, into the identifier
+/// field of the chosen type's first page; the password field is not carried anywhere.
+#[tokio::test]
+async fn the_typed_login_carries_over_to_mot_de_passe_perdu() {
+    let p = provider(|_| {}).await;
+    let browser = Browser::new();
+    let pending = p.rp.start(&["profile"]);
+    let login_page = browser.follow(&p.app.issuer, browser.get(&pending.url).await).await;
+    let csrf = login_page.field("csrf").unwrap();
+    let request_id = login_page.field("request_id").unwrap();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("request_id", request_id.as_str()),
+        ("login", "  pro.bonus "),
+        ("password", "half-typed-secret"),
+        ("forgot", "password"),
+    ];
+    let pressed = browser.post(&p.url("/login?lang=fr"), &form).await;
+    assert_eq!(pressed.status, 303, "{}", pressed.body);
+    let to = pressed.location().unwrap();
+    assert!(to.contains("login_hint=pro.bonus&") && to.contains("request_id="), "{to}");
+    assert!(!to.contains("half-typed"), "the password stays behind: {to}");
+
+    // The region's selector keeps it in every choice.
+    let selector = browser.get(&p.url(&to)).await;
+    assert!(text(&selector).contains(SELECTOR), "{}", selector.body);
+    let choice = href(&selector, "/recovery/password?user_type=bonus_eco").expect("the Bonus Eco choice");
+    assert!(choice.contains("login_hint=pro.bonus"), "{choice}");
+    let first = browser.get(&p.url(&choice)).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.field("identifier").as_deref(), Some("pro.bonus"), "{}", first.body);
+
+    // Without the CSRF token, the button is refused like the login itself.
+    let forged = [("request_id", request_id.as_str()), ("login", "pro.bonus"), ("forgot", "password")];
+    assert_eq!(browser.post(&p.url("/login?lang=fr"), &forged).await.status, 403);
+    // An absurdly long hint fills nothing in.
+    let long = "x".repeat(300);
+    let page = browser.get(&p.url(&format!("/recovery/password?user_type=bonus_eco&login_hint={long}"))).await;
+    assert_eq!(page.field("identifier").as_deref().unwrap_or_default(), "", "{}", page.body);
+}
+
 #[tokio::test]
 async fn bonus_eco_without_secrets_shows_the_support_message_and_sends_nothing() {
     let p = provider(|_| {}).await;
@@ -626,7 +670,8 @@ async fn a_client_setting_or_a_hint_preselects_the_type_without_the_selector() {
     let browser = Browser::new();
     let pending = rp.start(&["profile"]);
     let login_page = browser.follow(&p.app.issuer, browser.get(&pending.url).await).await;
-    let page = browser.get(&p.url(&href(&login_page, "/recovery/password?").unwrap())).await;
+    let pressed = browser.forgot_password(&p.app.issuer, &login_page, "").await;
+    let page = browser.get(&p.url(&pressed.location().unwrap())).await;
     assert_eq!(page.status, 200);
     assert!(!text(&page).contains(SELECTOR), "no selector: {}", page.body);
     assert_eq!(page.field("user_type").as_deref(), Some("elu"));

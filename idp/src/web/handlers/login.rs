@@ -138,6 +138,9 @@ pub async fn submit(
     let locator = target.csrf_locator();
     let params = form.check(state, Context::Login { form: target.form_path, locator: &locator })?;
     let login = field(&params, "login")?.unwrap_or_default();
+    if field(&params, "forgot")? == Some("password") {
+        return Ok(forgot_password(state, browser, target, login));
+    }
     let password = field(&params, "password")?.unwrap_or_default();
     if login.trim().is_empty() || password.is_empty() {
         return Ok(render(state, browser, target, login, Some("login_required_field")));
@@ -169,6 +172,20 @@ pub async fn submit(
             resume::resume(state, browser, &signed_in, vec![cookie], WhenGone::ExpiredPage).await
         }
     }
+}
+
+/// "Mot de passe perdu ?", a button of the login form (Bonus Eco: "je saisis mon login et je
+/// clique sur le lien"): to the password recovery of this sign-in with the typed identifier as
+/// its `login_hint`, so it carries over without JavaScript (issue #13). Whatever was typed in
+/// the password field is dropped unread.
+fn forgot_password(state: &AppState, browser: &Browser, target: &LoginTarget, login: &str) -> Response {
+    let lang = view_of(state, browser, target).lang;
+    let mut pairs = target.recovery_query.clone();
+    let login = login.trim();
+    if !login.is_empty() {
+        pairs.push(("login_hint", login.to_owned()));
+    }
+    see_other(&query_url("/recovery/password", &pairs, lang))
 }
 
 /// `Set-Cookie` of a session that just started (`account::signin::SignedIn`).

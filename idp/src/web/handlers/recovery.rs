@@ -112,7 +112,8 @@ pub async fn choose_type(
         _ => None,
     };
     let Some(user_type) = hinted.or(by_client).or(single) else {
-        return Ok(Chosen::Page(selector(state, browser, client.as_ref(), &origin, kind)));
+        let hint = login_hint(params);
+        return Ok(Chosen::Page(selector(state, browser, client.as_ref(), &origin, kind, hint.as_deref())));
     };
     let rule = &user_type.recovery;
     let unsupported = match kind {
@@ -152,9 +153,18 @@ struct SelectorPage {
 
 /// "Pour vous diriger vers le bon service, cliquez sur le cas qui vous concerne" (GET only:
 /// links, nothing to post, nothing about accounts).
-fn selector(state: &AppState, browser: &Browser, client: Option<&Client>, origin: &Origin, kind: FlowKind) -> Response {
+fn selector(
+    state: &AppState,
+    browser: &Browser,
+    client: Option<&Client>,
+    origin: &Origin,
+    kind: FlowKind,
+    login_hint: Option<&str>,
+) -> Response {
     let view = view_for(state, browser, client, origin, None);
     let path = path_of(kind);
+    // The login typed on the login page goes on to the chosen type's first page (issue #13).
+    let hint: Vec<(&str, &str)> = login_hint.map(|h| ("login_hint", h)).into_iter().collect();
     let choices = state
         .services
         .user_types
@@ -163,7 +173,10 @@ fn selector(state: &AppState, browser: &Browser, client: Option<&Client>, origin
         .map(|t| SelectorChoice {
             label: t.label.get(view.lang).to_owned(),
             description: t.description.get(view.lang).to_owned(),
-            url: format!("{path}{}", query_of(origin, view.lang, &[("user_type", &t.id)])),
+            url: format!(
+                "{path}{}",
+                query_of(origin, view.lang, &[&[("user_type", t.id.as_str())], &hint[..]].concat())
+            ),
         })
         .collect();
     let page = SelectorPage {
@@ -181,6 +194,18 @@ fn kind_str(kind: FlowKind) -> &'static str {
         FlowKind::Password => "password",
         FlowKind::Identifier => "identifier",
     }
+}
+
+/// The longest identifier a `login_hint` carries to a recovery's first page.
+const MAX_LOGIN_HINT: usize = 256;
+
+/// The identifier typed on the login page before "Mot de passe perdu ?" (`login_hint`, as
+/// OpenID Connect names it), to fill in the recovery's identifier field: trimmed, none when
+/// empty or longer than any identifier.
+pub fn login_hint(params: &Params) -> Option<String> {
+    let hint = param(params, "login_hint")?;
+    let hint = hint.trim();
+    (!hint.is_empty() && hint.chars().count() <= MAX_LOGIN_HINT).then(|| hint.to_owned())
 }
 
 /// Back to the login page of the pending request, or to /account.

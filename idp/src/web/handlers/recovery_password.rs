@@ -328,18 +328,10 @@ pub async fn recovery_password_get(
     match choose_type(&state, &browser, &params, FlowKind::Password).await? {
         Chosen::Page(response) => Ok(response),
         Chosen::Type { user_type, origin } => {
-            render_password(
-                &state,
-                &browser,
-                &user_type,
-                &origin,
-                None,
-                "identify",
-                StatusCode::OK,
-                PasswordRetry::default(),
-                Vec::new(),
-            )
-            .await
+            let identifier = super::recovery::login_hint(&params).unwrap_or_default();
+            let retry = PasswordRetry { identifier, ..PasswordRetry::default() };
+            render_password(&state, &browser, &user_type, &origin, None, "identify", StatusCode::OK, retry, Vec::new())
+                .await
         }
     }
 }
