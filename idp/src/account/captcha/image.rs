@@ -2,8 +2,8 @@
 //! jittered, rotated, scaled and shifted, over and under curved noise lines, rasterised into
 //! palette pixels and encoded as PNG (`png`). The characters are nowhere in the bytes: no text,
 //! no path coordinates a script could match against glyphs, only pixels, and every pixel is a
-//! palette index below 16, so no byte of the picture is even printable ASCII. Same seed, same
-//! picture (reloading must not let anyone average many distortions).
+//! palette index below 16, so no pixel byte is even printable ASCII. Same seed, same picture
+//! (reloading must not let anyone average many distortions).
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
