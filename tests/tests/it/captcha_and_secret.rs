@@ -87,23 +87,40 @@ async fn no_captcha_is_issued_when_the_user_type_requires_none() {
     assert_eq!(captcha::issue(&app.services, CaptchaKind::None, PURPOSE).await.unwrap(), None);
 }
 
+/// The image as the browser fetches it: status, headers and raw bytes.
+async fn fetch_image(app: &TestApp, url: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let response = reqwest::get(app.url(url)).await.unwrap();
+    let (status, headers) = (response.status().as_u16(), response.headers().clone());
+    (status, headers, response.bytes().await.unwrap().to_vec())
+}
+
 #[tokio::test]
-async fn an_image_captcha_is_served_without_caching_and_answered_case_insensitively() {
+async fn an_image_captcha_is_served_as_a_png_without_caching_and_answered_case_insensitively() {
     let app = TestApp::spawn().await;
     let challenge = captcha::issue(&app.services, CaptchaKind::Image, PURPOSE).await.unwrap().unwrap();
     assert_eq!(challenge.kind, ChallengeKind::Image);
     let url = challenge.image_url.clone().expect("an image challenge has an image");
+    assert_eq!(url, format!("/captcha/{}.png", challenge.id));
 
-    let page = Browser::new().get(&app.url(&url)).await;
+    let (status, headers, png) = fetch_image(&app, &url).await;
 
-    assert_eq!(page.status, 200, "{}", page.body);
-    assert_eq!(page.header("content-type").as_deref(), Some("image/svg+xml"));
-    assert_eq!(page.header("cache-control").as_deref(), Some("no-store"));
-    assert_eq!(page.header("content-security-policy").as_deref(), Some("default-src 'none'"), "an inert image");
-    assert!(page.body.starts_with("<svg") && !page.body.contains("<text"), "{}", page.body);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&png));
+    let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(header("content-type").as_deref(), Some("image/png"));
+    assert_eq!(header("cache-control").as_deref(), Some("no-store"));
+    assert_eq!(header("content-security-policy").as_deref(), Some("default-src 'none'"), "an inert image");
+    assert_eq!(png[..8], [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'], "the PNG signature");
+    assert_eq!(&png[12..16], b"IHDR");
+    assert_eq!(png[16..24], [0, 0, 0, 200, 0, 0, 0, 70], "200 × 70, as the <img> says");
+    assert!(png.len() < 20_000, "{} bytes", png.len());
     let answer = image_answer(&app, &challenge.id).await;
-    assert!(!page.body.contains(&answer), "the answer is readable in the image's markup");
-    assert_eq!(Browser::new().get(&app.url(&url)).await.body, page.body, "a reload shows the same picture");
+    for needle in [answer.clone(), answer.to_lowercase()] {
+        assert!(
+            !png.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "the answer {needle} is in the image's bytes"
+        );
+    }
+    assert_eq!(fetch_image(&app, &url).await.2, png, "a reload shows the same picture");
 
     let typed = format!(" {} ", answer.to_lowercase());
     assert!(captcha::verify(&app.services, &challenge.id, PURPOSE, &typed).await.unwrap());
@@ -120,8 +137,14 @@ async fn an_unknown_captcha_image_is_a_themed_404() {
     }
     // An arithmetic challenge has no image.
     let challenge = arithmetic(&app, PURPOSE).await;
-    let page = Browser::new().get(&app.url(&format!("/captcha/{}.svg", challenge.id))).await;
+    let page = Browser::new().get(&app.url(&format!("/captcha/{}.png", challenge.id))).await;
     assert_themed_error(&page, 404, "La page demandée n’existe pas.");
+    // Nor is a live image challenge served under another name (the SVG is gone).
+    let image = captcha::issue(&app.services, CaptchaKind::Image, PURPOSE).await.unwrap().unwrap();
+    for name in [format!("{}.svg", image.id), image.id.clone(), format!("{}.png.svg", image.id)] {
+        let page = Browser::new().get(&app.url(&format!("/captcha/{name}"))).await;
+        assert_themed_error(&page, 404, "La page demandée n’existe pas.");
+    }
 }
 
 #[tokio::test]
@@ -272,14 +295,14 @@ fn the_image_captcha_fragment_has_alt_text_and_the_accessible_alternative() {
         id: "abc123".into(),
         kind: ChallengeKind::Image,
         operation: None,
-        image_url: Some("/captcha/abc123.svg".into()),
+        image_url: Some("/captcha/abc123.png".into()),
     };
     let context = serde_json::json!({ "captcha": challenge, "captcha_error": true });
 
     let fr = render("captcha_fields.html", Lang::Fr, &context);
     let en = render("captcha_fields.html", Lang::En, &context);
 
-    assert!(fr.contains(r#"src="/captcha/abc123.svg" alt="Image de caractères déformés"#), "{fr}");
+    assert!(fr.contains(r#"src="/captcha/abc123.png" alt="Image de caractères déformés"#), "{fr}");
     assert!(fr.contains(r#"name="captcha_alternative" value="arithmetic""#), "{fr}");
     assert!(fr.contains("Je préfère résoudre une opération"), "{fr}");
     assert!(fr.contains("La vérification a échoué ou a expiré."), "{fr}");

@@ -602,6 +602,13 @@ async fn an_image_captcha_can_be_swapped_for_an_operation_without_javascript() {
     assert!(page.body.contains("class=\"captcha__image\""), "an image first: {}", page.body);
 
     let image_id = page.field("captcha_id").unwrap();
+    let src = format!("/captcha/{image_id}.png");
+    let body = page.body.replace("&#x2F;", "/");
+    assert!(body.contains(&format!("src=\"{src}\"")), "the page shows the PNG: {}", page.body);
+    let image = reqwest::get(p.app.url(&src)).await.unwrap();
+    assert_eq!(image.status(), 200);
+    assert_eq!(image.headers()["content-type"], "image/png");
+    assert!(image.bytes().await.unwrap().starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
     let swapped = p.submit(&browser, &page, &[("captcha_id", &image_id), ("captcha_alternative", "arithmetic")]).await;
     assert_eq!(swapped.status, 200, "{}", swapped.body);
     assert_step(&swapped, "captcha", "Étape 2 sur 2");

@@ -12,19 +12,19 @@ use crate::services::Services;
 use crate::web::AppState;
 use crate::web::error::AppError;
 
-/// GET /captcha/{id}.svg
+/// GET /captcha/{id}.png (any other name, `.svg` included, is the themed 404 page).
 pub async fn captcha_image_get(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response, AppError> {
-    let Some(id) = file.strip_suffix(".svg") else {
+    let Some(id) = file.strip_suffix(".png") else {
         return Err(AppError::page(StatusCode::NOT_FOUND, "error_not_found"));
     };
-    match captcha::image_svg(&state.services, id).await? {
-        Some(svg) => Ok((
+    match captcha::image_png(&state.services, id).await? {
+        Some(png) => Ok((
             [
-                (header::CONTENT_TYPE, "image/svg+xml"),
+                (header::CONTENT_TYPE, "image/png"),
                 (header::CACHE_CONTROL, "no-store"),
                 (header::CONTENT_SECURITY_POLICY, "default-src 'none'"),
             ],
-            svg,
+            png,
         )
             .into_response()),
         None => Err(AppError::page(StatusCode::NOT_FOUND, "error_not_found")),
