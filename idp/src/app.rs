@@ -102,6 +102,7 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         mail_renderer,
         login_throttle: config.login_throttle,
         pending_throttle: config.pending_throttle,
+        password_checks: config.password_checks,
         login_in_flight: crate::account::in_flight::InFlight::new(
             config.login_throttle.ip_max_in_flight,
             config.login_throttle.ip_queue,

@@ -130,6 +130,14 @@ impl Browser {
         Self::read(self.http.post(url).header("origin", origin).form(form).send().await.unwrap()).await
     }
 
+    /// Posts `json` to `url` as a page's script on the provider's origin does (`fetch` with
+    /// `Content-Type: application/json` and the page's `Origin`).
+    pub async fn post_json(&self, url: &str, json: &serde_json::Value) -> Page {
+        let origin = url::Url::parse(url).unwrap().origin().ascii_serialization();
+        let request = self.http.post(url).header("origin", origin).json(json);
+        Self::read(request.send().await.unwrap()).await
+    }
+
     /// Follows redirects that stay on `origin`; stops at the first one that leaves it (the
     /// relying party's callback) or at a page.
     pub async fn follow(&self, origin: &str, mut page: Page) -> Page {

@@ -63,9 +63,10 @@ pub enum ChangeError {
     /// The confirmation differs from the new password.
     #[error("the confirmation does not match")]
     Mismatch,
-    /// One message per failed rule (`Violation::message`), history included.
+    /// The failed rules, history included, and zxcvbn's advice (`policy::Evaluation`): the
+    /// refusal says what to change (issue #13, item 4).
     #[error("the password breaks {} rule(s)", .0.len())]
-    Policy(Vec<policy::Violation>),
+    Policy(Vec<policy::Violation>, policy::Feedback),
     /// The user disappeared, or the one-time token was already used or expired: nothing written.
     #[error("the account or the one-time token is gone")]
     Gone,
@@ -83,6 +84,16 @@ struct PasswordChanged {
     recovery_url: String,
 }
 
+/// The personal data of `user` that a password must not contain (and zxcvbn's user inputs).
+pub fn personal_data(user: &User) -> policy::PersonalData<'_> {
+    policy::PersonalData {
+        login: &user.login,
+        given_name: &user.given_name,
+        family_name: &user.family_name,
+        email: &user.email,
+    }
+}
+
 /// Checks `new` against the policy of the user's type without writing anything: the same
 /// verdict `change` would give (for pages that want to answer before a second step).
 pub async fn check(s: &Services, user: &User, new: &Secret, confirm: &Secret) -> Result<(), ChangeError> {
@@ -91,13 +102,8 @@ pub async fn check(s: &Services, user: &User, new: &Secret, confirm: &Secret) ->
     }
     let user_type = s.user_types.of(&user.user_type);
     let p = &user_type.password_policy;
-    let personal = policy::PersonalData {
-        login: &user.login,
-        given_name: &user.given_name,
-        family_name: &user.family_name,
-        email: &user.email,
-    };
-    let mut violations = policy::check(p, new.expose(), &personal);
+    let personal = personal_data(user);
+    let policy::Evaluation { mut violations, feedback, .. } = policy::evaluate(p, new.expose(), &personal);
     if violations.is_empty() {
         // The current password (a provisional one included) never counts as new.
         let mut hashes = vec![user.password_hash.clone()];
@@ -108,7 +114,7 @@ pub async fn check(s: &Services, user: &User, new: &Secret, confirm: &Secret) ->
             violations.push(policy::Violation::Reused { last: p.history.max(1) });
         }
     }
-    if violations.is_empty() { Ok(()) } else { Err(ChangeError::Policy(violations)) }
+    if violations.is_empty() { Ok(()) } else { Err(ChangeError::Policy(violations, feedback)) }
 }
 
 /// What a committed change leaves to follow up.

@@ -1,13 +1,15 @@
 //! The password policy engine (issue #4): one contract for the server and the page. `check` is
 //! pure and returns one `Violation` per failed rule, so a page can say exactly what is wrong;
 //! `is_in_history` is the only part that hashes (one argon2id verify per remembered password).
-//! The rules themselves are data (`domain::PasswordPolicy`, per user type); the page receives
-//! them as JSON from `web::handlers::password_policy`.
+//! The rules themselves are data (`domain::PasswordPolicy`, per user type). There is one judge
+//! (issue #13, item 3; decision 0018): the page has no estimate of its own, it sends what is
+//! typed to `POST /password/check`, which answers `evaluate`'s verdict.
 
 use serde::Serialize;
 use unicode_normalization::UnicodeNormalization as _;
 
 use crate::account::password::PasswordHasher;
+pub use crate::account::strength_feedback::Feedback;
 use crate::clock::UnixTime;
 use crate::domain::Secret;
 use crate::domain::user_type::PasswordPolicy;
@@ -84,6 +86,16 @@ impl Violation {
         }
     }
 
+    /// The rule line (`Rule::key`) this violation fails: the four personal parts share one.
+    pub fn rule_key(&self) -> &'static str {
+        match self {
+            Self::ContainsLogin | Self::ContainsGivenName | Self::ContainsFamilyName | Self::ContainsEmail => {
+                "no_personal_data"
+            }
+            other => other.key(),
+        }
+    }
+
     /// The rule's number, if the message shows one.
     pub fn value(&self) -> Option<u32> {
         match *self {
@@ -150,9 +162,34 @@ pub fn rules(policy: &PasswordPolicy) -> Vec<Rule> {
     r
 }
 
+/// The one judgement of a candidate (issue #13, item 3: the page asks `POST /password/check`,
+/// which calls this, and every path that sets a password calls it too): the rules it breaks,
+/// zxcvbn's score and zxcvbn's advice. The history is not in it (`is_in_history`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evaluation {
+    /// In the order the page lists the rules; empty: acceptable, apart from the history.
+    pub violations: Vec<Violation>,
+    /// zxcvbn's score, 0 to 4, with the personal data as user inputs.
+    pub score: u8,
+    pub feedback: Feedback,
+}
+
+impl Evaluation {
+    /// Whether the rule line `rule` (a `Rule::key`) is met; `None` for the history, which this
+    /// judgement does not look at.
+    pub fn is_met(&self, rule: &str) -> Option<bool> {
+        (rule != "history").then(|| !self.violations.iter().any(|v| v.rule_key() == rule))
+    }
+}
+
 /// Every rule `candidate` breaks, in the order the page lists them (empty: acceptable, apart
 /// from the history, which `is_in_history` checks).
 pub fn check(policy: &PasswordPolicy, candidate: &str, personal: &PersonalData<'_>) -> Vec<Violation> {
+    evaluate(policy, candidate, personal).violations
+}
+
+/// See `Evaluation`.
+pub fn evaluate(policy: &PasswordPolicy, candidate: &str, personal: &PersonalData<'_>) -> Evaluation {
     let mut v = Vec::new();
     let len = candidate.chars().count();
     if len < policy.min_length as usize {
@@ -188,31 +225,32 @@ pub fn check(policy: &PasswordPolicy, candidate: &str, personal: &PersonalData<'
             }
         }
     }
-    if policy.min_strength > 0 && strength(candidate, personal) < policy.min_strength {
+    let entropy = estimate(candidate, personal);
+    let score = u8::from(entropy.score());
+    if policy.min_strength > 0 && score < policy.min_strength {
         v.push(Violation::TooWeak { min: policy.min_strength });
     }
     if policy.refuse_common && is_common(candidate) {
         v.push(Violation::Common);
     }
-    v
+    Evaluation { violations: v, score, feedback: Feedback::of(entropy.feedback()) }
 }
 
 /// zxcvbn's score, 0 (guessable) to 4 (very strong), with the personal data as user inputs.
 pub fn strength(candidate: &str, personal: &PersonalData<'_>) -> u8 {
+    u8::from(estimate(candidate, personal).score())
+}
+
+fn estimate(candidate: &str, personal: &PersonalData<'_>) -> zxcvbn::Entropy {
     let inputs = [personal.login, personal.given_name, personal.family_name, personal.email];
     let inputs: Vec<&str> = inputs.into_iter().filter(|s| !s.is_empty()).collect();
-    u8::from(zxcvbn::zxcvbn(candidate, &inputs).score())
+    zxcvbn::zxcvbn(candidate, &inputs)
 }
 
 /// True when the password, in any case, is on the shipped list.
 pub fn is_common(candidate: &str) -> bool {
     let lower = candidate.to_lowercase();
     COMMON_PASSWORDS.lines().any(|l| l == lower)
-}
-
-/// The shipped list, for the page's own estimate (the server stays the authority).
-pub fn common_passwords() -> impl Iterator<Item = &'static str> {
-    COMMON_PASSWORDS.lines()
 }
 
 /// True when `candidate` matches one of `hashes` (newest first; the caller passes the last N).
@@ -337,7 +375,7 @@ mod tests {
         assert!(is_common("soleil"));
         assert!(is_common("Password1"));
         assert!(!is_common("Tr0mpette-Violette!"));
-        assert!(common_passwords().count() > 3000);
+        assert!(COMMON_PASSWORDS.lines().count() > 3000);
     }
 
     #[test]

@@ -62,6 +62,12 @@ pub struct RawConfig {
     /// gets "too many requests" until the window ends; 0 switches the limit off (decision 0013).
     pub pending_requests_per_ip: u32,
     pub pending_requests_window: i64,
+    /// Live password checks (`POST /password/check`, issue #13, item 3) one password form's
+    /// flow may ask for per `password_checks_window` seconds; 0: no limit.
+    pub password_checks_per_flow: u32,
+    /// The same, per address (IPv6: one /64); 0: no limit.
+    pub password_checks_per_ip: u32,
+    pub password_checks_window: i64,
     pub allow_insecure_redirect_uris: bool,
     pub max_body_bytes: usize,
     /// Seconds a client has to send a request's head (line and headers) once it has sent its
@@ -147,6 +153,9 @@ impl Default for RawConfig {
             auth_request_unanswered_ttl: 5 * 60,
             pending_requests_per_ip: 120,
             pending_requests_window: 60,
+            password_checks_per_flow: 300,
+            password_checks_per_ip: 1200,
+            password_checks_window: 600,
             allow_insecure_redirect_uris: false,
             max_body_bytes: 64 * 1024,
             http_header_timeout: 10,
@@ -208,6 +217,7 @@ pub struct Config {
     pub master_key: Option<MasterKey>,
     pub login_throttle: LoginThrottle,
     pub pending_throttle: PendingThrottle,
+    pub password_checks: crate::account::password_check::CheckLimits,
     /// Where the client's address is read from (`domain::client_address`).
     pub proxies: ProxySettings,
     pub recovery: RecoverySettings,
@@ -454,6 +464,7 @@ impl Config {
             ("cas_ticket_ttl", raw.cas_ticket_ttl),
             ("auth_request_unanswered_ttl", raw.auth_request_unanswered_ttl),
             ("pending_requests_window", raw.pending_requests_window),
+            ("password_checks_window", raw.password_checks_window),
             ("provisional_password_lifetime", raw.provisional_password_lifetime),
             ("activation_link_lifetime", raw.activation_link_lifetime),
             ("password_expiry_check_interval", raw.password_expiry_check_interval),
@@ -577,6 +588,11 @@ impl Config {
             pending_throttle: PendingThrottle {
                 per_ip: raw.pending_requests_per_ip,
                 window: raw.pending_requests_window,
+            },
+            password_checks: crate::account::password_check::CheckLimits {
+                per_flow: raw.password_checks_per_flow,
+                per_ip: raw.password_checks_per_ip,
+                window: raw.password_checks_window,
             },
             recovery: raw.recovery.validated().map_err(|m| invalid(format!("recovery: {m}")))?,
             admin: AdminSettings {

@@ -174,6 +174,8 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: std::time::D
         .merge(admin_console_routes())
         .route("/activate", get(handlers::activate::activate_get).post(handlers::activate::activate_post))
         .route("/password-policy", get(handlers::password_policy::password_policy_get))
+        // The live verdict for the password forms (issue #13, item 3): same origin, CSRF token.
+        .route("/password/check", post(handlers::password_check::password_check_post))
         .route("/recovery/support", get(handlers::recovery::recovery_support_get))
         .route(
             "/recovery/password",

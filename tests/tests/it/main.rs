@@ -49,6 +49,7 @@ mod oidcc_config;
 mod oidcc_frontchannel;
 mod oidcc_rp_logout;
 mod pages;
+mod password_check;
 mod password_policy;
 mod pending_bounds;
 mod propagation;

@@ -1,13 +1,16 @@
 /*
- * Live password policy (issue #4), for password_fields.html. No dependencies.
- * Reads the policy from the container's data-policy-url (GET /password-policy) and:
- *  - ticks each rule of the checklist as it is met (class "is-met");
- *  - shows a strength estimate with the French/English labels of the policy;
- *  - generates a password that satisfies every rule (crypto.getRandomValues);
- *  - checks that the confirmation matches.
- * The estimate is deliberately simple (length, classes, the shipped common list); the server
- * is the authority and runs zxcvbn and the history check when the form is sent.
- * Without this file the page still works: two password fields and the rules as a list.
+ * Password fields (issues #4 and #13), for password_fields.html. No dependencies.
+ * One judge (decision 0018): this file estimates nothing. What is typed goes, debounced
+ * (250 ms), to POST /password/check (data-check-url) with the form's CSRF token, and the
+ * server's answer — the same account::policy::evaluate the submission runs — drives:
+ *  - the checklist (class "is-met" on each rule line the server says is met; the history line
+ *    only the submission checks);
+ *  - the strength meter and its label (zxcvbn's score 0-4);
+ *  - zxcvbn's advice, in the page's language, when the strength rule fails.
+ * Also: the server's errors after a refused submission (#password-errors) go as soon as the
+ * field changes; a generator (crypto.getRandomValues, the policy from data-policy-url); the
+ * confirmation check. Without this file: the rules as a list and the server's verdict after
+ * submit.
  */
 (function () {
   "use strict";
@@ -21,84 +24,114 @@
   var mismatch = document.querySelector("[data-password-mismatch]");
   var meter = container.querySelector("[data-strength-meter]");
   var meterLabel = container.querySelector("[data-strength-label]");
+  var advice = container.querySelector("[data-password-advice]");
   var generate = container.querySelector("[data-generate-password]");
   var lang = container.getAttribute("data-lang") === "en" ? "en" : "fr";
-  var personal = (container.getAttribute("data-personal") || "")
-    .split(/[\s@]+/)
-    .map(fold)
-    .filter(function (p) { return p.length >= 3; });
+  var checkUrl = container.getAttribute("data-check-url");
+  var checkForm = container.getAttribute("data-check-form");
+  var form = input ? input.form : null;
   var policy = null;
-  var common = {};
+  var timer = null;
+  var asked = 0; /* number of the latest request: older answers are dropped */
 
   var LOWER = "abcdefghijkmnopqrstuvwxyz";
   var UPPER = "ABCDEFGHJKLMNPQRSTUVWXYZ";
   var DIGITS = "23456789";
   var SYMBOLS = "!?-_@#%+=*";
 
-  function fold(s) {
-    return s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  function formValue(name) {
+    var field = form ? form.elements.namedItem(name) : null;
+    return field && field.value ? field.value : "";
   }
 
-  function count(s, re) {
-    var m = s.match(re);
-    return m ? m.length : 0;
-  }
-
-  function containsPersonal(s) {
-    var f = fold(s);
-    return personal.some(function (p) { return f.indexOf(p) !== -1; });
-  }
-
-  /* 0 to 4, like zxcvbn's score: bits of a brute-force search, capped by obvious weaknesses. */
-  function estimate(s) {
-    if (!s) {
-      return 0;
+  function showAdvice(lines) {
+    if (!advice) {
+      return;
     }
-    if (common[s.toLowerCase()]) {
-      return 0;
+    var list = advice.querySelector("ul");
+    while (list.firstChild) {
+      list.removeChild(list.firstChild);
     }
-    var pool = 0;
-    if (/\p{Ll}/u.test(s)) { pool += 26; }
-    if (/\p{Lu}/u.test(s)) { pool += 26; }
-    if (/[0-9]/.test(s)) { pool += 10; }
-    if (/[^\p{L}\p{N}\s]/u.test(s)) { pool += 32; }
-    var distinct = {};
-    Array.from(s).forEach(function (c) { distinct[c] = true; });
-    var length = Math.min(Array.from(s).length, Object.keys(distinct).length * 2);
-    var bits = length * Math.log2(Math.max(pool, 2));
-    var score = bits < 28 ? 0 : bits < 40 ? 1 : bits < 60 ? 2 : bits < 80 ? 3 : 4;
-    return containsPersonal(s) ? Math.min(score, 1) : score;
+    lines.forEach(function (line) {
+      var item = document.createElement("li");
+      item.textContent = line;
+      list.appendChild(item);
+    });
+    advice.hidden = lines.length === 0;
   }
 
-  function isMet(rule, s) {
-    var n = rule.value || 0;
-    switch (rule.rule) {
-      case "min_length": return Array.from(s).length >= n;
-      case "max_length": return s.length > 0 && Array.from(s).length <= n;
-      case "lowercase": return count(s, /\p{Ll}/gu) >= n;
-      case "uppercase": return count(s, /\p{Lu}/gu) >= n;
-      case "digits": return count(s, /[0-9]/g) >= n;
-      case "symbols": return count(s, /[^\p{L}\p{N}\s]/gu) >= n;
-      case "no_personal_data": return s.length > 0 && !containsPersonal(s);
-      case "not_common": return s.length > 0 && !common[s.toLowerCase()];
-      case "strength": return estimate(s) >= n;
-      default: return false; /* history: only the server knows */
-    }
+  function reset() {
+    container.querySelectorAll("[data-rule]").forEach(function (item) {
+      item.classList.remove("is-met");
+    });
+    if (meter) { meter.value = 0; }
+    if (meterLabel) { meterLabel.textContent = ""; }
+    container.removeAttribute("data-acceptable");
+    showAdvice([]);
   }
 
-  function update() {
-    var s = input.value;
-    if (policy) {
-      policy.rules.forEach(function (rule) {
-        var item = container.querySelector('[data-rule="' + rule.rule + '"]');
-        if (item) {
-          item.classList.toggle("is-met", isMet(rule, s));
+  function show(verdict) {
+    verdict.rules.forEach(function (rule) {
+      var item = container.querySelector('[data-rule="' + rule.rule + '"]');
+      if (item) {
+        item.classList.toggle("is-met", rule.met === true);
+      }
+    });
+    if (meter) { meter.value = verdict.score; }
+    if (meterLabel) { meterLabel.textContent = verdict.strength_label; }
+    container.setAttribute("data-acceptable", verdict.acceptable ? "true" : "false");
+    showAdvice(verdict.advice || []);
+  }
+
+  function ask() {
+    var password = input.value;
+    var number = ++asked;
+    if (!password) {
+      reset();
+      return;
+    }
+    var body = {
+      form: checkForm,
+      csrf: formValue("csrf"),
+      token: formValue("token"),
+      password: password,
+      lang: lang
+    };
+    fetch(checkUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body)
+    })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (verdict) {
+        if (verdict && number === asked) {
+          show(verdict);
         }
-      });
-      var score = estimate(s);
-      if (meter) { meter.value = score; }
-      if (meterLabel) { meterLabel.textContent = s ? policy.strength_labels[lang][score] : ""; }
+      })
+      .catch(function () { /* the server still judges the submission */ });
+  }
+
+  /* The server's refusal is about the password that was sent; once the field changes it no
+     longer describes what is typed (issue #13, item 4). */
+  function clearServerErrors() {
+    var errors = document.getElementById("password-errors");
+    if (!errors) {
+      return;
     }
+    errors.parentNode.removeChild(errors);
+    input.removeAttribute("aria-invalid");
+    var described = (input.getAttribute("aria-describedby") || "").split(/\s+/)
+      .filter(function (id) { return id && id !== "password-errors"; });
+    input.setAttribute("aria-describedby", described.join(" "));
+  }
+
+  function changed() {
+    clearServerErrors();
+    if (timer) {
+      window.clearTimeout(timer);
+    }
+    timer = window.setTimeout(ask, 250);
     checkConfirmation();
   }
 
@@ -127,14 +160,15 @@
     }
   }
 
+  /* Random characters meeting every count of the policy; the server judges it like any other. */
   function candidate() {
     var p = policy;
     var length = Math.max(p.min_length, 16, p.min_lowercase + p.min_uppercase + p.min_digits + p.min_symbols);
     length = Math.min(length, p.max_length);
     var chars = [];
-    pick(LOWER, p.min_lowercase, chars);
-    pick(UPPER, p.min_uppercase, chars);
-    pick(DIGITS, p.min_digits, chars);
+    pick(LOWER, Math.max(p.min_lowercase, 1), chars);
+    pick(UPPER, Math.max(p.min_uppercase, 1), chars);
+    pick(DIGITS, Math.max(p.min_digits, 1), chars);
     pick(SYMBOLS, Math.max(p.min_symbols, 1), chars);
     pick(LOWER + UPPER + DIGITS + SYMBOLS, Math.max(length - chars.length, 0), chars);
     for (var i = chars.length - 1; i > 0; i--) { /* Fisher-Yates */
@@ -149,11 +183,6 @@
       return;
     }
     var s = candidate();
-    for (var tries = 0; tries < 20; tries++) {
-      var ok = policy.rules.every(function (r) { return r.rule === "history" || isMet(r, s); });
-      if (ok) { break; }
-      s = candidate();
-    }
     input.value = s;
     if (confirmInput) { confirmInput.value = s; }
     /* Show it, so the person can note it down; the show/hide button of app.js hides it again. */
@@ -161,27 +190,23 @@
     if (toggle && input.type === "password") {
       toggle.click();
     }
-    update();
+    changed();
     input.focus();
   }
 
   fetch(container.getAttribute("data-policy-url"), { credentials: "same-origin" })
     .then(function (r) { return r.ok ? r.json() : null; })
-    .then(function (json) {
-      if (!json) {
-        return;
-      }
-      policy = json;
-      (json.common || []).forEach(function (w) { common[w] = true; });
-      update();
-    })
-    .catch(function () { /* the list stays as rendered; the server still checks */ });
+    .then(function (json) { policy = json; })
+    .catch(function () { /* no generator; the rest works */ });
 
-  input.addEventListener("input", update);
+  input.addEventListener("input", changed);
   if (confirmInput) {
     confirmInput.addEventListener("input", checkConfirmation);
   }
   if (generate) {
     generate.addEventListener("click", generatePassword);
+  }
+  if (input.value) {
+    ask();
   }
 })();

@@ -100,7 +100,7 @@ pub(super) struct Signed {
     /// The user's live browser sessions; this browser's (`acct.sid`) is one of them.
     pub(super) sessions: Vec<BrowserSession>,
     /// Digest of the account session's cookie: what the space's forms are bound to.
-    cookie_digest: String,
+    pub(super) cookie_digest: String,
 }
 
 impl Signed {

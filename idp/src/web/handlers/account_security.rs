@@ -11,6 +11,7 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::account::{Notice, Signed, account_url, signed_in};
+use super::password_check::FormKind;
 use super::password_policy::PasswordFields;
 use super::{PostedForm, field, see_other};
 use crate::account::password_change::ChangeError;
@@ -49,7 +50,7 @@ struct PasswordPage {
     fields: PasswordFields,
 }
 
-fn render_password(
+async fn render_password(
     state: &AppState,
     browser: &Browser,
     view: &View,
@@ -57,14 +58,14 @@ fn render_password(
     status: StatusCode,
     current_error: Option<&str>,
     password_errors: Vec<String>,
-) -> Response {
+) -> Result<Response, AppError> {
     let (csrf, set) = state.form_token(browser, &signed.csrf_context());
     let page = PasswordPage {
         csrf,
         current_error: current_error.map(|key| state.text(view, key)).unwrap_or_default(),
-        fields: PasswordFields::for_user(state, view, &signed.user, password_errors),
+        fields: PasswordFields::for_user(state, view, &signed.user, FormKind::Account, password_errors).await?,
     };
-    state.page(status, view, "account_password.html", &page, None, with_cookies(set))
+    Ok(state.page(status, view, "account_password.html", &page, None, with_cookies(set)))
 }
 
 pub async fn account_password_get(State(state): State<AppState>, browser: Browser) -> Result<Response, AppError> {
@@ -72,7 +73,7 @@ pub async fn account_password_get(State(state): State<AppState>, browser: Browse
         return super::account::sign_in(&state, &browser).await;
     };
     let view = View::new(&state, &browser, None, None);
-    Ok(render_password(&state, &browser, &view, &signed, StatusCode::OK, None, Vec::new()))
+    render_password(&state, &browser, &view, &signed, StatusCode::OK, None, Vec::new()).await
 }
 
 pub async fn account_password_post(
@@ -91,7 +92,7 @@ pub async fn account_password_post(
     let confirm = Secret::new(field(&params, "confirm_password")?.unwrap_or_default());
     if current.is_empty() {
         let key = Some("account_current_password_required");
-        return Ok(render_password(&state, &browser, &view, &signed, StatusCode::BAD_REQUEST, key, Vec::new()));
+        return render_password(&state, &browser, &view, &signed, StatusCode::BAD_REQUEST, key, Vec::new()).await;
     }
     let outcome = self_service::change_password(
         &state.services,
@@ -115,7 +116,7 @@ pub async fn account_password_post(
         _ => Vec::new(),
     };
     let status = status_of(&err);
-    Ok(render_password(&state, &browser, &view, &signed, status, current_password_error(&err), password_errors))
+    render_password(&state, &browser, &view, &signed, status, current_password_error(&err), password_errors).await
 }
 
 // ---- /account/secret-question ----

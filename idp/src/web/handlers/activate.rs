@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
+use super::password_check::FormKind;
 use super::password_policy::PasswordFields;
 use super::{PostedForm, field, parse_params};
 use crate::account::activation;
@@ -57,14 +58,14 @@ fn invalid(state: &AppState, browser: &Browser) -> Response {
     render(state, &view, StatusCode::GONE, ActivatePage { step: Step::Invalid, ..ActivatePage::default() })
 }
 
-fn form(
+async fn form(
     state: &AppState,
     browser: &Browser,
     user: &User,
     token: &str,
     status: StatusCode,
     errors: Vec<String>,
-) -> Response {
+) -> Result<Response, AppError> {
     let mut view = view(state, browser, Some(user));
     // After a refused POST the language switch must still carry the link's token.
     view.lang_switch_url = format!(
@@ -77,9 +78,9 @@ fn form(
         csrf,
         token: token.to_owned(),
         login: user.login.clone(),
-        fields: PasswordFields::for_user(state, &view, user, errors),
+        fields: PasswordFields::for_user(state, &view, user, FormKind::Activation, errors).await?,
     };
-    state.page(status, &view, "activate.html", &page, None, with_cookies(set))
+    Ok(state.page(status, &view, "activate.html", &page, None, with_cookies(set)))
 }
 
 pub async fn activate_get(
@@ -90,7 +91,7 @@ pub async fn activate_get(
     let params = parse_params(query.as_deref().unwrap_or_default())?;
     let token = field(&params, "token")?.unwrap_or_default();
     match activation::pending(&state.services, token).await? {
-        Some(user) => Ok(form(&state, &browser, &user, token, StatusCode::OK, Vec::new())),
+        Some(user) => form(&state, &browser, &user, token, StatusCode::OK, Vec::new()).await,
         None => Ok(invalid(&state, &browser)),
     }
 }
@@ -120,7 +121,7 @@ pub async fn activate_post(
             };
             let view = view(&state, &browser, Some(&user));
             let errors = super::password_policy::refusal_messages(&state, &view, &refused);
-            Ok(form(&state, &browser, &user, token, StatusCode::UNPROCESSABLE_ENTITY, errors))
+            form(&state, &browser, &user, token, StatusCode::UNPROCESSABLE_ENTITY, errors).await
         }
     }
 }

@@ -9,6 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::password_check::FormKind;
 use super::password_policy::PasswordFields;
 use super::resume::{self, WhenGone};
 use super::{PostedForm, field, see_other};
@@ -135,7 +136,8 @@ async fn render(
     match step {
         Some(Step::Password) => {
             page.password_reason = pending.password_reason(user).as_str();
-            page.fields = PasswordFields::for_user(state, &view, user, retry.password_errors);
+            page.fields =
+                PasswordFields::for_user(state, &view, user, FormKind::FirstLogin, retry.password_errors).await?;
         }
         Some(Step::SecretQuestion) => {
             page.secret_question_mode = "choose";

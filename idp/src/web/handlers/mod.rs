@@ -16,6 +16,7 @@ pub mod health;
 pub mod introspect;
 pub mod login;
 pub mod logout;
+pub mod password_check;
 pub mod password_policy;
 pub mod recovery;
 pub mod recovery_identifier;

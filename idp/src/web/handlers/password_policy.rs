@@ -1,7 +1,9 @@
 //! `GET /password-policy?user_type=<id>`: the effective password policy of a user type as JSON,
 //! with the French and English text of each rule and of the strength levels, for the page's
-//! live checklist and meter (themes/default/static/password.js). The server stays the
-//! authority: `account::policy::check` runs again in every flow that sets a password.
+//! generator (themes/default/static/password.js). The page judges nothing itself: the
+//! checklist and the meter come from `POST /password/check` (`password_check`), the same
+//! `account::policy::evaluate` as every flow that sets a password (decision 0018). Also the
+//! context of `password_fields.html` and the sentences of a refusal.
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -9,12 +11,14 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use super::password_check::FormKind;
 use crate::account::password_change::ChangeError;
-use crate::account::policy;
+use crate::account::{password_check, policy, strength_feedback};
 use crate::domain::user_type::{Localized, PasswordPolicy};
 use crate::domain::{Lang, User};
 use crate::theme::Themes;
 use crate::web::AppState;
+use crate::web::error::AppError;
 use crate::web::pages::View;
 
 #[derive(Deserialize)]
@@ -42,8 +46,6 @@ struct PolicyJson<'a> {
     rules: Vec<RuleJson>,
     /// Five labels, score 0 to 4: "Très faible" … "Excellente".
     strength_labels: Localized5,
-    /// The shipped common-password list, lower case, for the page's estimate.
-    common: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -90,7 +92,6 @@ pub async fn password_policy_get(State(state): State<AppState>, Query(q): Query<
         min_strength: p.min_strength,
         rules,
         strength_labels: Localized5 { fr: levels(Lang::Fr), en: levels(Lang::En) },
-        common: policy::common_passwords().collect(),
     };
     ([(header::CACHE_CONTROL, "public, max-age=300")], Json(body)).into_response()
 }
@@ -113,33 +114,70 @@ pub fn page_rules(themes: &Themes, theme: &str, lang: Lang, p: &PasswordPolicy) 
 }
 
 /// The context of `password_fields.html` for `user` (flattened into a page's context): the
-/// rules of the user's type in the page's language, the policy URL for the live checklist, the
-/// personal data the password must not contain, and the server's messages after a refusal.
+/// rules of the user's type in the page's language (without the history line when the account
+/// has no history yet: activation, first login of a new account), what the live check needs
+/// (`POST /password/check`: which form this is; the page sends its form's `csrf`, and `token`
+/// for an activation link), and the
+/// server's messages after a refusal.
 #[derive(Serialize, Default)]
 pub struct PasswordFields {
     pub password_rules: Vec<PageRule>,
     pub password_policy_url: String,
-    pub password_personal: Vec<String>,
+    pub password_check_url: &'static str,
+    pub password_check_form: &'static str,
     pub password_errors: Vec<String>,
 }
 
 impl PasswordFields {
-    pub fn for_user(state: &AppState, view: &View, user: &User, password_errors: Vec<String>) -> Self {
+    pub async fn for_user(
+        state: &AppState,
+        view: &View,
+        user: &User,
+        form: FormKind,
+        password_errors: Vec<String>,
+    ) -> Result<Self, AppError> {
         let s = &state.services;
         let user_type = s.user_types.of(&user.user_type);
         let query = serde_urlencoded::to_string([("user_type", user_type.id.as_str())]).unwrap_or_default();
-        Self {
-            password_rules: page_rules(&state.themes, &view.theme, view.lang, &user_type.password_policy),
+        let mut password_rules = page_rules(&state.themes, &view.theme, view.lang, &user_type.password_policy);
+        if !password_check::has_history(s, user, form == FormKind::Activation).await? {
+            password_rules.retain(|r| r.rule != "history");
+        }
+        Ok(Self {
+            password_rules,
             password_policy_url: format!("/password-policy?{query}"),
-            password_personal: vec![
-                user.login.clone(),
-                user.given_name.clone(),
-                user.family_name.clone(),
-                user.email.clone(),
-            ],
+            password_check_url: "/password/check",
+            password_check_form: form.as_str(),
             password_errors,
+        })
+    }
+}
+
+/// zxcvbn's advice on a password that fails the strength rule, in the page's language: its
+/// warning and suggestions, or a general sentence when it has none (a password scoring 3 under
+/// a policy asking for 4).
+pub fn strength_advice(feedback: &policy::Feedback, text: impl Fn(&str) -> String) -> Vec<String> {
+    if feedback.is_empty() {
+        return vec![text(strength_feedback::GENERIC_KEY)];
+    }
+    feedback.keys().map(text).collect()
+}
+
+/// One sentence per failed rule, saying what to change: the strength rule is explained by
+/// zxcvbn's advice (issue #13, item 4), never by its label "Une force d'au moins 2 sur 4".
+pub fn violation_messages(
+    violations: &[policy::Violation],
+    feedback: &policy::Feedback,
+    text: impl Fn(&str) -> String,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in violations {
+        match v {
+            policy::Violation::TooWeak { .. } => out.extend(strength_advice(feedback, &text)),
+            other => out.push(other.message(&text)),
         }
     }
+    out
 }
 
 /// What a page says of a refused new password: one message per failed rule, or the mismatch
@@ -149,7 +187,7 @@ pub fn refusal_messages(state: &AppState, view: &View, refused: &ChangeError) ->
     let text = |key: &str| state.text(view, key);
     match refused {
         ChangeError::Mismatch => vec![text("password_mismatch")],
-        ChangeError::Policy(violations) => violations.iter().map(|v| v.message(text)).collect(),
+        ChangeError::Policy(violations, feedback) => violation_messages(violations, feedback, text),
         ChangeError::Gone | ChangeError::Infra(_) => Vec::new(),
     }
 }

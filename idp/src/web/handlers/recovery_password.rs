@@ -11,6 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use serde::Serialize;
 
+use super::password_check::FormKind;
 use super::password_policy::PasswordFields;
 use super::recovery::{Chosen, choose_type, client_of, login_url, origin_of, param, query_of, view_for};
 use super::{PostedForm, field, parse_params, see_other};
@@ -237,7 +238,8 @@ async fn render_password(
                 Some(flow) => password::user_of(s, flow).await?,
                 None => None,
             } {
-                page.fields = PasswordFields::for_user(state, &view, &user, retry.password_errors);
+                page.fields =
+                    PasswordFields::for_user(state, &view, &user, FormKind::Recovery, retry.password_errors).await?;
             }
         }
         "done" | "waiting" => {
