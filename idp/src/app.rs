@@ -85,7 +85,7 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         .server_secret("refresh_successor_key", &crate::crypto::random_token(32), now)
         .await
         .context("loading the refresh token key")?;
-    let mail_renderer = MailRenderer::load(&config.themes_dir, &config.default_theme)
+    let mail_renderer = MailRenderer::load(&config.themes_dir, &config.default_theme, &config.time_zone)
         .with_context(|| format!("loading the mail templates from {}", config.themes_dir.display()))?;
     let services = Services {
         store,
@@ -112,6 +112,7 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         master_key: master,
         recovery: config.recovery.clone(),
         admin: config.admin,
+        time_zone: config.time_zone.clone(),
         sms,
         // Issue #11: each protocol's logout propagation, called when a browser session ends.
         session_listeners: vec![

@@ -78,8 +78,112 @@ pub fn day_start(day: &str) -> Option<UnixTime> {
     rfc3339(t).starts_with(day).then_some(t)
 }
 
+/// The portal's time zone (`time_zone`, issue #13, decision 0019): the times shown to people,
+/// in pages and mails, are local times of this zone. Its rules come from the tz database
+/// bundled in the binary (jiff), so summer time and future rule changes need no code here.
+#[derive(Clone, Debug)]
+pub struct LocalTimeZone {
+    name: String,
+    tz: jiff::tz::TimeZone,
+}
+
+impl LocalTimeZone {
+    /// The zone the portals serve unless configured otherwise.
+    pub const DEFAULT: &str = "Europe/Paris";
+
+    /// An IANA zone name (`Europe/Paris`, `America/Cayenne`); `None` when the tz database has
+    /// no such zone.
+    pub fn parse(name: &str) -> Option<Self> {
+        let tz = jiff::tz::db().get(name).ok()?;
+        Some(Self { name: name.to_owned(), tz })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The place the zone is named after, as people say "Paris time": `Paris`, `New York`.
+    pub fn city(&self) -> String {
+        self.name.rsplit('/').next().unwrap_or(&self.name).replace('_', " ")
+    }
+
+    fn format(&self, t: UnixTime, pattern: &str) -> String {
+        match jiff::Timestamp::from_second(t) {
+            Ok(at) => at.to_zoned(self.tz.clone()).strftime(pattern).to_string(),
+            // Out of jiff's range (years beyond ±9999): no stored time is.
+            Err(_) => rfc3339(t),
+        }
+    }
+
+    /// `HH:MM`, local time.
+    pub fn time(&self, t: UnixTime) -> String {
+        self.format(t, "%H:%M")
+    }
+
+    /// `DD/MM/YYYY HH:MM`, local time.
+    pub fn date_time(&self, t: UnixTime) -> String {
+        self.format(t, "%d/%m/%Y %H:%M")
+    }
+
+    /// `DD/MM/YYYY HH:MM CET`: local time with the zone's abbreviation, for tables.
+    pub fn date_time_abbreviated(&self, t: UnixTime) -> String {
+        self.format(t, "%d/%m/%Y %H:%M %Z")
+    }
+}
+
+impl Default for LocalTimeZone {
+    fn default() -> Self {
+        // The bundled database always has it; UTC is only the compiler's fallback.
+        Self::parse(Self::DEFAULT).unwrap_or(Self { name: Self::DEFAULT.to_owned(), tz: jiff::tz::TimeZone::UTC })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::LocalTimeZone;
+
+    fn paris() -> LocalTimeZone {
+        LocalTimeZone::parse("Europe/Paris").unwrap()
+    }
+
+    #[test]
+    fn paris_times_follow_summer_time() {
+        // 2026-01-15T12:00:00Z is 13:00 in Paris; 2026-07-15T12:00:00Z is 14:00.
+        assert_eq!(paris().time(1_768_478_400), "13:00");
+        assert_eq!(paris().time(1_784_116_800), "14:00");
+        assert_eq!(paris().date_time(1_784_116_800), "15/07/2026 14:00");
+    }
+
+    #[test]
+    fn paris_clocks_go_forward_at_01_00_utc_on_the_last_sunday_of_march() {
+        // 2026-03-29T00:59:59Z is still winter time, 01:00:00Z already summer time.
+        assert_eq!(paris().date_time_abbreviated(1_774_745_999), "29/03/2026 01:59 CET");
+        assert_eq!(paris().date_time_abbreviated(1_774_746_000), "29/03/2026 03:00 CEST");
+    }
+
+    #[test]
+    fn paris_clocks_go_back_at_01_00_utc_on_the_last_sunday_of_october() {
+        // 2026-10-25T00:59:59Z is 02:59 summer time; one second later, 02:00 winter time.
+        assert_eq!(paris().date_time_abbreviated(1_792_889_999), "25/10/2026 02:59 CEST");
+        assert_eq!(paris().date_time_abbreviated(1_792_890_000), "25/10/2026 02:00 CET");
+    }
+
+    #[test]
+    fn other_zones_have_their_own_rules() {
+        // Cayenne has no summer time: UTC-3 all year.
+        let cayenne = LocalTimeZone::parse("America/Cayenne").unwrap();
+        assert_eq!(cayenne.time(1_784_116_800), "09:00");
+        assert_eq!(cayenne.time(1_768_478_400), "09:00");
+        assert_eq!(LocalTimeZone::parse("America/New_York").unwrap().city(), "New York");
+    }
+
+    #[test]
+    fn unknown_zones_are_refused() {
+        assert!(LocalTimeZone::parse("Europe/Atlantis").is_none());
+        assert!(LocalTimeZone::parse("").is_none());
+        assert_eq!(LocalTimeZone::default().name(), "Europe/Paris");
+    }
+
     #[test]
     fn day_start_reads_calendar_days_and_refuses_others() {
         assert_eq!(super::day_start("1970-01-01"), Some(0));

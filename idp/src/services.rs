@@ -52,6 +52,8 @@ pub struct Services {
     pub sms: Arc<dyn crate::sms::SmsSender>,
     /// Administration settings (issue #12): secret overlap, audit retention, registration.
     pub admin: crate::config::AdminSettings,
+    /// The zone of the times shown to people, in pages and mails (`time_zone`, issue #13).
+    pub time_zone: crate::clock::LocalTimeZone,
     /// What each protocol does when a browser session ends (`session::end`), registered in
     /// `app.rs`: `session` imports no protocol.
     pub session_listeners: Vec<Arc<dyn crate::session::SessionEndListener>>,

@@ -103,6 +103,17 @@ impl Browser {
         Self { http }
     }
 
+    /// A browser that sends `user_agent` as its User-Agent header.
+    pub fn with_user_agent(user_agent: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(user_agent)
+            .build()
+            .unwrap();
+        Self { http }
+    }
+
     async fn read(response: reqwest::Response) -> Page {
         let status = response.status();
         let headers = response.headers().clone();

@@ -97,7 +97,7 @@ pub async fn send_provisional(
         name: user.display_name(),
         login: &user.login,
         password: password.expose(),
-        expires: crate::mail::render::paris_date_time(expires_at),
+        expires: s.time_zone.date_time(expires_at),
         sign_in_url: s.endpoint("/account"),
         recovery,
     };
@@ -127,7 +127,7 @@ pub async fn start_activation_link(s: &Services, user: &User, info: &ClientInfo)
         name: user.display_name(),
         login: &user.login,
         activation_url: s.endpoint(&format!("/activate?{query}")),
-        expires: crate::mail::render::paris_date_time(expires_at),
+        expires: s.time_zone.date_time(expires_at),
     };
     let mailed = notify::send(s, user, "activation", &context).await;
     audit::record(s, Some(&user.id), audit::ACTIVATION_SENT, info, json!({ "method": "activation_link" })).await?;

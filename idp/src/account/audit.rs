@@ -86,6 +86,9 @@ pub const ADMIN_SECRET_QUESTION_RESET: &str = "admin_secret_question_reset";
 pub const ADMIN_SESSIONS_ENDED: &str = "admin_sessions_ended";
 /// A consent revoked (detail: `client_id`).
 pub const ADMIN_CONSENT_REVOKED: &str = "admin_consent_revoked";
+/// A consent withdrawn by the user from /account, with the application's refresh tokens
+/// (detail: `client_id`; issue #13).
+pub const CONSENT_WITHDRAWN: &str = "consent_withdrawn";
 /// A refresh-token grant revoked (detail: `grant_id`, `tokens`).
 pub const ADMIN_GRANT_REVOKED: &str = "admin_grant_revoked";
 /// A console role given or taken (detail: `from`, `to`).

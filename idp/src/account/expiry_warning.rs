@@ -52,7 +52,7 @@ pub async fn run_once(s: &Services) -> Result<usize, InfraError> {
                 let context = ExpiryWarning {
                     name: user.display_name(),
                     login: &user.login,
-                    expires: crate::mail::render::paris_date_time(changed_at + max_age),
+                    expires: s.time_zone.date_time(changed_at + max_age),
                     change_url: s.endpoint("/account/password"),
                     sign_in_url: s.endpoint("/account"),
                 };

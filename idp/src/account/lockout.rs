@@ -28,7 +28,7 @@ use crate::domain::User;
 use crate::domain::user_type::LockoutRule;
 use crate::ephemeral;
 use crate::mail::notify;
-use crate::mail::render::{self, AccountLocked};
+use crate::mail::render::AccountLocked;
 use crate::services::{InfraError, Services};
 
 /// How long a series of failures is remembered (from its first failure) when it does not reach
@@ -237,7 +237,7 @@ async fn count_address_failure(s: &Services, source: &str) -> Result<(), InfraEr
 async fn send_lock_mail(s: &Services, user: &User, locked_until: i64) {
     let context = AccountLocked {
         name: user.display_name(),
-        until: render::paris_time(locked_until),
+        until: s.time_zone.time(locked_until),
         // Issue #5 builds the recovery pages behind this link.
         reset_url: s.endpoint("/recovery/password"),
     };

@@ -165,7 +165,7 @@ pub async fn change(
     let context = PasswordChanged {
         name: user.display_name(),
         login: user.login.clone(),
-        when: crate::mail::render::paris_date_time(now),
+        when: s.time_zone.date_time(now),
         reason: ctx.reason.as_str(),
         recovery_url: s.endpoint("/recovery/password"),
     };

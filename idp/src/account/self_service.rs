@@ -115,6 +115,51 @@ pub async fn close_session(s: &Services, user_id: &str, sid: &str, info: &Client
     Ok(true)
 }
 
+/// An application the user consented to, as /account lists it (issue #13).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsentedApplication {
+    pub client_id: String,
+    /// The client's display name; its id when the client is gone.
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub granted_at: i64,
+}
+
+/// The applications the user consented to, newest consent first (the store's consents, as
+/// `admin::users::consents_of_user` reads them for an operator).
+pub async fn consented_applications(s: &Services, user_id: &str) -> Result<Vec<ConsentedApplication>, InfraError> {
+    let mut applications = Vec::new();
+    for consent in s.store.consents_of(user_id).await? {
+        let name =
+            s.store.client(&consent.client_id).await?.map(|c| c.name).unwrap_or_else(|| consent.client_id.clone());
+        applications.push(ConsentedApplication {
+            name,
+            scopes: consent.scopes.iter().map(str::to_owned).collect(),
+            granted_at: consent.granted_at,
+            client_id: consent.client_id,
+        });
+    }
+    applications.sort_by_key(|a| std::cmp::Reverse(a.granted_at));
+    Ok(applications)
+}
+
+/// Withdraws the user's consent to `client_id`: the next authorization asks again, and the
+/// user's refresh tokens of that client are deleted (the store's `revoke_consent`, the one
+/// `admin::users::revoke_consent` uses); audited. `false`: the user had neither, nothing done
+/// (another user's consent is never touched: the store deletes by this user's id).
+pub async fn withdraw_consent(
+    s: &Services,
+    user_id: &str,
+    client_id: &str,
+    info: &ClientInfo,
+) -> Result<bool, InfraError> {
+    if !s.store.revoke_consent(user_id, client_id).await? {
+        return Ok(false);
+    }
+    audit::record(s, Some(user_id), audit::CONSENT_WITHDRAWN, info, json!({ "client_id": client_id })).await?;
+    Ok(true)
+}
+
 /// The user's last sign-ins and failed sign-ins, newest first.
 pub async fn recent_sign_ins(s: &Services, user_id: &str) -> Result<Vec<AuditEvent>, InfraError> {
     Ok(s.store.events_for_user(user_id, audit::SIGN_IN, RECENT_SIGN_INS).await?)

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+use crate::clock::LocalTimeZone;
 use crate::domain::client_address::{ForwardedHeader, ProxySettings, TrustedProxies};
 use crate::domain::user_type::{Localized, UserType, UserTypes};
 
@@ -122,6 +123,9 @@ pub struct RawConfig {
     /// RFC 7591 dynamic client registration at `/register`, with an initial access token an
     /// administrator issues (`idp client registration-token`). Off by default.
     pub dynamic_registration: bool,
+    /// The IANA time zone of the times shown to people, in /account and the mails (issue #13):
+    /// `Europe/Paris` unless set; a name the tz database does not know is refused at start.
+    pub time_zone: String,
 }
 
 impl Default for RawConfig {
@@ -135,6 +139,7 @@ impl Default for RawConfig {
             redis_prefix: "idp:".into(),
             themes_dir: None,
             default_theme: "default".into(),
+            time_zone: crate::clock::LocalTimeZone::DEFAULT.into(),
             smtp_url: None,
             mail_from: "Compte unique <no-reply@localhost>".into(),
             outbox_dir: None,
@@ -222,6 +227,8 @@ pub struct Config {
     pub proxies: ProxySettings,
     pub recovery: RecoverySettings,
     pub admin: AdminSettings,
+    /// The zone of the times shown to people (`time_zone`).
+    pub time_zone: LocalTimeZone,
 }
 
 /// Administration settings (issue #12).
@@ -600,6 +607,12 @@ impl Config {
                 audit_retention_days: raw.audit_retention_days,
                 dynamic_registration: raw.dynamic_registration,
             },
+            time_zone: LocalTimeZone::parse(&raw.time_zone).ok_or_else(|| {
+                invalid(format!(
+                    "time_zone {:?} is not a time zone of the tz database (an IANA name such as \"Europe/Paris\")",
+                    raw.time_zone
+                ))
+            })?,
         })
     }
 

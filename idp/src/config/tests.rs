@@ -197,3 +197,14 @@ fn the_removed_refresh_race_window_says_where_it_went() {
         assert!(err.contains("--setting refresh_race_window"), "{err}");
     }
 }
+
+#[test]
+fn the_time_zone_is_paris_unless_set_and_an_unknown_zone_is_a_config_error() {
+    assert_eq!(Config::from_sources("", &[]).unwrap().time_zone.name(), "Europe/Paris");
+    let cayenne = Config::from_sources("time_zone = \"America/Cayenne\"", &[]).unwrap();
+    assert_eq!(cayenne.time_zone.name(), "America/Cayenne");
+    let from_env = Config::from_sources("", &env(&[("IDP_TIME_ZONE", "Pacific/Noumea")])).unwrap();
+    assert_eq!(from_env.time_zone.name(), "Pacific/Noumea");
+    let err = Config::from_sources("time_zone = \"Europe/Atlantis\"", &[]).unwrap_err().to_string();
+    assert!(err.contains("time_zone \"Europe/Atlantis\" is not a time zone"), "{err}");
+}

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::OutgoingMail;
+use crate::clock::LocalTimeZone;
 use crate::domain::Lang;
 use crate::theme::{DEFAULT_THEME, ThemeError, Themes};
 
@@ -30,6 +31,9 @@ pub struct MailRenderer {
     default_theme: String,
     /// Per theme: the default theme's mail templates with the theme's own on top.
     tera: HashMap<String, tera::Tera>,
+    /// The city of the portal's time zone, as the mails say "Paris time" (`{zone}` in
+    /// `mail_account_locked_time_zone`); the times themselves come converted (`LocalTimeZone`).
+    time_zone_city: String,
 }
 
 impl std::fmt::Debug for MailRenderer {
@@ -60,7 +64,7 @@ fn read_mail_dir(dir: &Path) -> Result<BTreeMap<String, String>, String> {
 impl MailRenderer {
     /// Loads the themes of `dir` (catalogs) and their `mail/` folders; a missing mail template
     /// of the default theme fails the start.
-    pub fn load(dir: &Path, default_theme: &str) -> Result<Self, ThemeError> {
+    pub fn load(dir: &Path, default_theme: &str, time_zone: &LocalTimeZone) -> Result<Self, ThemeError> {
         let themes = Arc::new(Themes::load(dir)?);
         let base = read_mail_dir(&dir.join(DEFAULT_THEME).join("mail")).map_err(|m| load_err(DEFAULT_THEME, m))?;
         for name in MAILS.iter() {
@@ -88,7 +92,7 @@ impl MailRenderer {
                 .map_err(|e| load_err(&name, format!("mail templates: {e}")))?;
             tera.insert(name, t);
         }
-        Ok(Self { themes, default_theme: default_theme.to_owned(), tera })
+        Ok(Self { themes, default_theme: default_theme.to_owned(), tera, time_zone_city: time_zone.city() })
     }
 
     /// Renders mail `name` for `to`, in `theme` (the default theme when `None` or unknown).
@@ -110,6 +114,7 @@ impl MailRenderer {
         let mut ctx = tera::Context::from_serialize(context).map_err(|e| render_err(e.to_string()))?;
         ctx.insert("t", &self.themes.catalog(theme, lang));
         ctx.insert("lang", lang.code());
+        ctx.insert("time_zone", &self.time_zone_city);
         let html = tera.render(&format!("{name}.html"), &ctx).map_err(|e| render_err(e.to_string()))?;
         let text = tera.render(&format!("{name}.txt"), &ctx).map_err(|e| render_err(e.to_string()))?;
         let subject = self.themes.text(theme, lang, &format!("mail_{name}_subject"));
@@ -121,52 +126,9 @@ impl MailRenderer {
 #[derive(Debug, Serialize)]
 pub struct AccountLocked {
     pub name: String,
-    /// `HH:MM`, Paris time.
+    /// `HH:MM`, in the portal's time zone.
     pub until: String,
     pub reset_url: String,
-}
-
-/// Paris local time of `t` (CET, CEST from the last Sunday of March to the last Sunday of
-/// October, at 01:00 UTC both ways): the portals serve France, and the mails say so.
-fn paris_local(t: i64) -> i64 {
-    let year = year_of(t);
-    let summer = (last_sunday_01utc(year, 3)..last_sunday_01utc(year, 10)).contains(&t);
-    t + if summer { 7200 } else { 3600 }
-}
-
-/// `HH:MM`, Paris time.
-pub fn paris_time(t: i64) -> String {
-    let secs = paris_local(t).rem_euclid(86_400);
-    format!("{:02}:{:02}", secs / 3600, secs % 3600 / 60)
-}
-
-/// `DD/MM/YYYY HH:MM`, Paris time.
-pub fn paris_date_time(t: i64) -> String {
-    let iso = crate::clock::rfc3339(paris_local(t));
-    format!("{}/{}/{} {}", &iso[8..10], &iso[5..7], &iso[..4], &iso[11..16])
-}
-
-/// Days since 1970-01-01 of a civil date (H. Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn year_of(t: i64) -> i64 {
-    crate::clock::rfc3339(t)[..4].parse().unwrap_or(1970)
-}
-
-/// The Unix time of 01:00 UTC on the last Sunday of `month` (March or October: 31 days).
-fn last_sunday_01utc(year: i64, month: i64) -> i64 {
-    let last = days_from_civil(year, month, 31);
-    // 1970-01-01 was a Thursday: weekday 0 = Sunday is (days + 4) mod 7.
-    let sunday = last - (last + 4).rem_euclid(7);
-    sunday * 86_400 + 3600
 }
 
 #[cfg(test)]
@@ -174,20 +136,12 @@ mod tests {
     use super::*;
 
     fn renderer() -> MailRenderer {
-        MailRenderer::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../themes"), "default").unwrap()
-    }
-
-    #[test]
-    fn paris_time_follows_summer_time() {
-        // 2026-01-15T12:00:00Z is 13:00 in Paris; 2026-07-15T12:00:00Z is 14:00.
-        assert_eq!(paris_time(1_768_478_400), "13:00");
-        assert_eq!(paris_time(1_784_116_800), "14:00");
-        // 2026-03-29T00:59:59Z (winter) and 01:00:00Z (summer).
-        assert_eq!(paris_time(1_774_745_999), "01:59");
-        assert_eq!(paris_time(1_774_746_000), "03:00");
-        // 2026-10-25T01:00:00Z: back to winter time.
-        assert_eq!(paris_time(1_792_890_000), "02:00");
-        assert_eq!(paris_date_time(1_784_116_800), "15/07/2026 14:00");
+        MailRenderer::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../themes"),
+            "default",
+            &LocalTimeZone::default(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -201,6 +155,7 @@ mod tests {
         let fr = r.render(None, Lang::Fr, "account_locked", "alice@example.org", &ctx).unwrap();
         assert!(fr.subject.contains("verrouillé"), "{}", fr.subject);
         assert!(fr.text.contains("jusqu'à 12:34") && fr.text.contains("https://idp.example/recovery/password"));
+        assert!(fr.text.contains("12:34 (heure de Paris)."), "the portal's zone is named: {}", fr.text);
         assert!(fr.html.contains("12:34") && fr.html.contains("Alice &lt;Martin&gt;"));
         let en = r.render(Some("region"), Lang::En, "account_locked", "alice@example.org", &ctx).unwrap();
         assert!(en.subject.contains("locked"), "{}", en.subject);

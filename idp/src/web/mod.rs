@@ -10,6 +10,7 @@ pub mod middleware;
 pub mod pages;
 pub mod same_origin;
 pub mod server;
+pub mod user_agent;
 
 use std::sync::Arc;
 
@@ -160,6 +161,7 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: std::time::D
         .route("/account", get(account::account_get))
         .route("/account/callback", get(account::account_callback_get))
         .route("/account/sessions/revoke", post(account::account_session_revoke_post))
+        .route("/account/applications/revoke", post(account::account_application_revoke_post))
         .route("/account/logout", post(account::account_logout_post))
         .route(
             "/account/password",

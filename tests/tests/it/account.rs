@@ -8,6 +8,7 @@ use idp_tests::rp::Rp;
 use idp_tests::{Browser, PASSWORD, RP_CALLBACK, TestApp};
 
 use crate::pages::cookie_value;
+use crate::support_protocol::{CLIENT_ID, World};
 
 /// A provider with alice and bob, and the shop, a first-party client (no consent page).
 pub(crate) async fn provider() -> (TestApp, Rp) {
@@ -162,4 +163,101 @@ async fn a_user_cannot_close_another_users_session() {
 
     assert_eq!(page.status, 303, "{}", page.body);
     assert!(is_signed_in(&app, &rp, &bobs_browser).await, "bob is still signed in");
+}
+
+// --- Consented applications (issue #13, item 13) ---
+
+/// /account in a browser already signed in at the provider (the account space needs no consent).
+async fn account_of_signed_in(app: &TestApp, browser: &Browser) -> Page {
+    let page = browser.follow(&app.issuer, browser.get(&app.url("/account")).await).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.url.ends_with("/account"), "expected the account page, got {}", page.url);
+    page
+}
+
+#[tokio::test]
+async fn the_account_page_lists_the_applications_the_user_consented_to() {
+    let world = World::new().await;
+    world.tokens("openid email offline_access").await;
+
+    let page = account_of_signed_in(&world.app, &world.browser).await;
+
+    assert!(page.body.contains("Applications autorisées"), "no applications section: {}", page.body);
+    assert!(page.body.contains("Client shop"), "the application is not named: {}", page.body);
+    assert!(page.body.contains("Votre adresse électronique"), "the scopes are not worded: {}", page.body);
+    assert_eq!(page.body.matches("action=\"/account/applications/revoke\"").count(), 1, "{}", page.body);
+    assert!(page.body.contains("Retirer l’accès"), "no revoke button: {}", page.body);
+}
+
+#[tokio::test]
+async fn removing_an_applications_access_forgets_the_consent_and_kills_its_refresh_token() {
+    let world = World::new().await;
+    let tokens = world.tokens("openid offline_access").await;
+    let refresh_token = tokens.str("refresh_token").to_owned();
+    let account = account_of_signed_in(&world.app, &world.browser).await;
+
+    let answer = world
+        .browser
+        .post(
+            &world.app.url("/account/applications/revoke"),
+            &[("csrf", &account.field("csrf").unwrap()), ("client_id", CLIENT_ID)],
+        )
+        .await;
+
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let back = world.browser.follow(&world.app.issuer, answer).await;
+    assert!(back.body.contains("L’accès de l’application a été retiré."), "no confirmation: {}", back.body);
+    assert!(back.body.contains("Vous n’avez autorisé aucune application."), "still listed: {}", back.body);
+    assert!(world.app.services.store.consents_of(&world.alice.id).await.unwrap().is_empty());
+    let refreshed = world.refresh(&refresh_token).await;
+    assert_eq!(refreshed.error(), "invalid_grant", "the refresh token still works: {}", refreshed.json);
+    let events = world.app.services.store.events_for_user(&world.alice.id, "consent_withdrawn", 10).await.unwrap();
+    assert_eq!(events.len(), 1, "the withdrawal is audited");
+}
+
+#[tokio::test]
+async fn removing_an_applications_access_without_the_csrf_token_is_refused() {
+    let world = World::new().await;
+    world.tokens("openid offline_access").await;
+    account_of_signed_in(&world.app, &world.browser).await;
+
+    let answer = world.browser.post(&world.app.url("/account/applications/revoke"), &[("client_id", CLIENT_ID)]).await;
+
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    assert_eq!(world.app.services.store.consents_of(&world.alice.id).await.unwrap().len(), 1, "the consent stays");
+}
+
+#[tokio::test]
+async fn a_user_cannot_remove_another_users_consent() {
+    let world = World::new().await;
+    let tokens = world.tokens("openid offline_access").await;
+    world.app.user("bob.durand").await;
+    let bob = Browser::new();
+    let account = open_account(&world.app, &bob, "bob.durand").await;
+
+    let answer = bob
+        .post(
+            &world.app.url("/account/applications/revoke"),
+            &[("csrf", &account.field("csrf").unwrap()), ("client_id", CLIENT_ID)],
+        )
+        .await;
+
+    let back = bob.follow(&world.app.issuer, answer).await;
+    assert!(!back.body.contains("L’accès de l’application a été retiré."), "{}", back.body);
+    assert_eq!(world.app.services.store.consents_of(&world.alice.id).await.unwrap().len(), 1, "alice's stays");
+    let refreshed = world.refresh(tokens.str("refresh_token")).await;
+    assert_eq!(refreshed.status, 200, "alice's refresh token still works: {}", refreshed.json);
+}
+
+#[tokio::test]
+async fn the_account_page_names_the_browser_and_shows_local_times() {
+    let (app, _) = provider().await;
+    let firefox = Browser::with_user_agent("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0");
+
+    let page = open_account(&app, &firefox, "alice.martin").await;
+
+    assert!(page.body.contains("Firefox sur Linux"), "the browser is not named: {}", page.body);
+    assert!(page.body.contains("heure de Paris"), "the time zone is not said: {}", page.body);
+    assert!(page.body.contains(" CET<") || page.body.contains(" CEST<"), "times are not Paris times: {}", page.body);
+    assert!(!page.body.contains(" UTC<"), "times are still in UTC: {}", page.body);
 }

@@ -20,6 +20,7 @@ mod cas;
 mod cas_clients;
 mod cas_proxy_logout;
 mod chromium;
+mod chromium_account;
 mod chromium_admin;
 mod chromium_captcha;
 mod chromium_form_post;

@@ -256,7 +256,7 @@ async fn send_renewal_link(s: &Services, user: &User, info: &ClientInfo) -> Resu
     let context = RenewalMail {
         name: user.display_name(),
         renew_url: s.endpoint(&format!("/recovery/identifier/renew?{query}")),
-        expires: crate::mail::render::paris_date_time(expires_at),
+        expires: s.time_zone.date_time(expires_at),
     };
     notify::send(s, user, "identifier_renewal", &context).await;
     audit::record(s, Some(&user.id), audit::RECOVERY_SENT, info, json!({ "method": "identifier_link" })).await

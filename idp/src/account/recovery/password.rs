@@ -184,7 +184,7 @@ async fn send_code(
         code: &code,
         link: s.endpoint(&format!("/recovery/password/link?{query}")),
         minutes: s.recovery.code_lifetime / 60,
-        expires: crate::mail::render::paris_date_time(expires_at),
+        expires: s.time_zone.date_time(expires_at),
     };
     let (mail, method_name) = match method {
         PasswordRecovery::Link => ("recovery_link", "link"),

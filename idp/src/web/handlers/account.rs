@@ -1,5 +1,6 @@
-//! /account: who am I, my sessions (close the others), my recent sign-ins, links to the
-//! security pages (`account_security`), sign out. See `crate::account_space` for how it signs in
+//! /account: who am I, my sessions (close the others), the applications I consented to
+//! (withdraw the consent), my recent sign-ins, links to the security pages (`account_security`),
+//! sign out. Times are in the portal's time zone, browsers named ("Firefox sur Linux"). See `crate::account_space` for how it signs in
 //! through the provider's own OpenID Connect endpoints.
 
 use axum::extract::{RawQuery, State};
@@ -32,7 +33,8 @@ struct SessionView {
     id: String,
     created: String,
     last_seen: String,
-    user_agent: String,
+    /// "Firefox sur Linux" (`browser_text`).
+    browser: String,
     ip: String,
     current: bool,
 }
@@ -43,7 +45,17 @@ struct ActivityView {
     when: String,
     failed: bool,
     ip: String,
-    user_agent: String,
+    browser: String,
+}
+
+/// An application the user consented to, with its "Retirer l'accès" form.
+#[derive(Serialize)]
+struct ApplicationView {
+    client_id: String,
+    name: String,
+    granted: String,
+    /// The scopes as the consent page words them (`scope_<name>`), else their names.
+    scopes: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -51,7 +63,10 @@ struct AccountPage {
     csrf: String,
     user: UserView,
     sessions: Vec<SessionView>,
+    applications: Vec<ApplicationView>,
     activity: Vec<ActivityView>,
+    /// The city of the portal's time zone ("Paris"), named above the tables.
+    time_zone: String,
     /// Whether the user type uses a secret question, or the user has one anyway.
     show_secret_question: bool,
     has_secret_question: bool,
@@ -64,11 +79,15 @@ pub(super) enum Notice {
     SessionClosed,
     PasswordChanged,
     SecretQuestionSet,
+    ApplicationRevoked,
 }
 
 impl Notice {
+    const ALL: [Self; 4] =
+        [Self::SessionClosed, Self::PasswordChanged, Self::SecretQuestionSet, Self::ApplicationRevoked];
+
     fn parse(value: &str) -> Option<Self> {
-        [Self::SessionClosed, Self::PasswordChanged, Self::SecretQuestionSet].into_iter().find(|n| n.as_str() == value)
+        Self::ALL.into_iter().find(|n| n.as_str() == value)
     }
 
     fn as_str(self) -> &'static str {
@@ -76,6 +95,7 @@ impl Notice {
             Self::SessionClosed => "session_closed",
             Self::PasswordChanged => "password_changed",
             Self::SecretQuestionSet => "secret_question_set",
+            Self::ApplicationRevoked => "application_revoked",
         }
     }
 
@@ -84,6 +104,7 @@ impl Notice {
             Self::SessionClosed => "account_session_closed",
             Self::PasswordChanged => "account_password_changed",
             Self::SecretQuestionSet => "account_secret_question_changed",
+            Self::ApplicationRevoked => "account_application_revoked",
         }
     }
 }
@@ -123,10 +144,21 @@ pub(super) async fn signed_in(state: &AppState, browser: &Browser) -> Result<Opt
     Ok(Some(Signed { acct, user, sessions, cookie_digest: crate::crypto::digest(cookie) }))
 }
 
-/// UTC to the minute, readable in both languages: `2026-11-18 11:06 UTC`.
-pub(super) fn format_time(unix: i64) -> String {
-    let iso = crate::clock::rfc3339(unix);
-    format!("{} {} UTC", &iso[..10], &iso[11..16])
+/// `18/11/2026 12:06 CET`: local time of the portal's zone, with the zone's abbreviation.
+fn format_time(state: &AppState, unix: i64) -> String {
+    state.services.time_zone.date_time_abbreviated(unix)
+}
+
+/// "Firefox sur Linux", "Firefox", or "Navigateur inconnu", from the catalogs.
+fn browser_text(state: &AppState, view: &View, user_agent: &str) -> String {
+    let name = crate::web::user_agent::browser_name(user_agent);
+    match (name.browser, name.os) {
+        (Some(browser), Some(os)) => {
+            state.text(view, "account_browser_on_os").replace("{browser}", browser).replace("{os}", os)
+        }
+        (Some(browser), None) => browser.to_owned(),
+        (None, _) => state.text(view, "account_browser_unknown"),
+    }
 }
 
 /// To the sign-in of the account space, or the "too many requests" page (decision 0013).
@@ -155,6 +187,7 @@ pub async fn account_get(
     };
     let s = &state.services;
     let activity = self_service::recent_sign_ins(s, &user.id).await?;
+    let applications = self_service::consented_applications(s, &user.id).await?;
     let has_secret_question = secret_question::question_of(s, &user.id).await?.is_some();
     let uses_secret_question = s.user_types.get(&user.user_type).is_some_and(|t| t.secret_question);
     let view = View::new(&state, &browser, None, None);
@@ -171,27 +204,44 @@ pub async fn account_get(
             .iter()
             .map(|s| SessionView {
                 id: s.sid.clone(),
-                created: format_time(s.created_at),
-                last_seen: format_time(s.auth_time),
-                user_agent: s.user_agent.clone(),
+                created: format_time(&state, s.created_at),
+                last_seen: format_time(&state, s.auth_time),
+                browser: browser_text(&state, &view, &s.user_agent),
                 ip: s.ip.clone(),
                 current: acct.sid.as_deref() == Some(s.sid.as_str()),
+            })
+            .collect(),
+        applications: applications
+            .into_iter()
+            .map(|a| ApplicationView {
+                granted: format_time(&state, a.granted_at),
+                scopes: a.scopes.iter().map(|scope| scope_label(&state, &view, scope)).collect(),
+                client_id: a.client_id,
+                name: a.name,
             })
             .collect(),
         activity: activity
             .into_iter()
             .map(|e| ActivityView {
-                when: format_time(e.at),
+                when: format_time(&state, e.at),
                 failed: e.kind == audit::SIGN_IN_FAILED,
                 ip: e.ip,
-                user_agent: e.user_agent,
+                browser: browser_text(&state, &view, &e.user_agent),
             })
             .collect(),
+        time_zone: s.time_zone.city(),
         show_secret_question: uses_secret_question || has_secret_question,
         has_secret_question,
         notice: notice.map(|n| state.text(&view, n.key())).unwrap_or_default(),
     };
     Ok(state.page(StatusCode::OK, &view, "account.html", &page, None, with_cookies(set)))
+}
+
+/// The consent page's words for `scope` (`scope_<name>`); its name when the catalogs have none.
+fn scope_label(state: &AppState, view: &View, scope: &str) -> String {
+    let key = format!("scope_{scope}");
+    let text = state.text(view, &key);
+    if text == key { scope.to_owned() } else { text }
 }
 
 pub async fn account_callback_get(
@@ -244,6 +294,25 @@ pub async fn account_session_revoke_post(
     Ok(see_other("/account"))
 }
 
+/// "Retirer l'accès": withdraws the consent to one application and its refresh tokens, for
+/// this user only (issue #13).
+pub async fn account_application_revoke_post(
+    State(state): State<AppState>,
+    browser: Browser,
+    form: PostedForm,
+) -> Result<Response, AppError> {
+    let Some(signed) = signed_in(&state, &browser).await? else {
+        return Ok(see_other("/account"));
+    };
+    let params = form.check(&state, signed.csrf_context())?;
+    let client_id = super::field(&params, "client_id")?.unwrap_or_default();
+    if self_service::withdraw_consent(&state.services, &signed.user.id, client_id, &browser.client_info()).await? {
+        let lang = View::new(&state, &browser, None, None).lang;
+        return Ok(see_other(&account_url(Notice::ApplicationRevoked, lang)));
+    }
+    Ok(see_other("/account"))
+}
+
 pub async fn account_logout_post(
     State(state): State<AppState>,
     browser: Browser,
@@ -270,17 +339,11 @@ pub async fn account_logout_post(
 
 #[cfg(test)]
 mod tests {
-    use super::{Notice, format_time};
-
-    #[test]
-    fn times_are_formatted_in_utc() {
-        assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(format_time(1_795_000_000), "2026-11-18 11:06 UTC");
-    }
+    use super::Notice;
 
     #[test]
     fn only_known_notices_are_shown() {
-        for notice in [Notice::SessionClosed, Notice::PasswordChanged, Notice::SecretQuestionSet] {
+        for notice in Notice::ALL {
             assert_eq!(Notice::parse(notice.as_str()), Some(notice));
         }
         assert_eq!(Notice::parse("error_internal"), None);

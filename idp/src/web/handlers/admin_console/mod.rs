@@ -267,9 +267,11 @@ pub fn segment(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-/// UTC to the minute (`2026-11-18 11:06 UTC`), as /account shows times.
+/// UTC to the minute, readable in both languages: `2026-11-18 11:06 UTC` (operators compare
+/// times with logs; /account shows people the portal's local time instead).
 pub fn format_time(unix: i64) -> String {
-    super::account::format_time(unix)
+    let iso = crate::clock::rfc3339(unix);
+    format!("{} {} UTC", &iso[..10], &iso[11..16])
 }
 
 /// /admin: the viewer's first page (the dashboard, or the users for support).
