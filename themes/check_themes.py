@@ -13,7 +13,10 @@ Checks:
     languages;
   * templates contain no inline style, inline script, event handler
     attribute or third-party URL in src/href (CSP / no external assets);
-  * static/*.css contain no external url() / @import and no web fonts.
+  * static/*.css contain no external url() / @import and no web fonts;
+  * mail/*.html and mail/*.txt (default's, overridden by a theme's) use only catalog keys of
+    both languages; the HTML mails style every element inline (mail clients drop <style>,
+    classes and CSS variables), with no script and no third-party resource.
 Exit status 1 on any problem.
 """
 import pathlib
@@ -55,6 +58,18 @@ CSS_FORBIDDEN = [
     (re.compile(r"url\(\s*[\"']?(?:https?:)?//", re.I), "external url()"),
     (re.compile(r"@font-face", re.I), "web font"),
     (re.compile(r"expression\(", re.I), "CSS expression"),
+]
+
+# Mails are not pages: no CSP applies, and inline style attributes are the only styling mail
+# clients keep (issue #13, item 12).
+MAIL_FORBIDDEN = [
+    (re.compile(r"<style\b", re.I), "<style> element (mail clients drop it)"),
+    (re.compile(r"\sclass\s*=", re.I), "class attribute (mail clients drop the stylesheet)"),
+    (re.compile(r"var\(--", re.I), "CSS variable (mail clients ignore them)"),
+    (re.compile(r"<script\b", re.I), "script"),
+    (re.compile(r"\son[a-z]+\s*=", re.I), "event handler attribute"),
+    (re.compile(r"javascript:", re.I), "javascript: URL"),
+    (re.compile(r"""src\s*=\s*["']?(?:https?:)?//""", re.I), "third-party resource"),
 ]
 
 problems = []
@@ -170,6 +185,24 @@ def main():
         for path in overrides.values():
             check_template_markup(path)
 
+        mail_dir = theme / "mail"
+        own_mails = {p.name: p for p in mail_dir.glob("*.*")} if mail_dir.exists() else {}
+        effective_mails = {p.name: p for p in (default / "mail").glob("*.*")}
+        effective_mails.update(own_mails)
+        for mail, path in sorted(effective_mails.items()):
+            keys = template_keys(path)
+            used |= keys
+            for lang in LANGS:
+                for k in sorted(keys - set(merged[lang])):
+                    problem(f"{name}: {path.relative_to(ROOT)} uses t.{k}, missing in {lang}")
+        for path in own_mails.values() if name != "default" else effective_mails.values():
+            if path.suffix == ".html":
+                text = re.sub(r"\{#.*?#\}", "", path.read_text(encoding="utf-8"), flags=re.S)
+                for rx, what in MAIL_FORBIDDEN:
+                    for m in rx.finditer(text):
+                        line = text.count("\n", 0, m.start()) + 1
+                        problem(f"{path.relative_to(ROOT)}:{line}: {what}: {m.group(0).strip()!r}")
+
         for css in (theme / "static").glob("*.css") if (theme / "static").exists() else []:
             text = css.read_text(encoding="utf-8")
             for rx, what in CSS_FORBIDDEN:
@@ -179,7 +212,7 @@ def main():
               f"{len(merged['fr'])} keys in merged catalog")
 
     unused = fr_keys - set(REQUIRED_KEYS)
-    for p in (default / "templates").glob("*.html"):
+    for p in list((default / "templates").glob("*.html")) + list((default / "mail").glob("*.*")):
         unused -= template_keys(p)
     if unused:
         print("note: default keys not used by default templates nor required:", sorted(unused))

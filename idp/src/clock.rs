@@ -115,6 +115,11 @@ impl LocalTimeZone {
         }
     }
 
+    /// `YYYY-MM-DDTHH:MM`, local time (the fields the mails' patterns pick from).
+    pub fn local_iso(&self, t: UnixTime) -> String {
+        self.format(t, "%Y-%m-%dT%H:%M")
+    }
+
     /// `HH:MM`, local time.
     pub fn time(&self, t: UnixTime) -> String {
         self.format(t, "%H:%M")

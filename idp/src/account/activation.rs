@@ -38,7 +38,7 @@ struct ProvisionalMail<'a> {
     name: String,
     login: &'a str,
     password: &'a str,
-    expires: String,
+    expires: i64,
     sign_in_url: String,
     /// Sent by a recovery (Bonus Eco) rather than at the start of an account.
     recovery: bool,
@@ -58,7 +58,7 @@ struct ActivationMail<'a> {
     name: String,
     login: &'a str,
     activation_url: String,
-    expires: String,
+    expires: i64,
 }
 
 /// Gives the user a new provisional password that satisfies their type's policy, ends their
@@ -97,11 +97,14 @@ pub async fn send_provisional(
         name: user.display_name(),
         login: &user.login,
         password: password.expose(),
-        expires: s.time_zone.date_time(expires_at),
+        expires: expires_at,
         sign_in_url: s.endpoint("/account"),
         recovery,
     };
-    let mailed = notify::send(s, user, "provisional_password", &context).await;
+    // The user asked for it on a page (recovery): in that page's language; an administrator's
+    // is not the user's.
+    let lang = if recovery { info.lang } else { None };
+    let mailed = notify::send(s, user, lang, "provisional_password", &context).await;
     let kind = if recovery { audit::RECOVERY_SENT } else { audit::ACTIVATION_SENT };
     audit::record(s, Some(&user.id), kind, info, json!({ "method": "provisional_password" })).await?;
     Ok(Some(Sent { expires_at, mailed }))
@@ -127,9 +130,10 @@ pub async fn start_activation_link(s: &Services, user: &User, info: &ClientInfo)
         name: user.display_name(),
         login: &user.login,
         activation_url: s.endpoint(&format!("/activate?{query}")),
-        expires: s.time_zone.date_time(expires_at),
+        expires: expires_at,
     };
-    let mailed = notify::send(s, user, "activation", &context).await;
+    // Sent by an administrator (console, API, import): in the user's language, not theirs.
+    let mailed = notify::send(s, user, None, "activation", &context).await;
     audit::record(s, Some(&user.id), audit::ACTIVATION_SENT, info, json!({ "method": "activation_link" })).await?;
     Ok(Sent { expires_at, mailed })
 }

@@ -40,7 +40,7 @@ pub async fn check(s: &Services, user: &User, client: &Client) -> Result<Access,
         return Ok(Access::Allowed);
     }
     let detail = serde_json::json!({ "client_id": client.id, "user_type": user.user_type });
-    let info = ClientInfo { ip: "-".into(), user_agent: "-".into() };
+    let info = ClientInfo { ip: "-".into(), user_agent: "-".into(), lang: None };
     audit::record(s, Some(&user.id), audit::ACCESS_DENIED, &info, detail).await?;
     Ok(Access::Denied)
 }

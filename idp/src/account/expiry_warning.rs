@@ -22,7 +22,7 @@ const BATCH: i64 = 200;
 struct ExpiryWarning<'a> {
     name: String,
     login: &'a str,
-    expires: String,
+    expires: i64,
     change_url: String,
     sign_in_url: String,
 }
@@ -30,7 +30,7 @@ struct ExpiryWarning<'a> {
 /// Sends the warnings due now; returns how many were sent.
 pub async fn run_once(s: &Services) -> Result<usize, InfraError> {
     let now = s.now();
-    let info = ClientInfo { user_agent: "expiry-warning-job".into(), ip: "-".into() };
+    let info = ClientInfo { user_agent: "expiry-warning-job".into(), ip: "-".into(), lang: None };
     let mut sent = 0;
     for user_type in s.user_types.all() {
         let p = &user_type.password_policy;
@@ -52,11 +52,11 @@ pub async fn run_once(s: &Services) -> Result<usize, InfraError> {
                 let context = ExpiryWarning {
                     name: user.display_name(),
                     login: &user.login,
-                    expires: s.time_zone.date_time(changed_at + max_age),
+                    expires: changed_at + max_age,
                     change_url: s.endpoint("/account/password"),
                     sign_in_url: s.endpoint("/account"),
                 };
-                notify::send(s, user, "password_expiry_warning", &context).await;
+                notify::send(s, user, None, "password_expiry_warning", &context).await;
                 audit::record(s, Some(&user.id), audit::EXPIRY_WARNING_SENT, &info, json!({})).await?;
                 sent += 1;
             }

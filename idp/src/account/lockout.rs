@@ -24,8 +24,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::LoginThrottle;
-use crate::domain::User;
 use crate::domain::user_type::LockoutRule;
+use crate::domain::{Lang, User};
 use crate::ephemeral;
 use crate::mail::notify;
 use crate::mail::render::AccountLocked;
@@ -173,8 +173,15 @@ pub async fn begin_at(s: &Services, user: Option<&User>, address: OpenAddress) -
 }
 
 /// After the verification (or the refusal): count the failure, lock and warn the owner when
-/// this failure reaches the limit, or reset the series after a success.
-pub async fn finish(s: &Services, attempt: Attempt, user: Option<&User>, succeeded: bool) -> Result<(), InfraError> {
+/// this failure reaches the limit (in `lang`, the sign-in page's language), or reset the series
+/// after a success.
+pub async fn finish(
+    s: &Services,
+    attempt: Attempt,
+    user: Option<&User>,
+    succeeded: bool,
+    lang: Option<Lang>,
+) -> Result<(), InfraError> {
     if succeeded {
         if let Some(account) = &attempt.account {
             s.ephemeral.delete(&account.failures_key).await?;
@@ -208,11 +215,11 @@ pub async fn finish(s: &Services, attempt: Attempt, user: Option<&User>, succeed
     s.store.set_locked_until(&account.user_id, Some(record.locked_until)).await?;
     tracing::warn!(user_id = %account.user_id, locked_until = record.locked_until, "account locked after too many failures");
     // Issue #12: the dashboard counts lockouts; where from is in the `sign_in_failed` before.
-    let system = crate::session::ClientInfo { user_agent: "-".into(), ip: "-".into() };
+    let system = crate::session::ClientInfo { user_agent: "-".into(), ip: "-".into(), lang: None };
     let detail = serde_json::json!({ "locked_until": record.locked_until });
     super::audit::record(s, Some(&account.user_id), super::audit::ACCOUNT_LOCKED, &system, detail).await?;
     if let Some(user) = user {
-        send_lock_mail(s, user, record.locked_until).await;
+        send_lock_mail(s, user, record.locked_until, lang).await;
     }
     Ok(())
 }
@@ -234,14 +241,14 @@ async fn count_address_failure(s: &Services, source: &str) -> Result<(), InfraEr
 }
 
 /// The lock e-mail: "locked until HH:MM; not you? reset your password".
-async fn send_lock_mail(s: &Services, user: &User, locked_until: i64) {
+async fn send_lock_mail(s: &Services, user: &User, locked_until: i64, lang: Option<Lang>) {
     let context = AccountLocked {
         name: user.display_name(),
-        until: s.time_zone.time(locked_until),
+        until: locked_until,
         // Issue #5 builds the recovery pages behind this link.
         reset_url: s.endpoint("/recovery/password"),
     };
-    notify::send(s, user, "account_locked", &context).await;
+    notify::send(s, user, lang, "account_locked", &context).await;
 }
 
 /// Lifts a lock and forgets the failures, e.g. after a successful password recovery (issue #5).

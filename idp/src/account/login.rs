@@ -74,7 +74,8 @@ pub async fn authenticate(
     };
     // The lockout counts wrong passwords only: a right but expired provisional password, or a
     // disabled account, is refused without locking the account.
-    lockout::finish(s, attempt, user.as_ref(), matched && user.as_ref().is_some_and(|u| !u.disabled)).await?;
+    let succeeded = matched && user.as_ref().is_some_and(|u| !u.disabled);
+    lockout::finish(s, attempt, user.as_ref(), succeeded, info.lang).await?;
     match (refusal, user) {
         (Some(reason), user) => {
             // An unknown identifier is recorded without it: it may be a password typed in the

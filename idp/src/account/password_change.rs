@@ -79,7 +79,7 @@ pub enum ChangeError {
 struct PasswordChanged {
     name: String,
     login: String,
-    when: String,
+    when: i64,
     reason: &'static str,
     recovery_url: String,
 }
@@ -165,11 +165,11 @@ pub async fn change(
     let context = PasswordChanged {
         name: user.display_name(),
         login: user.login.clone(),
-        when: s.time_zone.date_time(now),
+        when: now,
         reason: ctx.reason.as_str(),
         recovery_url: s.endpoint("/recovery/password"),
     };
-    notify::send(s, user, "password_changed", &context).await;
+    notify::send(s, user, ctx.info.lang, "password_changed", &context).await;
     Ok(Changed { propagation_id })
 }
 

@@ -55,7 +55,7 @@ pub async fn prove_password(
     let admitted = attempt.is_admitted();
     // A refused attempt still costs one verification (of the dummy hash).
     let matched = s.passwords.verify(password, Some(user.password_hash.as_str()).filter(|_| admitted)).await?;
-    lockout::finish(s, attempt, Some(user), matched).await?;
+    lockout::finish(s, attempt, Some(user), matched, info.lang).await?;
     if matched {
         return Ok(());
     }

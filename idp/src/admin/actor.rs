@@ -106,7 +106,7 @@ impl Actor {
         Actor {
             kind: ActorKind::Cli,
             roles: vec![Role::Admin],
-            info: ClientInfo { user_agent: "idp (command line)".into(), ip: "cli".into() },
+            info: ClientInfo { user_agent: "idp (command line)".into(), ip: "cli".into(), lang: None },
         }
     }
 
@@ -161,7 +161,7 @@ mod tests {
     use super::*;
 
     fn info() -> ClientInfo {
-        ClientInfo { user_agent: "t".into(), ip: "127.0.0.1".into() }
+        ClientInfo { user_agent: "t".into(), ip: "127.0.0.1".into(), lang: None }
     }
 
     #[test]

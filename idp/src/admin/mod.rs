@@ -442,7 +442,7 @@ pub async fn reset_password(s: &Services, login: &str) -> Result<Sent, AdminErro
 
 /// Who the audit trail records for changes made from the command line.
 fn operator() -> ClientInfo {
-    ClientInfo { user_agent: "idp-cli".into(), ip: "-".into() }
+    ClientInfo { user_agent: "idp-cli".into(), ip: "-".into(), lang: None }
 }
 
 /// A random password for `user add` without `--password-stdin`: 20 characters from an

@@ -5,8 +5,10 @@
 //! call `notify::send`.
 
 pub mod notify;
+pub mod palette;
 pub mod queue;
 pub mod render;
+pub mod time;
 
 use std::path::{Path, PathBuf};
 

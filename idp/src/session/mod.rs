@@ -76,6 +76,9 @@ fn user_key(user_id: &str) -> String {
 pub struct ClientInfo {
     pub user_agent: String,
     pub ip: String,
+    /// The language of the page the request came from (`None`: no page, e.g. a job or the
+    /// command line): a mail the request sends to its own user is in it (issue #13, item 12).
+    pub lang: Option<crate::domain::Lang>,
 }
 
 /// Starts a session after a successful sign-in; returns the cookie secret.

@@ -92,6 +92,9 @@ pub const REQUIRED_KEYS: &[&str] = &[
     "page_title_logout",
     "page_title_logged_out",
     "page_title_account",
+    // The mails' `time` and `date_time` filters (`mail::time`, issue #13, item 12).
+    "mail_time_format",
+    "mail_date_time_format",
     // The administration console (issue #12, `web::handlers::admin_console`).
     "admin_error_forbidden",
     "admin_notice_client_updated",

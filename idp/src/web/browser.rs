@@ -40,7 +40,9 @@ impl Browser {
     }
 
     pub fn client_info(&self) -> ClientInfo {
-        ClientInfo { user_agent: self.user_agent.clone(), ip: self.ip.clone() }
+        // The forms of the pages post to `?lang=<the page's language>`, so the language
+        // negotiated here is the one of the page the user acted on.
+        ClientInfo { user_agent: self.user_agent.clone(), ip: self.ip.clone(), lang: Some(self.lang(None)) }
     }
 
     /// This page in `lang`: the current path and query with `lang` replaced. Empty for a page

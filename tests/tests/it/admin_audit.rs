@@ -10,7 +10,7 @@ use idp_tests::{Setup, TestApp};
 use serde_json::json;
 
 fn info() -> ClientInfo {
-    ClientInfo { user_agent: "test".into(), ip: "192.0.2.1".into() }
+    ClientInfo { user_agent: "test".into(), ip: "192.0.2.1".into(), lang: None }
 }
 
 /// Records `kind` for `user` (and `client`) at the app's current time.

@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use crate::support_protocol::{basic, post_token};
 
 fn machine_actor(role: Role) -> Actor {
-    Actor::client("ops", vec![role], ClientInfo { user_agent: "test".into(), ip: "127.0.0.1".into() })
+    Actor::client("ops", vec![role], ClientInfo { user_agent: "test".into(), ip: "127.0.0.1".into(), lang: None })
 }
 
 fn m2m(id: &str) -> ClientSpec {

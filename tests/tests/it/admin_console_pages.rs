@@ -169,7 +169,7 @@ async fn lock(app: &TestApp, login: &str) -> String {
     let user = app.services.store.user_by_login(login).await.unwrap().unwrap();
     for _ in 0..3 {
         let attempt = lockout::begin(&app.services, Some(&user), "192.0.2.7").await.unwrap();
-        lockout::finish(&app.services, attempt, Some(&user), false).await.unwrap();
+        lockout::finish(&app.services, attempt, Some(&user), false, None).await.unwrap();
     }
     assert!(lockout::is_locked(&app.services, &user.id).await.unwrap());
     user.id

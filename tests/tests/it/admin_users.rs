@@ -17,7 +17,7 @@ use idp_tests::rp::Rp;
 use idp_tests::{Browser, PASSWORD, RP_CALLBACK, Setup, TestApp};
 
 fn info() -> ClientInfo {
-    ClientInfo { user_agent: "test".into(), ip: "127.0.0.1".into() }
+    ClientInfo { user_agent: "test".into(), ip: "127.0.0.1".into(), lang: None }
 }
 
 fn support() -> Actor {

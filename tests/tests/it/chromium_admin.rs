@@ -130,7 +130,7 @@ async fn lock(s: &Services, login: &str) {
     let user = s.store.user_by_login(login).await.unwrap().unwrap();
     for _ in 0..3 {
         let attempt = lockout::begin(s, Some(&user), "192.0.2.7").await.unwrap();
-        lockout::finish(s, attempt, Some(&user), false).await.unwrap();
+        lockout::finish(s, attempt, Some(&user), false, None).await.unwrap();
     }
     assert!(lockout::is_locked(s, &user.id).await.unwrap(), "the account is locked to begin with");
 }

@@ -112,8 +112,11 @@ async fn the_owner_gets_one_lock_email_in_french_with_a_reset_link() {
     }
     assert!(html.contains(&format!("href=\"{link}\"")), "the reset link is not a link: {html}");
     let at = mail.text.find("jusqu'à ").unwrap() + "jusqu'à ".len();
-    let hhmm = &mail.text[at..at + 5];
-    assert!(hhmm.as_bytes()[2] == b':' && hhmm.replace(':', "").chars().all(|c| c.is_ascii_digit()), "{hhmm}");
+    // "14 h 35 (heure de Paris)" (no-break spaces): the lock's end, in the portal's zone.
+    let time: Vec<char> = mail.text[at..].chars().take(7).collect();
+    let digits = [0, 1, 5, 6].iter().all(|&i| time[i].is_ascii_digit());
+    assert!(digits && time[2..5] == ['\u{a0}', 'h', '\u{a0}'], "{time:?}");
+    assert!(mail.text[at..].contains(" (heure de Paris)"), "{}", mail.text);
 }
 
 #[tokio::test]

@@ -23,11 +23,14 @@ async fn app_with_smtp(port: u16, key: &str, database_url: Option<String>) -> Te
     .await
 }
 
+/// 2026-01-15T11:34:00Z: 12:34 in Paris, "12 h 34" in the French mail.
+const LOCKED_UNTIL: i64 = 1_768_476_840;
+const LOCKED_UNTIL_FR: &str = "12\u{a0}h\u{a0}34";
+
 async fn queue_lock_mail(app: &TestApp) {
     let user = app.user("alice.martin").await;
-    let context =
-        AccountLocked { name: "Alice".into(), until: "12:34".into(), reset_url: app.url("/recovery/password") };
-    assert!(notify::send(&app.services, &user, "account_locked", &context).await, "the mail is queued");
+    let context = AccountLocked { name: "Alice".into(), until: LOCKED_UNTIL, reset_url: app.url("/recovery/password") };
+    assert!(notify::send(&app.services, &user, None, "account_locked", &context).await, "the mail is queued");
 }
 
 /// A slow SMTP server does not hold the request that queued the mail (a recovery page must not
@@ -69,8 +72,8 @@ async fn smtp_down_then_back_up_the_mail_arrives_once() {
     assert!(pending[0].last_error.is_some(), "the transport error is kept");
     assert!(
         pending[0].text.starts_with("aes256gcm:")
-            && !pending[0].text.contains("12:34")
-            && !pending[0].html.contains("12:34"),
+            && !pending[0].text.contains(LOCKED_UNTIL_FR)
+            && !pending[0].html.contains(LOCKED_UNTIL_FR),
         "bodies are sealed at rest"
     );
     assert!(pending[0].next_attempt_at >= app.services.now() + backoff(1) - 1, "the retry is scheduled later");
@@ -85,7 +88,7 @@ async fn smtp_down_then_back_up_the_mail_arrives_once() {
     let mail = idp_tests::mail::parse(&received[0]);
     assert_eq!(mail.to, "alice.martin@example.org");
     assert!(mail.subject.contains("verrouillé"), "{}", mail.subject);
-    assert!(mail.text.contains("12:34") && mail.html.contains("12:34"));
+    assert!(mail.text.contains(LOCKED_UNTIL_FR) && mail.html.contains(LOCKED_UNTIL_FR), "{mail:?}");
     assert!(received[0].contains(&format!("Message-ID: <{}@", pending[0].id)), "the queue id is the Message-ID");
     assert!(app.services.store.pending_mail().await.unwrap().is_empty(), "a delivered mail leaves the queue");
 

@@ -46,7 +46,7 @@ async fn sign_in(app: &TestApp, login: &str, password: &str) -> LoginOutcome {
         &app.services,
         login,
         &Secret::new(password),
-        &ClientInfo { user_agent: "test".into(), ip: "127.0.0.1".into() },
+        &ClientInfo { user_agent: "test".into(), ip: "127.0.0.1".into(), lang: None },
         "test-client",
     )
     .await

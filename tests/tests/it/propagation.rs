@@ -117,7 +117,7 @@ async fn wait_for_status(app: &TestApp, id: &str, want: PropagationStatus, secs:
 }
 
 fn cli() -> ClientInfo {
-    ClientInfo { user_agent: "test".into(), ip: "203.0.113.9".into() }
+    ClientInfo { user_agent: "test".into(), ip: "203.0.113.9".into(), lang: None }
 }
 
 #[tokio::test]

@@ -284,7 +284,7 @@ async fn segur_forgot_identifier_lists_namesakes() {
     assert_eq!(mails[0].to, "claire.dupont@example.org");
     for login in ["claire.dupont", "claire.dupont2"] {
         assert!(mails[0].text.lines().any(|l| l.trim() == login), "{login} is listed: {}", mails[0].text);
-        assert!(mails[0].html.contains(&format!("<strong>{login}</strong>")), "{}", mails[0].html);
+        assert!(mails[0].html.contains(&format!(">{login}</strong>")), "{}", mails[0].html);
     }
     assert_eq!(p.events(&claire, audit::IDENTIFIER_SENT).await, 1);
 

@@ -18,6 +18,7 @@ use idp_tests::{Browser, PASSWORD, RP_CALLBACK, Setup, TestApp};
 use openidconnect::TokenResponse;
 
 mod limits;
+mod mail_language;
 
 const NEW_PASSWORD: &str = "Velo-Rouge-Montagne-58";
 const QUESTION: &str = "Quel est le nom de votre premier animal ?";

@@ -169,7 +169,7 @@ async fn the_registration_access_token_reads_replaces_and_deletes_its_client_onl
 #[tokio::test]
 async fn only_admins_issue_initial_access_tokens_and_within_bounds() {
     let app = app_with_registration().await;
-    let info = idp::session::ClientInfo { user_agent: "t".into(), ip: "127.0.0.1".into() };
+    let info = idp::session::ClientInfo { user_agent: "t".into(), ip: "127.0.0.1".into(), lang: None };
     let support = Actor::client("desk", vec![idp::admin::actor::Role::Support], info);
     assert!(matches!(
         clients::issue_registration_token(&app.services, &support, 3600, 1).await,

@@ -226,7 +226,7 @@ async fn send_reminder(s: &Services, flow: &Flow, info: &ClientInfo) -> Result<(
         logins: users.iter().map(|u| u.login.clone()).collect(),
         sign_in_url: s.endpoint("/account"),
     };
-    notify::send(s, first, "identifier_reminder", &context).await;
+    notify::send(s, first, info.lang, "identifier_reminder", &context).await;
     let detail = json!({ "accounts": users.len() });
     audit::record(s, Some(&first.id), audit::IDENTIFIER_SENT, info, detail).await
 }
@@ -235,7 +235,7 @@ async fn send_reminder(s: &Services, flow: &Flow, info: &ClientInfo) -> Result<(
 struct RenewalMail {
     name: String,
     renew_url: String,
-    expires: String,
+    expires: i64,
 }
 
 /// Stores a new renewal link for the account (an earlier one stops working) and e-mails it.
@@ -256,9 +256,9 @@ async fn send_renewal_link(s: &Services, user: &User, info: &ClientInfo) -> Resu
     let context = RenewalMail {
         name: user.display_name(),
         renew_url: s.endpoint(&format!("/recovery/identifier/renew?{query}")),
-        expires: s.time_zone.date_time(expires_at),
+        expires: expires_at,
     };
-    notify::send(s, user, "identifier_renewal", &context).await;
+    notify::send(s, user, info.lang, "identifier_renewal", &context).await;
     audit::record(s, Some(&user.id), audit::RECOVERY_SENT, info, json!({ "method": "identifier_link" })).await
 }
 

@@ -153,7 +153,7 @@ struct CodeMail<'a> {
     code: &'a str,
     link: String,
     minutes: i64,
-    expires: String,
+    expires: i64,
 }
 
 /// A new code for the flow named `handle` (the user's earlier code or link stops working),
@@ -184,13 +184,13 @@ async fn send_code(
         code: &code,
         link: s.endpoint(&format!("/recovery/password/link?{query}")),
         minutes: s.recovery.code_lifetime / 60,
-        expires: s.time_zone.date_time(expires_at),
+        expires: expires_at,
     };
     let (mail, method_name) = match method {
         PasswordRecovery::Link => ("recovery_link", "link"),
         _ => ("recovery_code", "code"),
     };
-    notify::send(s, user, mail, &context).await;
+    notify::send(s, user, info.lang, mail, &context).await;
     audit::record(s, Some(&user.id), audit::RECOVERY_SENT, info, json!({ "method": method_name })).await
 }
 
