@@ -209,11 +209,23 @@ impl Default for PasswordPolicy {
 pub struct LockoutRule {
     pub max_failures: u32,
     pub lock_minutes: u32,
+    /// On the login page of a client that preselects this type (its `recovery_user_type`):
+    /// whether it tells that the typed identifier is locked (issue #13, decision 0018). Unset:
+    /// the installation's `[lockout] tell_locked`. Needs `max_failures` and `lock_minutes`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tell_locked: Option<bool>,
 }
 
 impl Default for LockoutRule {
     fn default() -> Self {
-        Self { max_failures: 3, lock_minutes: 20 }
+        Self { max_failures: 3, lock_minutes: 20, tell_locked: None }
+    }
+}
+
+impl LockoutRule {
+    /// Failures lock at all: a count and a duration.
+    pub fn locks(&self) -> bool {
+        self.max_failures > 0 && self.lock_minutes > 0
     }
 }
 
@@ -308,6 +320,8 @@ pub enum UserTypeError {
     BadPolicy(String, String),
     #[error("user type {0:?}, recovery: {1}")]
     BadRecovery(String, String),
+    #[error("user type {0:?}, lockout: {1}")]
+    BadLockout(String, String),
 }
 
 impl UserTypes {
@@ -331,6 +345,12 @@ impl UserTypes {
                 return Err(UserTypeError::BadPolicy(t.id.clone(), "inconsistent lengths, counts or strength".into()));
             }
             t.recovery.validate().map_err(|m| UserTypeError::BadRecovery(t.id.clone(), m))?;
+            if t.lockout.tell_locked == Some(true) && !t.lockout.locks() {
+                return Err(UserTypeError::BadLockout(
+                    t.id.clone(),
+                    "tell_locked = true needs max_failures and lock_minutes above 0".into(),
+                ));
+            }
         }
         Ok(Self(types))
     }
@@ -371,7 +391,7 @@ mod tests {
         let t = types.default_type();
         assert_eq!(t.id, "usager");
         assert_eq!(t.password_policy.min_length, 8);
-        assert_eq!(t.lockout, LockoutRule { max_failures: 3, lock_minutes: 20 });
+        assert_eq!(t.lockout, LockoutRule { max_failures: 3, lock_minutes: 20, tell_locked: None });
     }
 
     #[test]
