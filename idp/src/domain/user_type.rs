@@ -85,6 +85,11 @@ pub struct RecoveryRule {
     /// Ask the account's secret question when it has one. When the type requires one
     /// (`secret_question`) and the account never set it, recovery stops on the support message.
     pub ask_secret_question: bool,
+    /// What happens when the type requires a secret question and the account never set one
+    /// (issue #13, decision 0018): by default the pages go on as for an unknown login and the
+    /// owner gets the support message by e-mail; `page` shows it on screen, as the Bonus Eco
+    /// seed does, which tells whoever typed the identifier that the account exists.
+    pub missing_secret_notice: MissingSecretNotice,
     /// How a forgotten password is recovered.
     pub password: PasswordRecovery,
     /// How a forgotten identifier is recovered.
@@ -104,6 +109,7 @@ impl Default for RecoveryRule {
             birth_date: false,
             captcha: CaptchaKind::Arithmetic,
             ask_secret_question: true,
+            missing_secret_notice: MissingSecretNotice::Mail,
             password: PasswordRecovery::Code,
             identifier: IdentifierRecovery::Email,
         }
@@ -120,6 +126,19 @@ pub enum RecoveryHandling {
     External,
     /// Shown the support contact only.
     Support,
+}
+
+/// Where the support message of an account without its required secrets goes (decision 0018).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingSecretNotice {
+    /// The same pages as an unknown login (a decoy question, "Procédure terminée"); the owner
+    /// receives the message by e-mail (`mail/missing_secret`).
+    #[default]
+    Mail,
+    /// The message on the page ("L'ensemble des secrets … n'étant pas renseigné …"): it says
+    /// that the account exists.
+    Page,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
