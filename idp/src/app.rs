@@ -101,6 +101,7 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         user_types: config.user_types.clone(),
         mail_renderer,
         login_throttle: config.login_throttle,
+        lockout: config.lockout,
         pending_throttle: config.pending_throttle,
         password_checks: config.password_checks,
         login_in_flight: crate::account::in_flight::InFlight::new(

@@ -35,6 +35,9 @@ pub struct Services {
     pub mail_renderer: crate::mail::render::MailRenderer,
     /// Per-address limit on failed sign-ins (`account::lockout`).
     pub login_throttle: crate::config::LoginThrottle,
+    /// Whether login pages tell that an identifier is locked, unless the client or the type it
+    /// preselects says otherwise (`account::lockout::page_lockout`, issue #13).
+    pub lockout: crate::config::LockoutSettings,
     /// Per-address limit on creating pending records (`account::pending_throttle`).
     pub pending_throttle: crate::config::PendingThrottle,
     /// Limits on `POST /password/check` (`account::password_check::admit`).

@@ -1,8 +1,16 @@
 //! Account lockout and per-address throttling (issue #4). After `max_failures` consecutive
 //! failures (the user type's `lockout` rule; Bonus Eco: 3) the account is locked for
-//! `lock_minutes` (about 20); the owner gets one e-mail when the lock starts. The login page
-//! never tells: a refused attempt gets the generic failure and still costs one (dummy) argon2
-//! verification, done by the caller.
+//! `lock_minutes` (about 20); the owner gets one e-mail when the lock starts. A refused attempt
+//! gets the generic failure and still costs one (dummy) argon2 verification, done by the caller.
+//!
+//! What the login page may tell (issue #13, decision 0020) is decided without the account: a
+//! second series counts the failures of the *typed identifier* (its PRECIS form, decision
+//! 0014), whether or not an account has it, under the rule of the page (`page_lockout`: the
+//! type the client preselects, else the default type). When that series reaches its
+//! `max_failures`, the identifier is "locked" for `lock_minutes` and a page that tells
+//! (`tell_locked`) says so, with the time left. For an account whose type has the page's rule
+//! the two series run in step, so the message is true; for an unknown identifier it is the
+//! same message, caused by whoever failed it.
 //!
 //! Counters live in the ephemeral store (shared by every node with Redis) and are atomic: each
 //! attempt increments the account's counter *before* the password is verified, and an attempt
@@ -23,8 +31,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::LoginThrottle;
-use crate::domain::user_type::LockoutRule;
+use crate::config::{LockoutSettings, LoginThrottle};
+use crate::domain::client::ClientSettings;
+use crate::domain::user_type::{LockoutRule, UserTypes};
 use crate::domain::{Lang, User};
 use crate::ephemeral;
 use crate::mail::notify;
@@ -47,6 +56,14 @@ fn lock_key(user_id: &str) -> String {
 
 fn failures_key(user_id: &str, generation: &str) -> String {
     format!("lockout:failures:{user_id}:{generation}")
+}
+
+fn identifier_lock_key(digest: &str) -> String {
+    format!("lockout:identifier_lock:{digest}")
+}
+
+fn identifier_failures_key(digest: &str, generation: &str) -> String {
+    format!("lockout:identifier_failures:{digest}:{generation}")
 }
 
 fn ip_failures_key(source: &str, window: i64) -> String {
@@ -251,6 +268,109 @@ async fn send_lock_mail(s: &Services, user: &User, locked_until: i64, lang: Opti
     notify::send(s, user, lang, "account_locked", &context).await;
 }
 
+/// What a login page knows without the account (issue #13): the rule its typed identifiers are
+/// counted by, and whether it tells that one is locked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageLockout {
+    pub rule: LockoutRule,
+    pub tell: bool,
+}
+
+/// The lockout of the login page of a client (`None`: no client's settings). The rule is that
+/// of the user type the client preselects (`recovery_user_type`), else of the default type;
+/// whether it tells is, first found: the client's `tell_locked`, the preselected type's
+/// `[user_types.lockout] tell_locked`, the installation's `[lockout] tell_locked`.
+pub fn page_lockout(s: &Services, client: Option<&ClientSettings>) -> PageLockout {
+    PageLockout::resolve(s.lockout, &s.user_types, client)
+}
+
+impl PageLockout {
+    /// The pure part of `page_lockout`, testable from the settings alone.
+    pub fn resolve(installation: LockoutSettings, types: &UserTypes, client: Option<&ClientSettings>) -> Self {
+        let preselected = client.and_then(|c| c.recovery_user_type.as_deref()).and_then(|id| types.get(id));
+        let rule = preselected.unwrap_or_else(|| types.default_type()).lockout;
+        let tell = client
+            .and_then(|c| c.tell_locked)
+            .or_else(|| preselected.and_then(|t| t.lockout.tell_locked))
+            .unwrap_or(installation.tell_locked);
+        PageLockout { rule, tell: tell && rule.locks() }
+    }
+}
+
+/// The failures of one typed identifier, read before the verification (`identifier_begin`) and
+/// counted after it (`identifier_finish`).
+#[derive(Debug)]
+pub struct IdentifierSeries {
+    /// `None`: the page's rule does not lock, nothing is counted.
+    digest: Option<String>,
+    rule: LockoutRule,
+    /// Set when the identifier's lock is running: the attempt is not counted.
+    locked_until: Option<i64>,
+    generation: String,
+}
+
+/// The identifier's series under `rule`: keyed by the SHA-256 of its PRECIS form (decision
+/// 0014; what the profile refuses, by its trimmed lower-case text), never by an account.
+pub async fn identifier_begin(s: &Services, typed: &str, rule: LockoutRule) -> Result<IdentifierSeries, InfraError> {
+    let normalised = super::recovery::normalize_identifier(typed);
+    if !rule.locks() || normalised.is_empty() {
+        return Ok(IdentifierSeries { digest: None, rule, locked_until: None, generation: String::new() });
+    }
+    let digest = crate::crypto::digest(&normalised);
+    let lock = ephemeral::get_json::<LockRecord>(s.ephemeral.as_ref(), &identifier_lock_key(&digest)).await?;
+    let now = s.now();
+    let locked_until = lock.as_ref().map(|l| l.locked_until).filter(|until| now < *until);
+    let generation = lock.map(|l| l.generation).unwrap_or_else(|| "0".into());
+    Ok(IdentifierSeries { digest: Some(digest), rule, locked_until, generation })
+}
+
+/// After the attempt: a success forgets the series; a failure counts, and the one that
+/// reaches `max_failures` starts the identifier's lock. Returns when the identifier's lock
+/// ends, if one is running (started by this failure or before).
+pub async fn identifier_finish(
+    s: &Services,
+    series: IdentifierSeries,
+    succeeded: bool,
+) -> Result<Option<i64>, InfraError> {
+    let Some(digest) = &series.digest else { return Ok(None) };
+    let failures_key = identifier_failures_key(digest, &series.generation);
+    if succeeded {
+        if series.locked_until.is_some() {
+            // The right password of an account whose own lock is over (or lifted by a
+            // recovery): the identifier's lock ends too, and a fresh series starts.
+            let record = LockRecord { locked_until: 0, generation: crate::crypto::random_token(12) };
+            let ttl = Duration::from_secs((FAILURE_MEMORY + 3600) as u64);
+            ephemeral::put_json(s.ephemeral.as_ref(), &identifier_lock_key(digest), &record, ttl).await?;
+        } else {
+            s.ephemeral.delete(&failures_key).await?;
+        }
+        return Ok(None);
+    }
+    if series.locked_until.is_some() {
+        return Ok(series.locked_until); // not counted while the lock runs, as for accounts
+    }
+    let number = s.ephemeral.incr(&failures_key, Duration::from_secs(FAILURE_MEMORY as u64)).await?;
+    let max = i64::from(series.rule.max_failures);
+    if number < max {
+        return Ok(None);
+    }
+    let lock_secs = i64::from(series.rule.lock_minutes) * 60;
+    let locked_until = s.now() + lock_secs;
+    if number == max {
+        // Exactly one failure gets the number `max_failures`; concurrent ones beyond it see
+        // the lock it starts.
+        let record = LockRecord { locked_until, generation: crate::crypto::random_token(12) };
+        let ttl = Duration::from_secs((lock_secs + FAILURE_MEMORY + 3600) as u64);
+        ephemeral::put_json(s.ephemeral.as_ref(), &identifier_lock_key(digest), &record, ttl).await?;
+    }
+    Ok(Some(locked_until))
+}
+
+/// Whole minutes left until `until` (rounded up, at least 1), for "Réessayez dans {n} minutes".
+pub fn minutes_left(until: i64, now: i64) -> i64 {
+    ((until - now).max(1) + 59) / 60
+}
+
 /// Lifts a lock and forgets the failures, e.g. after a successful password recovery (issue #5).
 pub async fn unlock(s: &Services, user_id: &str) -> Result<(), InfraError> {
     let record = LockRecord { locked_until: 0, generation: crate::crypto::random_token(12) };
@@ -270,6 +390,15 @@ pub async fn is_locked(s: &Services, user_id: &str) -> Result<bool, InfraError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_minutes_left_are_rounded_up() {
+        assert_eq!(minutes_left(1200, 0), 20);
+        assert_eq!(minutes_left(1200, 1), 20);
+        assert_eq!(minutes_left(1200, 1140), 1);
+        assert_eq!(minutes_left(1200, 1199), 1);
+        assert_eq!(minutes_left(1200, 1200), 1, "never 0 minutes");
+    }
 
     #[test]
     fn ipv6_addresses_are_counted_by_their_64_prefix() {

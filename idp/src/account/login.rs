@@ -7,10 +7,14 @@
 //! refused at once (no lookup, no hash, no audit row: only a log line, the failures that led to
 //! the block were audited), and an address with too many verifications in flight on this node
 //! waits its turn, then is told to try again (`in_flight`).
+//!
+//! One exception to the generic failure (issue #13, decision 0020): on a page that tells
+//! (`lockout::PageLockout`), a typed identifier that itself failed the page's `max_failures`
+//! times gets `Locked`, whether or not an account has it.
 
 use serde_json::json;
 
-use super::lockout::AddressGate;
+use super::lockout::{AddressGate, PageLockout};
 use super::{audit, lockout};
 use crate::domain::{Login, Secret, User};
 use crate::services::{InfraError, Services};
@@ -27,17 +31,35 @@ pub enum LoginOutcome {
         password_expired: bool,
     },
     Failed,
+    /// A failure on a page that tells (issue #13): the typed identifier failed the page's
+    /// `max_failures` times and its lock ends at `until` (whether or not an account has it).
+    Locked {
+        until: i64,
+    },
     /// Too many sign-ins in flight from this address: nothing was checked; try again shortly.
     Busy,
 }
 
-/// `client_id`: the relying party the sign-in is for (audit only).
+/// `client_id`: the relying party the sign-in is for (audit only). Counts the typed identifier
+/// under the installation's page rule (`lockout::page_lockout` without a client).
 pub async fn authenticate(
     s: &Services,
     login: &str,
     password: &Secret,
     info: &ClientInfo,
     client_id: &str,
+) -> Result<LoginOutcome, InfraError> {
+    authenticate_on_page(s, login, password, info, client_id, lockout::page_lockout(s, None)).await
+}
+
+/// `authenticate` on a login page whose lockout is `page`.
+pub async fn authenticate_on_page(
+    s: &Services,
+    login: &str,
+    password: &Secret,
+    info: &ClientInfo,
+    client_id: &str,
+    page: PageLockout,
 ) -> Result<LoginOutcome, InfraError> {
     let AddressGate::Open(address) = lockout::check_address(s, &info.ip).await? else {
         return Ok(LoginOutcome::Failed);
@@ -56,6 +78,8 @@ pub async fn authenticate(
         Ok(login) => s.store.user_by_login(login.as_str()).await?,
         Err(_) => None,
     };
+    // Issue #13: the typed identifier's own series, read before and counted after, account or not.
+    let series = lockout::identifier_begin(s, login, page.rule).await?;
     // Lockout (issue #4): a refused attempt verifies the dummy hash instead.
     let attempt = lockout::begin_at(s, user.as_ref(), address).await?;
     let admitted = attempt.is_admitted();
@@ -76,19 +100,25 @@ pub async fn authenticate(
     // disabled account, is refused without locking the account.
     let succeeded = matched && user.as_ref().is_some_and(|u| !u.disabled);
     lockout::finish(s, attempt, user.as_ref(), succeeded, info.lang).await?;
+    let identifier_locked_until = lockout::identifier_finish(s, series, succeeded).await?;
     match (refusal, user) {
         (Some(reason), user) => {
             // An unknown identifier is recorded without it: it may be a password typed in the
             // wrong field.
             let detail = json!({ "client_id": client_id, "reason": reason });
             audit::record(s, user.as_ref().map(|u| u.id.as_str()), audit::SIGN_IN_FAILED, info, detail).await?;
-            Ok(LoginOutcome::Failed)
+            match identifier_locked_until {
+                // Decided by the identifier's series and the page alone: the same for an
+                // unknown identifier and an account.
+                Some(until) if page.tell => Ok(LoginOutcome::Locked { until }),
+                _ => Ok(LoginOutcome::Failed),
+            }
         }
         (None, Some(user)) => {
             audit::record(s, Some(&user.id), audit::SIGN_IN, info, json!({ "client_id": client_id })).await?;
             let password_expired = super::password_age::after_sign_in(s, &user, password).await?;
             Ok(LoginOutcome::Success { user: Box::new(user), password_expired })
         }
-        (None, None) => Ok(LoginOutcome::Failed),
+        (None, None) => Ok(LoginOutcome::Failed), // not reached: no account is a refusal
     }
 }

@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::first_login::{self, PendingSignIn};
+use super::lockout;
 use super::login::{self, LoginOutcome};
 use crate::domain::{Secret, User};
 use crate::services::{InfraError, Services};
@@ -64,6 +65,9 @@ pub struct Attempt<'a> {
     /// The cookie secret of the browser's current session, if it sent one: that session ends
     /// when the new one starts.
     pub previous_session: Option<&'a str>,
+    /// What the login page tells of a locked identifier, and by which rule (issue #13;
+    /// `lockout::page_lockout` of the relying party).
+    pub lockout: lockout::PageLockout,
 }
 
 /// A session that just started, and what it resumes.
@@ -81,6 +85,11 @@ pub enum SignInOutcome {
     /// Wrong credentials, or an account that cannot sign in: one generic answer
     /// (`account::login`).
     Failed,
+    /// A failure on a page that tells: the typed identifier is locked until `until` (issue #13;
+    /// the same whether or not an account has it).
+    Locked {
+        until: i64,
+    },
     /// Too many sign-ins in flight from this address: nothing was checked; try again shortly.
     Busy,
     /// The password is right but the account owes first-login steps (issue #4): the flow named
@@ -100,11 +109,16 @@ pub async fn sign_in_with_password(
     password: &Secret,
 ) -> Result<SignInOutcome, InfraError> {
     let client_id = attempt.client_id;
-    let (user, password_expired) = match login::authenticate(s, login, password, attempt.info, client_id).await? {
+    let outcome = login::authenticate_on_page(s, login, password, attempt.info, client_id, attempt.lockout).await?;
+    let (user, password_expired) = match outcome {
         LoginOutcome::Success { user, password_expired } => (user, password_expired),
         LoginOutcome::Failed => {
             tracing::info!(%client_id, "sign-in failed");
             return Ok(SignInOutcome::Failed);
+        }
+        LoginOutcome::Locked { until } => {
+            tracing::info!(%client_id, "sign-in failed: the typed identifier is locked (told)");
+            return Ok(SignInOutcome::Locked { until });
         }
         LoginOutcome::Busy => return Ok(SignInOutcome::Busy),
     };

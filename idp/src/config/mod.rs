@@ -116,6 +116,8 @@ pub struct RawConfig {
     /// Self-service recovery (issue #5): lifetimes, attempts, rate limits, support, propagation
     /// webhook, SMS sender. The per-type rules are in `user_types.recovery`.
     pub recovery: RecoverySettings,
+    /// `[lockout]`: what the login page tells of a locked identifier (issue #13, decision 0020).
+    pub lockout: LockoutSettings,
     /// Seconds a rotated client secret keeps working beside the new one (issue #12): 24 hours.
     pub secret_overlap: i64,
     /// Days the audit trail is kept; older events are purged by the worker. 0: kept forever.
@@ -182,6 +184,7 @@ impl Default for RawConfig {
             activation_link_lifetime: 72 * 3600,
             password_expiry_check_interval: 3600,
             recovery: RecoverySettings::default(),
+            lockout: LockoutSettings::default(),
             secret_overlap: 24 * 3600,
             audit_retention_days: 400,
             dynamic_registration: false,
@@ -226,9 +229,23 @@ pub struct Config {
     /// Where the client's address is read from (`domain::client_address`).
     pub proxies: ProxySettings,
     pub recovery: RecoverySettings,
+    pub lockout: LockoutSettings,
     pub admin: AdminSettings,
     /// The zone of the times shown to people (`time_zone`).
     pub time_zone: LocalTimeZone,
+}
+
+/// `[lockout]`: the installation-wide part of the sign-in lockout (issue #13, decision 0020).
+/// The counts and durations are per user type (`[user_types.lockout]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LockoutSettings {
+    /// The login page says "Le compte a été verrouillé…", with the time to wait and a link to
+    /// recovery, once the typed identifier itself failed the page's `max_failures` times,
+    /// whether or not an account has that login. Off by default (the generic failure only);
+    /// overridden by the user type the client preselects (`[user_types.lockout] tell_locked`),
+    /// then by the client (`--setting tell_locked=true`).
+    pub tell_locked: bool,
 }
 
 /// Administration settings (issue #12).
@@ -602,6 +619,7 @@ impl Config {
                 window: raw.password_checks_window,
             },
             recovery: raw.recovery.validated().map_err(|m| invalid(format!("recovery: {m}")))?,
+            lockout: raw.lockout,
             admin: AdminSettings {
                 secret_overlap: raw.secret_overlap,
                 audit_retention_days: raw.audit_retention_days,

@@ -90,6 +90,8 @@ fn the_seed_portals_example_parses_with_their_rules() {
     assert_eq!(bonus.password_policy.max_age_days, Some(90));
     assert_eq!((bonus.lockout.max_failures, bonus.lockout.lock_minutes), (3, 20));
     assert!(bonus.secret_question && bonus.captcha == CaptchaKind::Image);
+    assert_eq!(bonus.lockout.tell_locked, Some(true), "Bonus Eco's login page tells of a lock (issue #13)");
+    assert!(!c.lockout.tell_locked, "the installation does not");
     let segur = c.user_types.get("segur_operateur").unwrap();
     assert!(segur.secret_question && segur.captcha == CaptchaKind::Arithmetic);
 }
@@ -207,4 +209,50 @@ fn the_time_zone_is_paris_unless_set_and_an_unknown_zone_is_a_config_error() {
     assert_eq!(from_env.time_zone.name(), "Pacific/Noumea");
     let err = Config::from_sources("time_zone = \"Europe/Atlantis\"", &[]).unwrap_err().to_string();
     assert!(err.contains("time_zone \"Europe/Atlantis\" is not a time zone"), "{err}");
+}
+
+#[test]
+fn the_lock_message_is_off_by_default_and_resolved_client_then_preselected_type_then_installation() {
+    use crate::account::lockout::PageLockout;
+    use crate::domain::client::ClientSettings;
+    let seed = Config::from_sources(include_str!("../../../deploy/seed-portals.example.toml"), &[]).unwrap();
+    let client = |preselect: Option<&str>, tell: Option<bool>| ClientSettings {
+        recovery_user_type: preselect.map(str::to_owned),
+        tell_locked: tell,
+        ..ClientSettings::default()
+    };
+    let resolve =
+        |c: &Config, settings: Option<&ClientSettings>| PageLockout::resolve(c.lockout, &c.user_types, settings);
+
+    let bonus = resolve(&seed, Some(&client(Some("bonus_eco"), None)));
+    assert!(bonus.tell, "a client preselecting Bonus Eco tells");
+    assert_eq!((bonus.rule.max_failures, bonus.rule.lock_minutes), (3, 20), "by Bonus Eco's rule");
+    assert!(!resolve(&seed, Some(&client(Some("bonus_eco"), Some(false)))).tell, "the client's own setting wins");
+    assert!(!resolve(&seed, Some(&client(Some("elu"), None))).tell, "another type: the installation's (off)");
+    assert!(!resolve(&seed, Some(&client(None, None))).tell, "no preselected type: the installation's");
+    assert!(!resolve(&seed, None).tell);
+    assert!(resolve(&seed, Some(&client(None, Some(true)))).tell, "a client may turn it on alone");
+    assert!(!resolve(&seed, Some(&client(Some("no_such_type"), None))).tell, "an undeclared type is no preselection");
+
+    let on = Config::from_sources("[lockout]\ntell_locked = true\n", &[]).unwrap();
+    assert!(on.lockout.tell_locked);
+    assert!(resolve(&on, None).tell, "the installation turns it on everywhere");
+    assert!(!Config::from_sources("", &[]).unwrap().lockout.tell_locked, "off by default");
+    assert!(Config::from_sources("[lockout]\ntell = true\n", &[]).is_err(), "unknown keys are refused");
+}
+
+#[test]
+fn a_type_cannot_tell_of_a_lock_it_never_sets() {
+    let never_locks = "[[user_types]]\nid = \"x\"\nlabel = { fr = \"x\", en = \"x\" }\n\
+                       [user_types.lockout]\nmax_failures = 0\ntell_locked = true\n";
+    let err = Config::from_sources(never_locks, &[]).unwrap_err().to_string();
+    assert!(err.contains("tell_locked") && err.contains("max_failures"), "{err}");
+    let on = Config::from_sources(
+        "[lockout]\ntell_locked = true\n[[user_types]]\nid = \"x\"\nlabel = { fr = \"x\", en = \"x\" }\n\
+         [user_types.lockout]\nmax_failures = 0\n",
+        &[],
+    )
+    .unwrap();
+    let page = crate::account::lockout::PageLockout::resolve(on.lockout, &on.user_types, None);
+    assert!(!page.tell, "an installation whose page rule never locks has nothing to tell");
 }

@@ -81,6 +81,10 @@ pub struct ClientSettings {
     /// The user type that "Mot de passe perdu" / "Identifiant oublié" preselect for this
     /// client's people, skipping the selector (issue #5).
     pub recovery_user_type: Option<String>,
+    /// Whether this client's login page tells that the typed identifier is locked ("Le compte
+    /// a été verrouillé…", issue #13, decision 0020). Unset: the preselected type's
+    /// `[user_types.lockout] tell_locked`, else the installation's `[lockout] tell_locked`.
+    pub tell_locked: Option<bool>,
     /// CAS 3.0 (issue #11): the service URLs this client answers for, normalised
     /// (`domain::cas_service`): exact, or a prefix when one ends with `/`. Set by `--cas-service`.
     pub cas_services: Vec<String>,
@@ -127,6 +131,7 @@ impl Default for ClientSettings {
             frontchannel_logout_uri: Default::default(),
             frontchannel_logout_session_required: Default::default(),
             recovery_user_type: Default::default(),
+            tell_locked: Default::default(),
             cas_services: Default::default(),
             cas_attributes: Default::default(),
             cas_single_logout: true,

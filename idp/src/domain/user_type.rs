@@ -87,6 +87,11 @@ pub struct RecoveryRule {
     /// Ask the account's secret question when it has one. When the type requires one
     /// (`secret_question`) and the account never set it, recovery stops on the support message.
     pub ask_secret_question: bool,
+    /// What happens when the type requires a secret question and the account never set one
+    /// (issue #13, decision 0020): by default the pages go on as for an unknown login and the
+    /// owner gets the support message by e-mail; `page` shows it on screen, as the Bonus Eco
+    /// seed does, which tells whoever typed the identifier that the account exists.
+    pub missing_secret_notice: MissingSecretNotice,
     /// How a forgotten password is recovered.
     pub password: PasswordRecovery,
     /// How a forgotten identifier is recovered.
@@ -106,6 +111,7 @@ impl Default for RecoveryRule {
             birth_date: false,
             captcha: CaptchaKind::Arithmetic,
             ask_secret_question: true,
+            missing_secret_notice: MissingSecretNotice::Mail,
             password: PasswordRecovery::Code,
             identifier: IdentifierRecovery::Email,
         }
@@ -122,6 +128,19 @@ pub enum RecoveryHandling {
     External,
     /// Shown the support contact only.
     Support,
+}
+
+/// Where the support message of an account without its required secrets goes (decision 0020).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingSecretNotice {
+    /// The same pages as an unknown login (a decoy question, "Procédure terminée"); the owner
+    /// receives the message by e-mail (`mail/missing_secret`).
+    #[default]
+    Mail,
+    /// The message on the page ("L'ensemble des secrets … n'étant pas renseigné …"): it says
+    /// that the account exists.
+    Page,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,11 +230,23 @@ impl Default for PasswordPolicy {
 pub struct LockoutRule {
     pub max_failures: u32,
     pub lock_minutes: u32,
+    /// On the login page of a client that preselects this type (its `recovery_user_type`):
+    /// whether it tells that the typed identifier is locked (issue #13, decision 0020). Unset:
+    /// the installation's `[lockout] tell_locked`. Needs `max_failures` and `lock_minutes`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tell_locked: Option<bool>,
 }
 
 impl Default for LockoutRule {
     fn default() -> Self {
-        Self { max_failures: 3, lock_minutes: 20 }
+        Self { max_failures: 3, lock_minutes: 20, tell_locked: None }
+    }
+}
+
+impl LockoutRule {
+    /// Failures lock at all: a count and a duration.
+    pub fn locks(&self) -> bool {
+        self.max_failures > 0 && self.lock_minutes > 0
     }
 }
 
@@ -324,6 +355,8 @@ pub enum UserTypeError {
     BadPolicy(String, String),
     #[error("user type {0:?}, recovery: {1}")]
     BadRecovery(String, String),
+    #[error("user type {0:?}, lockout: {1}")]
+    BadLockout(String, String),
 }
 
 impl UserTypes {
@@ -347,6 +380,12 @@ impl UserTypes {
                 return Err(UserTypeError::BadPolicy(t.id.clone(), "inconsistent lengths, counts or strength".into()));
             }
             t.recovery.validate().map_err(|m| UserTypeError::BadRecovery(t.id.clone(), m))?;
+            if t.lockout.tell_locked == Some(true) && !t.lockout.locks() {
+                return Err(UserTypeError::BadLockout(
+                    t.id.clone(),
+                    "tell_locked = true needs max_failures and lock_minutes above 0".into(),
+                ));
+            }
         }
         Ok(Self(types))
     }
@@ -387,7 +426,7 @@ mod tests {
         let t = types.default_type();
         assert_eq!(t.id, "usager");
         assert_eq!(t.password_policy.min_length, 8);
-        assert_eq!(t.lockout, LockoutRule { max_failures: 3, lock_minutes: 20 });
+        assert_eq!(t.lockout, LockoutRule { max_failures: 3, lock_minutes: 20, tell_locked: None });
     }
 
     #[test]

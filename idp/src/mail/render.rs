@@ -30,6 +30,7 @@ pub const MAILS: &[&str] = &[
     "recovery_link",
     "identifier_reminder",
     "identifier_renewal",
+    "missing_secret",
 ];
 
 pub struct MailRenderer {
@@ -259,5 +260,32 @@ mod tests {
         assert!(fr.text.contains("modifié le 15/01/2026 à 13\u{a0}h\u{a0}00 (heure de Paris)"), "{}", fr.text);
         let en = r.render(None, Lang::En, "password_changed", "alice@example.org", &winter).unwrap();
         assert!(en.text.contains("2026-01-15 at 13:00 (Paris time)"), "{}", en.text);
+    }
+
+    #[test]
+    fn the_missing_secret_mail_renders_the_seed_message_in_french_and_english() {
+        let r = renderer();
+        let ctx = serde_json::json!({
+            "name": "Paul Roux", "login": "pro.neuf", "flow": "password",
+            "support": "0 800 74 74 00", "support_url": "https://support.example/contact",
+        });
+        let fr = r.render(None, Lang::Fr, "missing_secret", "pro@example.org", &ctx).unwrap();
+        assert_eq!(fr.subject, "Votre demande n'a pas pu aboutir");
+        assert!(
+            fr.text.contains("L'ensemble des secrets (question/réponse secrètes) n'étant pas renseigné"),
+            "{}",
+            fr.text
+        );
+        assert!(fr.text.contains("réinitialisation du mot de passe") && fr.text.contains("pro.neuf"), "{}", fr.text);
+        let html = fr.html.replace("&#x2F;", "/");
+        assert!(html.contains("0 800 74 74 00") && html.contains("href=\"https://support.example/contact\""), "{html}");
+        let identifier = serde_json::json!({
+            "name": "Paul Roux", "login": "pro.neuf", "flow": "identifier", "support": "+33 800 74 74 00", "support_url": "",
+        });
+        let en = r.render(None, Lang::En, "missing_secret", "pro@example.org", &identifier).unwrap();
+        assert_eq!(en.subject, "Your request could not be completed");
+        assert!(en.text.contains("A username reminder was requested for the account pro.neuf."), "{}", en.text);
+        assert!(en.text.contains("have not been set") && en.text.contains("+33 800 74 74 00"), "{}", en.text);
+        assert!(!en.html.contains("href=\"\""), "no empty support link: {}", en.html);
     }
 }

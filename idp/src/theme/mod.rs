@@ -67,6 +67,7 @@ pub const REQUIRED_KEYS: &[&str] = &[
     "cas_error_unknown_service",
     "login_failed",
     "login_busy",
+    "login_locked",
     "recovery_throttled",
     "identifier_sms_failed",
     "login_required_field",

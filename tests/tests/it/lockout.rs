@@ -1,10 +1,13 @@
 //! Lockout and throttling (issue #4): three wrong passwords lock an account for twenty minutes
-//! (Bonus Eco), the page never tells, the owner gets one e-mail, parallel guesses cannot exceed
-//! the limit, nodes share the counters, one address cannot try without limit, and `unlock`
-//! (used by recovery, issue #5) lifts a lock.
+//! (Bonus Eco), the page does not tell by default, the owner gets one e-mail, parallel guesses
+//! cannot exceed the limit, nodes share the counters, one address cannot try without limit, and
+//! `unlock` (used by recovery, issue #5) lifts a lock. Issue #13: a page that tells (Bonus Eco's)
+//! shows the lock message for a typed identifier failed three times, account or not.
 
 use idp::account::lockout;
-use idp::domain::User;
+use idp::admin::{self, ClientSpec, UserSpec};
+use idp::domain::client::ClientSettings;
+use idp::domain::{Secret, User};
 use idp_tests::browser::Page;
 use idp_tests::mail::{Mail, read_outbox};
 use idp_tests::rp::Rp;
@@ -293,4 +296,159 @@ where
         out.push(h.await.unwrap());
     }
     out
+}
+
+// --- Issue #13: the lock message on a page that tells (Bonus Eco) ---------------------------
+
+const LOCKED: &str = "Le compte a été verrouillé suite à un trop grand nombre d&#x27;échecs de connexion avec cet identifiant utilisateur.";
+
+/// The seed portals' user types (`deploy/seed-portals.example.toml`: Bonus Eco tells), a
+/// Bonus Eco account `bonus.pro`, and a client preselecting Bonus Eco, with `tell_locked` as
+/// given (`None`: the type's setting).
+async fn bonus_eco(tell_locked: Option<bool>) -> (TestApp, Rp) {
+    let seed = idp::config::Config::from_sources(include_str!("../../../deploy/seed-portals.example.toml"), &[])
+        .expect("the seed example is valid");
+    let types = seed.user_types.all().to_vec();
+    let app =
+        TestApp::spawn_with(Setup { tweak: Box::new(move |raw| raw.user_types = types), ..Setup::default() }).await;
+    let spec = UserSpec {
+        login: "bonus.pro".into(),
+        email: "bonus.pro@example.org".into(),
+        given_name: "Paul".into(),
+        family_name: "Roux".into(),
+        user_type: "bonus_eco".into(),
+        ..UserSpec::default()
+    };
+    admin::add_user(&app.services, &spec, &Secret::new(PASSWORD)).await.unwrap();
+    let client = ClientSpec {
+        id: "bonus-eco".into(),
+        name: "Extranet Bonus Eco".into(),
+        redirect_uris: vec![RP_CALLBACK.into()],
+        grants: vec!["authorization_code".into()],
+        settings: ClientSettings {
+            recovery_user_type: Some("bonus_eco".into()),
+            tell_locked,
+            ..ClientSettings::default()
+        },
+        ..ClientSpec::default()
+    };
+    let (client, secret) = app.client(client).await;
+    let rp = Rp::discover(&app.issuer, &client.id, secret.as_deref(), RP_CALLBACK).await;
+    (app, rp)
+}
+
+/// The alert above the form: what the page says about the attempt.
+fn alert(page: &Page) -> &str {
+    let start = page.body.find("role=\"alert\"").unwrap_or_else(|| panic!("no alert on the page: {}", page.body));
+    let end = start + page.body[start..].find("</div>").unwrap();
+    &page.body[start..end]
+}
+
+/// `text` without the value of its `request_id` (each login page has its own request).
+fn without_request_id(text: &str) -> String {
+    let Some(start) = text.find("request_id=") else { return text.to_owned() };
+    let value = start + "request_id=".len();
+    let end = value + text[value..].find(['&', '"']).unwrap_or(text.len() - value);
+    format!("{}request_id=…{}", &text[..start], &text[end..])
+}
+
+fn assert_told_locked(page: &Page, minutes: &str, what: &str) {
+    assert_eq!(page.status, 401, "{what}: unexpected status; the page said: {}", page.body);
+    let said = alert(page);
+    assert!(said.contains(LOCKED), "{what}: the page does not say the account is locked: {said}");
+    assert!(said.contains(&format!("{minutes}\u{a0}minutes")), "{what}: not {minutes} minutes to wait: {said}");
+    assert!(said.contains("href=\"/recovery/password?"), "{what}: no link to the password recovery: {said}");
+    assert!(!said.contains(LOGIN_FAILED), "{what}: the generic failure as well: {said}");
+}
+
+#[tokio::test]
+async fn a_bonus_eco_account_failed_three_times_is_told_it_is_locked_with_the_wait_and_a_recovery_link() {
+    let (app, rp) = bonus_eco(None).await;
+
+    for i in 1..=2 {
+        assert_refused(&sign_in(&app, &rp, "bonus.pro", WRONG).await, &format!("wrong password #{i}"));
+    }
+    let third = sign_in(&app, &rp, "bonus.pro", WRONG).await;
+    app.clock.advance(5 * 60);
+    let right = sign_in(&app, &rp, "bonus.pro", PASSWORD).await;
+
+    assert_told_locked(&third, "20", "the third wrong password");
+    assert_told_locked(&right, "15", "the right password five minutes into the lock");
+    app.clock.advance(15 * 60);
+    assert_signed_in(&sign_in(&app, &rp, "bonus.pro", PASSWORD).await, "once the twenty minutes are over");
+    assert_eq!(outbox(&app).len(), 1, "the owner still gets the lock e-mail");
+}
+
+#[tokio::test]
+async fn an_unknown_identifier_failed_three_times_gets_the_same_lock_message_as_a_locked_account() {
+    let (app, rp) = bonus_eco(None).await;
+    for _ in 0..3 {
+        sign_in(&app, &rp, "bonus.pro", WRONG).await;
+        sign_in(&app, &rp, "nobody.here", WRONG).await;
+    }
+
+    let locked = sign_in(&app, &rp, "bonus.pro", PASSWORD).await;
+    let unknown = sign_in(&app, &rp, "nobody.here", PASSWORD).await;
+    // The same identifier as typed differently: the counter is keyed by its PRECIS form.
+    let respelled = sign_in(&app, &rp, " NOBODY.HERE ", WRONG).await;
+
+    assert_told_locked(&locked, "20", "the locked account");
+    assert_told_locked(&unknown, "20", "the unknown identifier");
+    assert_told_locked(&respelled, "20", "the unknown identifier in capitals");
+    assert_eq!(
+        without_request_id(alert(&locked)),
+        without_request_id(alert(&unknown)),
+        "the message does not tell which one has an account"
+    );
+    assert_eq!(locked.status, unknown.status);
+    assert_eq!(outbox(&app).len(), 1, "a lock e-mail for the account only");
+}
+
+#[tokio::test]
+async fn an_identifier_failed_fewer_than_three_times_or_another_one_gets_the_ordinary_message() {
+    let (app, rp) = bonus_eco(None).await;
+    for _ in 0..3 {
+        sign_in(&app, &rp, "nobody.here", WRONG).await;
+    }
+    sign_in(&app, &rp, "someone.else", WRONG).await;
+
+    let twice = sign_in(&app, &rp, "someone.else", WRONG).await;
+    let never = sign_in(&app, &rp, "a.third.one", WRONG).await;
+    let account = sign_in(&app, &rp, "bonus.pro", WRONG).await;
+
+    for (what, page) in [("failed twice", &twice), ("never failed", &never), ("an account failed once", &account)] {
+        assert_refused(page, what);
+        assert!(!page.body.contains(LOCKED), "{what}: told locked: {}", alert(page));
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_switches_the_message_off_gives_the_generic_failure_even_to_a_locked_account() {
+    let (app, rp) = bonus_eco(Some(false)).await;
+    for _ in 0..3 {
+        sign_in(&app, &rp, "bonus.pro", WRONG).await;
+    }
+
+    let locked = sign_in(&app, &rp, "bonus.pro", PASSWORD).await;
+
+    assert_refused(&locked, "the right password on a locked account, message off");
+    assert!(!locked.body.contains(LOCKED), "told locked: {}", alert(&locked));
+}
+
+#[tokio::test]
+async fn the_lock_message_is_in_english_too() {
+    let (app, rp) = bonus_eco(None).await;
+    for _ in 0..3 {
+        sign_in(&app, &rp, "nobody.here", WRONG).await;
+    }
+    let browser = Browser::new();
+    let french = login_page(&app, &rp, &browser).await;
+    let english = browser.get(&app.url(&french.link_with("hreflang=\"en\"").expect("a language switch"))).await;
+
+    let told = browser.submit_login(&app.issuer, &english, "nobody.here", WRONG).await;
+
+    let said = alert(&told);
+    assert!(said.contains("The account has been locked after too many failed sign-ins with this username."), "{said}");
+    assert!(said.contains("Please wait 20 minutes before trying again."), "{said}");
+    assert!(said.contains("Forgotten your password? Reset it"), "{said}");
 }

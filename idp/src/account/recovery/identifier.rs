@@ -157,7 +157,7 @@ async fn begin_now(
             }
         }
         IdentifierRecovery::Email => {
-            flow.step = match super::question_step(s, &flow).await? {
+            flow.step = match super::question_step(s, &mut flow, info).await? {
                 QuestionStep::SecretsMissing => Step::SecretsMissing,
                 QuestionStep::Ask => Step::SecretQuestion,
                 QuestionStep::Skip => {

@@ -36,7 +36,7 @@ use super::audit;
 use super::secret_question::{self, Outcome};
 use super::signin::Continuation;
 use crate::crypto;
-use crate::domain::user_type::{IdentifyBy, RecoveryRule};
+use crate::domain::user_type::{IdentifyBy, MissingSecretNotice, RecoveryRule};
 use crate::domain::{Client, Lang, Secret, User};
 use crate::ephemeral::{get_json, put_json, ttl_until};
 use crate::services::{InfraError, Services};
@@ -431,14 +431,72 @@ pub enum QuestionStep {
 
 /// The secret-question step of `flow`. The question is asked only when the rule asks for it
 /// AND the type requires every account to have one: with optional questions, asking those who
-/// set one and skipping the others (and the unknown) would tell who has an account. An account
-/// of such a type that never set its question gets the support message, as the seed does; that
-/// page alone says an account exists, after the captcha and within the rate limits.
-pub async fn question_step(s: &Services, flow: &Flow) -> Result<QuestionStep, InfraError> {
-    if !s.user_types.of(&flow.user_type).recovery_asks_question() {
+/// set one and skipping the others (and the unknown) would tell who has an account.
+///
+/// An account of such a type that never set its question (issue #13, decision 0020): with
+/// `missing_secret_notice = "mail"` (the default) its owner is e-mailed the support message and
+/// the flow forgets the account, so it goes on exactly as an unknown login's (the decoy
+/// question, "Procédure terminée", nothing else sent); with `"page"` the support message is
+/// the next page, as the seed shows it, which says that the account exists.
+pub async fn question_step(s: &Services, flow: &mut Flow, info: &ClientInfo) -> Result<QuestionStep, InfraError> {
+    let user_type = s.user_types.of(&flow.user_type);
+    if !user_type.recovery_asks_question() {
         return Ok(QuestionStep::Skip);
     }
-    Ok(if secrets_missing(s, flow).await? { QuestionStep::SecretsMissing } else { QuestionStep::Ask })
+    if !secrets_missing(s, flow).await? {
+        return Ok(QuestionStep::Ask);
+    }
+    match user_type.recovery.missing_secret_notice {
+        MissingSecretNotice::Page => Ok(QuestionStep::SecretsMissing),
+        MissingSecretNotice::Mail => {
+            if let Some(user) = match flow.user_ids.first() {
+                Some(id) => s.store.user_by_id(id).await?,
+                None => None,
+            } {
+                send_missing_secret(s, flow, &user, info).await?;
+            }
+            flow.user_ids.clear();
+            Ok(QuestionStep::Ask)
+        }
+    }
+}
+
+/// Context of the `missing_secret` mail.
+#[derive(Serialize)]
+struct MissingSecretMail<'a> {
+    name: String,
+    login: &'a str,
+    /// `password` or `identifier`: what was asked for.
+    flow: &'static str,
+    support: &'a str,
+    support_url: &'a str,
+}
+
+/// The seed's support message, to the account's own address (queued like the other mails).
+async fn send_missing_secret(s: &Services, flow: &Flow, user: &User, info: &ClientInfo) -> Result<(), InfraError> {
+    // The flow's language (the page the person acted on), else the owner's.
+    let lang = info.lang.or_else(|| user.locale.as_deref().and_then(Lang::from_tag)).unwrap_or_default();
+    let kind = match flow.kind {
+        FlowKind::Password => "password",
+        FlowKind::Identifier => "identifier",
+    };
+    let (support, support_url) = s.recovery.support_for(s.user_types.get(&user.user_type), lang);
+    let context = MissingSecretMail {
+        name: user.display_name(),
+        login: &user.login,
+        flow: kind,
+        support: &support,
+        support_url: &support_url,
+    };
+    crate::mail::notify::send(s, user, Some(lang), "missing_secret", &context).await;
+    audit::record(
+        s,
+        Some(&user.id),
+        audit::RECOVERY_SENT,
+        info,
+        serde_json::json!({ "method": "missing_secret_notice", "flow": kind }),
+    )
+    .await
 }
 
 /// Whether recovery must stop on the support message: the type requires a secret question and

@@ -93,7 +93,7 @@ async fn begin_now(
 /// The step after identification: the secret question (the account's, or a decoy), the
 /// support message when the type requires a question the account never set, or the delivery.
 async fn after_identification(s: &Services, flow: &mut Flow, info: &ClientInfo) -> Result<(), InfraError> {
-    match super::question_step(s, flow).await? {
+    match super::question_step(s, flow, info).await? {
         QuestionStep::SecretsMissing => {
             flow.step = Step::SecretsMissing;
             super::save(s, flow).await

@@ -16,6 +16,7 @@ use serde::Serialize;
 use super::resume::{self, WhenGone};
 use super::{PostedForm, field, parse_params, see_other};
 use crate::account::csrf::Context;
+use crate::account::lockout;
 use crate::account::signin::{self, Attempt, Continuation, SignInOutcome};
 use crate::domain::user_type::UserType;
 use crate::domain::{Client, Lang, Secret};
@@ -97,7 +98,19 @@ struct LoginPage<'a> {
     recovery_query: String,
     login: &'a str,
     error: String,
+    /// Set with the lock message (issue #13): the whole minutes left, for
+    /// "Réessayez dans {n} minutes" and the link to recovery.
+    locked_minutes: Option<i64>,
     client_name: &'a str,
+}
+
+/// What the page says above the form after a POST.
+#[derive(Clone, Copy)]
+enum Notice<'a> {
+    /// A catalog key (the generic failure, a required field, busy).
+    Error(&'a str),
+    /// "Le compte a été verrouillé…", the minutes left and a link to recovery.
+    Locked { minutes: i64 },
 }
 
 /// The `user_type` of the page's URL, whose theme the page takes when its client has none: a
@@ -129,7 +142,7 @@ fn view_of(state: &AppState, browser: &Browser, target: &LoginTarget) -> View {
     view
 }
 
-fn render(state: &AppState, browser: &Browser, target: &LoginTarget, login: &str, error: Option<&str>) -> Response {
+fn render(state: &AppState, browser: &Browser, target: &LoginTarget, login: &str, notice: Option<Notice>) -> Response {
     let view = view_of(state, browser, target);
     let locator = target.csrf_locator();
     let (csrf, set) = state.form_token(browser, &Context::Login { form: target.form_path, locator: &locator });
@@ -142,10 +155,18 @@ fn render(state: &AppState, browser: &Browser, target: &LoginTarget, login: &str
         hidden: target.locator.iter().map(|(name, value)| HiddenField { name, value }).collect(),
         recovery_query: query_of(&target.recovery_query, view.lang),
         login,
-        error: error.map(|key| state.text(&view, key)).unwrap_or_default(),
+        error: match notice {
+            Some(Notice::Error(key)) => state.text(&view, key),
+            Some(Notice::Locked { .. }) => state.text(&view, "login_locked"),
+            None => String::new(),
+        },
+        locked_minutes: match notice {
+            Some(Notice::Locked { minutes }) => Some(minutes),
+            _ => None,
+        },
         client_name: &target.client.name,
     };
-    let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    let status = if notice.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
     state.page(status, &view, "login.html", &page, target.redirect_origin.as_deref(), with_cookies(set))
 }
 
@@ -171,7 +192,7 @@ pub async fn submit(
     }
     let password = field(&params, "password")?.unwrap_or_default();
     if login.trim().is_empty() || password.is_empty() {
-        return Ok(render(state, browser, target, login, Some("login_required_field")));
+        return Ok(render(state, browser, target, login, Some(Notice::Error("login_required_field"))));
     }
     let info = browser.client_info();
     let attempt = Attempt {
@@ -180,12 +201,17 @@ pub async fn submit(
         ui_locales: target.ui_locales.as_deref(),
         info: &info,
         previous_session: browser.cookie(state.cookies.session),
+        lockout: lockout::page_lockout(&state.services, Some(&target.client.settings)),
     };
     match signin::sign_in_with_password(&state.services, &attempt, login, &Secret::new(password)).await? {
-        SignInOutcome::Failed => Ok(render(state, browser, target, login, Some("login_failed"))),
+        SignInOutcome::Failed => Ok(render(state, browser, target, login, Some(Notice::Error("login_failed")))),
+        SignInOutcome::Locked { until } => {
+            let minutes = lockout::minutes_left(until, state.services.now());
+            Ok(render(state, browser, target, login, Some(Notice::Locked { minutes })))
+        }
         SignInOutcome::Busy => {
             // RFC 6585 §4: 429 Too Many Requests, with when to come back.
-            let mut page = render(state, browser, target, login, Some("login_busy"));
+            let mut page = render(state, browser, target, login, Some(Notice::Error("login_busy")));
             *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             page.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("2"));
             Ok(page)
