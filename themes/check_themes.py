@@ -141,8 +141,9 @@ def main():
         overrides = {p.name: p for p in tdir.glob("*.html")} if tdir.exists() else {}
         if name != "default":
             for extra in overrides:
-                if extra not in PAGES:
-                    problem(f"{name}/templates/{extra}: not a known page template")
+                # A theme replaces pages or the partials they include, never adds templates.
+                if extra not in PAGES and not (default / "templates" / extra).exists():
+                    problem(f"{name}/templates/{extra}: not a template of the default theme")
         # Effective template set: theme's own, else default's.
         effective = {page: overrides.get(page, default / "templates" / page) for page in PAGES}
         effective.update(overrides)

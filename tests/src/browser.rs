@@ -15,7 +15,51 @@ pub struct Page {
     pub url: String,
 }
 
+/// The French notices of a form about its required fields (issue #13, item 5).
+pub const ALL_REQUIRED: &str = "Tous les champs sont obligatoires.";
+pub const REQUIRED_BUT_OPTIONAL: &str = "Tous les champs sont obligatoires, sauf ceux marqués « facultatif ».";
+
 impl Page {
+    /// Checks what a form's notice says about its fields (issue #13): under "Tous les champs
+    /// sont obligatoires." every field a person fills in (not hidden, not a button) is
+    /// `required` or a `<select>` (always answered); under "…sauf ceux marqués « facultatif »"
+    /// every other field's label says "facultatif". Returns how many forms carried a notice.
+    pub fn check_required_notices(&self) -> usize {
+        let body = &self.body;
+        let mut forms = 0;
+        for (at, _) in body.match_indices("class=\"form__required-notice\"") {
+            forms += 1;
+            let start = body[..at].rfind("<form").expect("the notice is inside a form");
+            let end = at + body[at..].find("</form>").expect("the form ends");
+            let form = &body[start..end];
+            let notice = &body[at..at + body[at..].find("</p>").unwrap()];
+            let optional_allowed = notice.contains("sauf ceux marqués");
+            assert!(optional_allowed || notice.contains(ALL_REQUIRED), "an unknown notice: {notice}");
+            let mut rest = form;
+            while let Some(open) = rest.find(['<']) {
+                rest = &rest[open..];
+                let tag_end = rest.find('>').unwrap_or(rest.len());
+                let tag = &rest[..tag_end];
+                let field = tag.starts_with("<input") || tag.starts_with("<textarea");
+                let hidden = ["type=\"hidden\"", "type=\"submit\"", "type=\"button\""].iter().any(|t| tag.contains(t));
+                if field && !hidden && !tag.contains(" required") {
+                    let id = tag.split("id=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or_default();
+                    let label = form
+                        .split(&format!("for=\"{id}\">"))
+                        .nth(1)
+                        .and_then(|s| s.split("</label>").next())
+                        .unwrap_or_default();
+                    assert!(
+                        optional_allowed && label.contains("facultatif"),
+                        "the notice says every field is required, but {tag} is not (label {label:?}): {form}"
+                    );
+                }
+                rest = &rest[1..];
+            }
+        }
+        forms
+    }
+
     pub fn location(&self) -> Option<String> {
         self.headers.get(LOCATION).map(|v| v.to_str().unwrap().to_owned())
     }

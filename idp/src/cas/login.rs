@@ -41,6 +41,8 @@ pub enum LoginOutcome {
     FormPost {
         action: String,
         fields: Vec<(String, String)>,
+        /// The service's client, for the page's theme (issue #13).
+        client_id: String,
     },
     /// Sign in first, then `resume` with this continuation; the client is for the page.
     SignIn {
@@ -193,6 +195,7 @@ async fn issue(
         return Ok(LoginOutcome::FormPost {
             action: service.as_str().to_owned(),
             fields: vec![("ticket".to_owned(), st)],
+            client_id: client.id.clone(),
         });
     }
     Ok(LoginOutcome::Redirect(with_param(service.as_str(), "ticket", &st)))

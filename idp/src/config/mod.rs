@@ -350,6 +350,16 @@ impl Default for RecoverySettings {
 }
 
 impl RecoverySettings {
+    /// The support contact (text, link) shown in `lang` to a person of `user_type`, or to
+    /// someone whose type is not known (the selector's "J'ai besoin de support"): see
+    /// `RecoveryRule::support_contact`.
+    pub fn support_for(&self, user_type: Option<&UserType>, lang: crate::domain::Lang) -> (String, String) {
+        match user_type {
+            Some(t) => t.recovery.support_contact(&self.support, self.support_url.as_deref(), lang),
+            None => (self.support.get(lang).to_owned(), self.support_url.clone().unwrap_or_default()),
+        }
+    }
+
     fn validated(self) -> Result<Self, String> {
         for (name, value) in [
             ("code_lifetime", self.code_lifetime),

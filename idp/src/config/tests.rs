@@ -115,7 +115,9 @@ fn the_seed_portals_example_reproduces_each_recovery() {
     // Ségur: link, identifier reminder; consular: new identifier.
     assert_eq!((rule("segur_operateur").password, rule("segur_operateur").identifier), (P::Link, I::Email));
     assert_eq!(rule("electeur").identifier, I::NewIdentifier);
-    assert!(c.recovery.support_url.is_some());
+    // The installation's support belongs to no portal; the Region's types name their own.
+    assert!(c.recovery.support.get(crate::domain::Lang::Fr).contains("votre organisation"));
+    assert!(rule("usager").support.is_some_and(|s| s.get(crate::domain::Lang::Fr).contains("05 57 57 80 00")));
 }
 
 #[test]

@@ -67,9 +67,11 @@ pub struct RecoveryRule {
     /// Where `external` sends people (agents whose accounts live elsewhere).
     pub external_url: Option<String>,
     /// The support contact of this type ("0 800 74 74 00"), shown by the support page and when
-    /// recovery cannot go on (no secret question set); the global one when absent.
+    /// recovery cannot go on (no secret question set). With neither this nor `support_url`,
+    /// the installation's contact; with only one of them, that one alone
+    /// (`RecoveryRule::support_contact`).
     pub support: Option<Localized>,
-    /// A contact form for this type; the global one when absent.
+    /// A contact form for this type (see `support`).
     pub support_url: Option<String>,
     /// How a person names their account on the first page (in this order on the form).
     pub identify_by: Vec<IdentifyBy>,
@@ -286,9 +288,23 @@ impl RecoveryRule {
         Ok(())
     }
 
-    /// The support contact of this type, or `fallback` (the installation's).
-    pub fn support_or<'a>(&'a self, fallback: &'a Localized) -> &'a Localized {
-        self.support.as_ref().unwrap_or(fallback)
+    /// The support contact this type's pages show in `lang`, as (text, link), either possibly
+    /// empty: the type's own when it names one, a text or a link or both (a type with only a
+    /// link, like Ségur's contact form, shows only that link and never borrows the
+    /// installation's text, which belongs to another portal: issue #13), else the
+    /// installation's (`installation_text`, `installation_url`).
+    pub fn support_contact(
+        &self,
+        installation_text: &Localized,
+        installation_url: Option<&str>,
+        lang: Lang,
+    ) -> (String, String) {
+        let (text, url) = if self.support.is_some() || self.support_url.is_some() {
+            (self.support.as_ref(), self.support_url.as_deref())
+        } else {
+            (Some(installation_text), installation_url)
+        };
+        (text.map(|t| t.get(lang).to_owned()).unwrap_or_default(), url.unwrap_or_default().to_owned())
     }
 }
 

@@ -123,6 +123,8 @@ pub enum Outcome {
     FormPost {
         action: String,
         fields: Vec<(String, String)>,
+        /// Who the page is for (its theme) and in which language (issue #13).
+        page_for: PageFor,
     },
     Login(Box<AuthRequest>, Box<Client>),
     Consent(Box<AuthRequest>, Box<Client>),
@@ -165,17 +167,38 @@ pub fn redirect_with(uri: &str, pairs: &[(&str, Option<&str>)]) -> String {
     }
 }
 
+/// The client a page shown on its behalf is themed for, and the language it asked for
+/// (`ui_locales`), so that the form_post page looks like the rest of its sign-in (issue #13).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageFor {
+    pub client_id: String,
+    pub ui_locales: Option<String>,
+}
+
+impl PageFor {
+    fn of(request: &AuthRequest) -> Self {
+        PageFor { client_id: request.client_id.clone(), ui_locales: request.ui_locales.clone() }
+    }
+}
+
 /// The response to the client, in the requested response mode (query or form_post).
-fn to_client(redirect_uri: &str, form_post: bool, pairs: &[(&str, Option<&str>)]) -> Outcome {
+fn to_client(redirect_uri: &str, form_post: bool, pairs: &[(&str, Option<&str>)], page_for: PageFor) -> Outcome {
     if form_post {
         let fields = pairs.iter().filter_map(|(k, v)| v.map(|v| ((*k).to_owned(), v.to_owned()))).collect();
-        Outcome::FormPost { action: redirect_uri.to_owned(), fields }
+        Outcome::FormPost { action: redirect_uri.to_owned(), fields, page_for }
     } else {
         Outcome::Redirect(redirect_with(redirect_uri, pairs))
     }
 }
 
-fn error_response(s: &Services, redirect_uri: &str, form_post: bool, state: Option<&str>, err: &OAuthError) -> Outcome {
+fn error_response(
+    s: &Services,
+    redirect_uri: &str,
+    form_post: bool,
+    state: Option<&str>,
+    err: &OAuthError,
+    page_for: PageFor,
+) -> Outcome {
     to_client(
         redirect_uri,
         form_post,
@@ -185,6 +208,7 @@ fn error_response(s: &Services, redirect_uri: &str, form_post: bool, state: Opti
             ("state", state),
             ("iss", Some(&s.issuer)),
         ],
+        page_for,
     )
 }
 
@@ -248,25 +272,31 @@ pub fn check_request(
     };
     // 2. From here on, errors go back to the client.
     let form_post = params.get("response_mode") == Ok(Some("form_post"));
+    let page_for = PageFor {
+        client_id: client.id.clone(),
+        ui_locales: params.get("ui_locales").ok().flatten().map(str::to_owned),
+    };
     let state = match params.get_at_most("state", limits::MAX_STATE) {
         Ok(state) => state.map(str::to_owned),
         Err(e) => {
             let err = OAuthError::invalid_request(e.to_string());
-            return Ok(Err(error_response(s, &redirect_uri, form_post, None, &err)));
+            return Ok(Err(error_response(s, &redirect_uri, form_post, None, &err, page_for.clone())));
         }
     };
     if let Some(err) = object_error {
-        return Ok(Err(error_response(s, &redirect_uri, form_post, state.as_deref(), &err)));
+        return Ok(Err(error_response(s, &redirect_uri, form_post, state.as_deref(), &err, page_for.clone())));
     }
     let request = match validate(s, params, client, &redirect_uri, state.clone()) {
         Ok(request) => request,
-        Err(err) => return Ok(Err(error_response(s, &redirect_uri, form_post, state.as_deref(), &err))),
+        Err(err) => {
+            return Ok(Err(error_response(s, &redirect_uri, form_post, state.as_deref(), &err, page_for.clone())));
+        }
     };
     // Decision 0013: one pending request costs at most MAX_PENDING_BYTES.
     let record = serde_json::to_vec(&request).map_err(|e| ephemeral::EphemeralError::Corrupt(e.to_string()))?;
     if record.len() > MAX_PENDING_BYTES {
         let err = OAuthError::invalid_request("the authorization request is too large");
-        return Ok(Err(error_response(s, &redirect_uri, form_post, state.as_deref(), &err)));
+        return Ok(Err(error_response(s, &redirect_uri, form_post, state.as_deref(), &err, page_for.clone())));
     }
     Ok(Ok((request, record)))
 }
@@ -459,7 +489,14 @@ pub async fn resume_after_consent(
     if !approved {
         s.ephemeral.delete(&request_key(&request.id)).await?;
         let err = OAuthError::new(OAuthErrorCode::AccessDenied, "the user refused");
-        return Ok(error_response(s, &request.redirect_uri, request.form_post, request.state.as_deref(), &err));
+        return Ok(error_response(
+            s,
+            &request.redirect_uri,
+            request.form_post,
+            request.state.as_deref(),
+            &err,
+            PageFor::of(&request),
+        ));
     }
     s.store.save_consent(&session.user_id, &client.id, &request.consent_scopes(), s.now()).await?;
     request.consent_given = true;
@@ -578,6 +615,7 @@ async fn decide(
         &request.redirect_uri,
         request.form_post,
         &[("code", Some(&code)), ("state", request.state.as_deref()), ("iss", Some(&s.issuer))],
+        PageFor::of(&request),
     ))
 }
 
@@ -608,7 +646,14 @@ async fn finish_with_error(
 ) -> Result<Outcome, InfraError> {
     s.ephemeral.delete(&request_key(&request.id)).await?;
     let err = OAuthError::new(code, description);
-    Ok(error_response(s, &request.redirect_uri, request.form_post, request.state.as_deref(), &err))
+    Ok(error_response(
+        s,
+        &request.redirect_uri,
+        request.form_post,
+        request.state.as_deref(),
+        &err,
+        PageFor::of(&request),
+    ))
 }
 
 #[cfg(test)]

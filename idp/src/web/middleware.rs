@@ -121,7 +121,12 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
         }
         None => return response,
     };
-    let view = marker.view.clone().unwrap_or_else(|| View::new(&state, &browser, None, None));
+    let view = match marker.view.clone() {
+        Some(view) => view,
+        // A dependency is down or failed: no lookups, the default theme.
+        None if status.is_server_error() => View::new(&state, &browser, None, None),
+        None => View::of_request(&state, &browser).await,
+    };
     let context = ErrorContext {
         title: state.text(&view, "error_title"),
         message: state.text(&view, marker.key),

@@ -53,6 +53,33 @@ impl View {
         view
     }
 
+    /// The view of a page that knows only its request, such as an error page (issue #13): the
+    /// client of the query's pending `request_id`, else its `client_id`, themes it (else the
+    /// `user_type`'s theme); the request's `ui_locales` chooses the language. A lookup that
+    /// fails leaves the default: an error page must render.
+    pub async fn of_request(state: &AppState, browser: &Browser) -> Self {
+        let pairs: Vec<(String, String)> =
+            browser.query.as_deref().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
+        let get =
+            |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| v.len() <= 255);
+        let s = &state.services;
+        let mut ui_locales = get("ui_locales").map(str::to_owned);
+        let mut client = None;
+        if let Some(id) = get("request_id")
+            && let Ok(Some((request, c))) = crate::oidc::authorize::pending(s, id).await
+        {
+            ui_locales = ui_locales.or(request.ui_locales);
+            client = Some(c);
+        }
+        if client.is_none()
+            && let Some(id) = get("client_id")
+        {
+            client = s.store.client(id).await.ok().flatten();
+        }
+        let user_type = get("user_type").and_then(|id| s.user_types.get(id));
+        Self::with_user_type(state, browser, client.as_ref(), ui_locales.as_deref(), user_type)
+    }
+
     pub fn frame(&self) -> PageFrame {
         PageFrame { lang: self.lang, theme: self.theme.clone(), lang_switch_url: self.lang_switch_url.clone() }
     }

@@ -188,6 +188,8 @@ async fn a_provisional_password_goes_through_forced_change_and_secret_question_b
 
     let (page, pending) = p.sign_in_to_steps(&browser, "camille.durand", PROVISIONAL).await;
     assert_step(&page, "password", "Étape 1 sur 2");
+    assert!(page.body.contains(idp_tests::browser::ALL_REQUIRED), "{}", page.body);
+    assert_eq!(page.check_required_notices(), 1, "the password step: every field required");
     assert!(page.body.contains(r#"<progress class="first-login-progress__bar" max="2" value="1""#), "{}", page.body);
     assert!(page.body.contains("Choisissez votre mot de passe"), "{}", page.body);
     assert!(page.body.contains("Au moins 8 caractères"), "the policy rules are listed: {}", page.body);
@@ -200,6 +202,9 @@ async fn a_provisional_password_goes_through_forced_change_and_secret_question_b
     let page = p.step_page(&browser).await;
     assert_step(&page, "secret_question", "Étape 2 sur 2");
     assert!(page.body.contains("Dans quelle ville êtes-vous né(e) ?"), "the configured questions: {}", page.body);
+    // The own question is optional: the notice says so, and the field is marked (issue #13).
+    assert!(page.body.contains(idp_tests::browser::REQUIRED_BUT_OPTIONAL), "{}", page.body);
+    assert_eq!(page.check_required_notices(), 1);
 
     let answer = p.submit_secret_question(&browser, &page).await;
     p.back_to_rp(&browser, answer, pending, &user).await;

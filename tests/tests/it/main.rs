@@ -61,6 +61,7 @@ mod session_tokens;
 mod slow_clients;
 mod subjects;
 mod support_protocol;
+mod theme_continuity;
 mod token;
 mod token_formats;
 mod trusted_proxies;

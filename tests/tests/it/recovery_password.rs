@@ -270,7 +270,22 @@ async fn nouvelle_aquitaine_code_and_selector() {
     assert_eq!(siege.status, 200);
     assert!(text(&siege).contains("Service informatique du siège : poste 4242"), "{}", siege.body);
     let support = browser.get(&p.url(&href(&selector, "/recovery/support?").unwrap())).await;
-    assert!(text(&support).contains("Assistance : 05 57 57 80 00"), "the installation's support: {}", support.body);
+    assert!(
+        text(&support).contains("Contactez l'assistance de votre organisation"),
+        "the installation's: {}",
+        support.body
+    );
+    // Each type's support page shows its own contact, never another portal's (issue #13): the
+    // Region's telephone for its users, Ségur's contact form alone, the installation's for a
+    // type that names none (UPHF).
+    let of = |id: &str| p.url(&format!("/recovery/support?user_type={id}&lang=fr"));
+    let usager = text(&browser.get(&of("usager")).await);
+    assert!(usager.contains("Assistance : 05 57 57 80 00"), "{usager}");
+    let segur = text(&browser.get(&of("segur_operateur")).await);
+    assert!(segur.contains("https://segurnum.asp-public.fr/segurnum/contacter-assistance"), "{segur}");
+    assert!(!segur.contains("05 57 57 80 00") && !segur.contains("votre organisation"), "{segur}");
+    let sesame = text(&browser.get(&of("sesame")).await);
+    assert!(sesame.contains("votre organisation") && !sesame.contains("05 57"), "{sesame}");
 
     // "Je suis un usager": the e-mail address, then the code page.
     let first = browser.get(&p.url(&href(&selector, "/recovery/password?user_type=usager").unwrap())).await;
@@ -293,6 +308,17 @@ async fn nouvelle_aquitaine_code_and_selector() {
     let policy_page = p.next(&browser, &p.verify(&browser, &code_page, &code).await).await;
     assert!(policy_page.body.contains("Étape 3 sur 3"), "{}", policy_page.body);
     assert!(text(&policy_page).contains("/password-policy?user_type=usager"), "the live checklist");
+    // Titled and laid out as seed 004 shows it, by the Region's theme (issue #13, item 5).
+    let policy = text(&policy_page);
+    assert!(policy.contains("<h1>Modifier le mot de passe</h1>"), "{policy}");
+    assert!(policy.contains("<title>Modifier le mot de passe – "), "{policy}");
+    let buttons: Vec<&str> =
+        ["Modifier le mot de passe</button>", "type=\"reset\"", ">Réinitialiser</button>", ">Annuler</button>"]
+            .into_iter()
+            .filter(|b| !policy.contains(b))
+            .collect();
+    assert!(buttons.is_empty(), "the form lacks {buttons:?}: {policy}");
+    assert!(text(&code_page).contains("<h1>Mot de passe oublié</h1>"), "{}", code_page.body);
     let done = p.next(&browser, &p.new_password(&browser, &policy_page, NEW_PASSWORD).await).await;
     let body = text(&done);
     assert!(body.contains("Réussite") && body.contains(SUCCESS), "{body}");
@@ -307,6 +333,13 @@ async fn nouvelle_aquitaine_code_and_selector() {
     let back = href(&done, "/login?request_id=").expect("Continuer back to the relying party's login");
     let login_again = browser.get(&p.url(&back)).await;
     assert_eq!(login_again.status, 200);
+    // The recovery was in the Region's theme (its user type's; the client has none): so is the
+    // login page it ends on, its form and its language switch (issue #13, item 8).
+    let region = |page: &Page| page.stylesheets().iter().any(|s| s.starts_with("/static/region/"));
+    assert!(region(&done) && region(&login_again), "{back}: {:?}", login_again.stylesheets());
+    assert!(text(&login_again).contains("user_type=usager&lang=en"), "the language switch keeps it");
+    let failed = browser.submit_login(&p.app.issuer, &login_again, "claire.dupont", "wrong-password").await;
+    assert!(region(&failed), "a failed attempt keeps it: {:?}", failed.stylesheets());
     let signed_in = browser.submit_login(&p.app.issuer, &login_again, "claire.dupont", NEW_PASSWORD).await;
     p.back_to_rp(&browser, signed_in, pending, &user).await;
 
@@ -501,6 +534,9 @@ async fn the_typed_login_carries_over_to_mot_de_passe_perdu() {
     let first = browser.get(&p.url(&choice)).await;
     assert_eq!(first.status, 200, "{}", first.body);
     assert_eq!(first.field("identifier").as_deref(), Some("pro.bonus"), "{}", first.body);
+    // Both forms say "Tous les champs sont obligatoires." and it is true (issue #13, item 5).
+    assert_eq!(login_page.check_required_notices(), 1, "{}", login_page.body);
+    assert_eq!(first.check_required_notices(), 1, "{}", first.body);
 
     // Without the CSRF token, the button is refused like the login itself.
     let forged = [("request_id", request_id.as_str()), ("login", "pro.bonus"), ("forgot", "password")];

@@ -72,9 +72,7 @@ async fn show(
     let mut view = View::new(state, browser, Some(client), ui_locales);
     // A language link would repeat the form that led here: none on this page.
     view.lang_switch_url = String::new();
-    let r = &s.recovery;
-    let support = user_type.map_or(&r.support, |t| t.recovery.support_or(&r.support));
-    let support_url = user_type.and_then(|t| t.recovery.support_url.clone()).or_else(|| r.support_url.clone());
+    let (support, support_url) = s.recovery.support_for(user_type, view.lang);
     // Sign-out goes through the provider's logout confirmation, which this button answers.
     let params = Params::from_pairs(vec![("client_id".into(), client.id.clone())]);
     let (logout_id, csrf) = match logout::validate(s, &params, Some(session), &browser.ip).await? {
@@ -86,13 +84,6 @@ async fn show(
         }
         _ => (String::new(), String::new()),
     };
-    let page = AccessDeniedPage {
-        client_name: client.name.clone(),
-        support: support.get(view.lang).to_owned(),
-        support_url: support_url.unwrap_or_default(),
-        logout_id,
-        csrf,
-        back_url,
-    };
+    let page = AccessDeniedPage { client_name: client.name.clone(), support, support_url, logout_id, csrf, back_url };
     Ok(state.page(StatusCode::FORBIDDEN, &view, "access_denied.html", &page, None, with_cookies(cookies)))
 }

@@ -10,6 +10,7 @@ use super::{form_body, parse_params, see_other};
 use crate::account::csrf::Context;
 use crate::oidc::authorize::{self, Outcome};
 use crate::oidc::params::Params;
+use crate::services::InfraError;
 use crate::session::{self, BrowserSession};
 use crate::web::AppState;
 use crate::web::browser::Browser;
@@ -59,13 +60,14 @@ pub async fn respond(
     cookies: Vec<String>,
 ) -> Result<Response, AppError> {
     let location = match outcome {
-        Outcome::Page(err) => {
-            let view = View::new(state, browser, None, None);
-            return Err(AppError::from_page_error(err, Some(view)));
-        }
+        // Themed for the query's client and in its ui_locales by the error pages (issue #13).
+        Outcome::Page(err) => return Err(AppError::from_page_error(err, None)),
         Outcome::Redirect(url) => url,
-        Outcome::FormPost { action, fields } => {
-            return Ok(super::select_account::form_post_page(state, browser, action, fields, with_cookies(cookies)));
+        Outcome::FormPost { action, fields, page_for } => {
+            let client = state.services.store.client(&page_for.client_id).await.map_err(InfraError::from)?;
+            let view = View::new(state, browser, client.as_ref(), page_for.ui_locales.as_deref());
+            let headers = with_cookies(cookies);
+            return Ok(super::select_account::form_post_page(state, view, action, fields, headers));
         }
         Outcome::Login(request, _) => format!("/login?request_id={}", request.id),
         Outcome::Consent(request, _) => format!("/consent?request_id={}", request.id),

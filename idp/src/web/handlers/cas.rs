@@ -15,6 +15,7 @@ use crate::cas::login::{self as cas_login, LoginOutcome, Refusal};
 use crate::cas::validate::{self, Answer, Endpoint};
 use crate::cas::{proxy, single_logout};
 use crate::domain::Client;
+use crate::services::InfraError;
 use crate::session;
 use crate::web::AppState;
 use crate::web::browser::{Browser, clear_cookie};
@@ -99,8 +100,10 @@ pub async fn respond(
             super::access_denied::page_for_service(state, browser, &client, &session, cookies).await
         }
         LoginOutcome::Redirect(url) => Ok(redirect(&url, cookies)),
-        LoginOutcome::FormPost { action, fields } => {
-            Ok(super::select_account::form_post_page(state, browser, action, fields, with_cookies(cookies)))
+        LoginOutcome::FormPost { action, fields, client_id } => {
+            let client = state.services.store.client(&client_id).await.map_err(InfraError::from)?;
+            let view = View::new(state, browser, client.as_ref(), None);
+            Ok(super::select_account::form_post_page(state, view, action, fields, with_cookies(cookies)))
         }
         LoginOutcome::AccountSpace => Ok(redirect("/account", cookies)),
         LoginOutcome::SignIn { continuation, client } => Ok(show(state, browser, &target(continuation, *client))),

@@ -17,6 +17,7 @@ use super::resume::{self, WhenGone};
 use super::{PostedForm, field, parse_params, see_other};
 use crate::account::csrf::Context;
 use crate::account::signin::{self, Attempt, Continuation, SignInOutcome};
+use crate::domain::user_type::UserType;
 use crate::domain::{Client, Lang, Secret};
 use crate::oidc::authorize;
 use crate::web::AppState;
@@ -60,9 +61,11 @@ impl LoginTarget {
         serde_urlencoded::to_string(&self.locator).unwrap_or_default()
     }
 
-    /// This page in `lang`.
-    fn url_in(&self, lang: Lang) -> String {
-        query_url(self.form_path, &self.locator, lang)
+    /// This page in `lang`, keeping the theme's `user_type` (`hinted_type`).
+    fn url_in(&self, lang: Lang, user_type: Option<&str>) -> String {
+        let mut pairs = self.locator.clone();
+        pairs.extend(user_type.map(|id| ("user_type", id.to_owned())));
+        query_url(self.form_path, &pairs, lang)
     }
 }
 
@@ -86,8 +89,9 @@ struct HiddenField<'a> {
 #[derive(Serialize)]
 struct LoginPage<'a> {
     csrf: String,
-    /// Where the form posts (`lang` is added by the template).
+    /// Where the form posts, and its query (`lang`, the theme's `user_type`).
     form_action: &'a str,
+    form_query: String,
     hidden: Vec<HiddenField<'a>>,
     /// The recovery links' query, `lang` included (the paths are the template's).
     recovery_query: String,
@@ -96,11 +100,32 @@ struct LoginPage<'a> {
     client_name: &'a str,
 }
 
+/// The `user_type` of the page's URL, whose theme the page takes when its client has none: a
+/// recovery's "Continuer" names the type it was shown for, so that the flow ends in the theme it
+/// was shown in (issue #13). It changes nothing else.
+fn hinted_type<'a>(state: &'a AppState, browser: &Browser) -> Option<&'a UserType> {
+    let pairs: Vec<(String, String)> =
+        browser.query.as_deref().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
+    let (_, id) = pairs.into_iter().find(|(k, _)| k == "user_type")?;
+    state.services.user_types.get(&id).filter(|t| t.theme.is_some())
+}
+
+/// The page's theme and language: the client's theme, else the theme of the hinted user type,
+/// else that of the type the client preselects for its recoveries.
 fn view_of(state: &AppState, browser: &Browser, target: &LoginTarget) -> View {
-    let mut view = View::new(state, browser, Some(&target.client), target.ui_locales.as_deref());
+    let types = &state.services.user_types;
+    let hinted = hinted_type(state, browser);
+    let preselected = target.client.settings.recovery_user_type.as_deref().and_then(|id| types.get(id));
+    let mut view = View::with_user_type(
+        state,
+        browser,
+        Some(&target.client),
+        target.ui_locales.as_deref(),
+        hinted.or(preselected),
+    );
     // The page shown after a failed attempt answers a POST: its language switch must still
     // name what the sign-in is for.
-    view.lang_switch_url = target.url_in(view.lang.other());
+    view.lang_switch_url = target.url_in(view.lang.other(), hinted.map(|t| t.id.as_str()));
     view
 }
 
@@ -108,9 +133,12 @@ fn render(state: &AppState, browser: &Browser, target: &LoginTarget, login: &str
     let view = view_of(state, browser, target);
     let locator = target.csrf_locator();
     let (csrf, set) = state.form_token(browser, &Context::Login { form: target.form_path, locator: &locator });
+    let hint: Vec<(&'static str, String)> =
+        hinted_type(state, browser).map(|t| ("user_type", t.id.clone())).into_iter().collect();
     let page = LoginPage {
         csrf,
         form_action: target.form_path,
+        form_query: query_of(&hint, view.lang),
         hidden: target.locator.iter().map(|(name, value)| HiddenField { name, value }).collect(),
         recovery_query: query_of(&target.recovery_query, view.lang),
         login,

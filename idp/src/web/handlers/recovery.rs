@@ -184,7 +184,7 @@ fn selector(
         client_name: client.map(|c| c.name.clone()).unwrap_or_default(),
         choices,
         support_url: format!("/recovery/support{}", query_of(origin, view.lang, &[])),
-        login_url: login_url(origin, view.lang),
+        login_url: login_url(origin, view.lang, None),
     };
     state.page(StatusCode::OK, &view, "recovery_select.html", &page, None, with_cookies(None))
 }
@@ -209,12 +209,18 @@ pub fn login_hint(params: &Params) -> Option<String> {
 }
 
 /// Back to the login page of the pending request, or to /account.
-pub fn login_url(origin: &Origin, lang: Lang) -> String {
+/// With a `user_type` that has a theme, the login page keeps that theme when its client has
+/// none: a flow ends in the theme it was shown in (issue #13).
+pub fn login_url(origin: &Origin, lang: Lang, user_type: Option<&UserType>) -> String {
     match origin.request_id() {
-        Some(id) => format!(
-            "/login?{}",
-            serde_urlencoded::to_string([("request_id", id), ("lang", lang.code())]).unwrap_or_default()
-        ),
+        Some(id) => {
+            let mut pairs = vec![("request_id", id)];
+            if let Some(t) = user_type.filter(|t| t.theme.is_some()) {
+                pairs.push(("user_type", t.id.as_str()));
+            }
+            pairs.push(("lang", lang.code()));
+            format!("/login?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
+        }
         None => "/account".to_owned(),
     }
 }
@@ -236,14 +242,12 @@ fn support(
     user_type: Option<&UserType>,
 ) -> Response {
     let view = view_for(state, browser, client, origin, user_type);
-    let r = &state.services.recovery;
-    let support = user_type.map_or(&r.support, |t| t.recovery.support_or(&r.support));
-    let support_url = user_type.and_then(|t| t.recovery.support_url.clone()).or_else(|| r.support_url.clone());
+    let (support, support_url) = state.services.recovery.support_for(user_type, view.lang);
     let page = SupportPage {
         type_label: user_type.map(|t| t.label.get(view.lang).to_owned()).unwrap_or_default(),
-        support: support.get(view.lang).to_owned(),
-        support_url: support_url.unwrap_or_default(),
-        login_url: login_url(origin, view.lang),
+        support,
+        support_url,
+        login_url: login_url(origin, view.lang, user_type),
     };
     state.page(StatusCode::OK, &view, "recovery_support.html", &page, None, with_cookies(None))
 }

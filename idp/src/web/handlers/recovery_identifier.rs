@@ -148,7 +148,7 @@ async fn render(
     page.renewal = rules.recovery.identifier == IdentifierRecovery::NewIdentifier;
     page.csrf = csrf;
     page.client_name = client_name;
-    page.login_url = login_url(origin, view.lang);
+    page.login_url = login_url(origin, view.lang, Some(rules));
     page.restart_url = format!("{URL}{}", query_of(origin, view.lang, &[("user_type", user_type)]));
     Ok(state.page(status, &view, "recovery_identifier.html", &page, None, with_cookies(set)))
 }
@@ -213,9 +213,7 @@ async fn flow_page(
         }
         Step::SecretsMissing => {
             let r = &s.recovery;
-            page.support = user_type.recovery.support_or(&r.support).get(lang).to_owned();
-            page.support_url =
-                user_type.recovery.support_url.clone().or_else(|| r.support_url.clone()).unwrap_or_default();
+            (page.support, page.support_url) = r.support_for(Some(user_type), lang);
             "secrets_missing"
         }
         Step::SmsCode => "sms_code",
@@ -241,9 +239,7 @@ async fn dead_end(
     if step == "no_phone" {
         let lang = browser.lang(origin.ui_locales.as_deref());
         let r = &state.services.recovery;
-        let rule = &state.services.user_types.of(user_type).recovery;
-        page.support = rule.support_or(&r.support).get(lang).to_owned();
-        page.support_url = rule.support_url.clone().or_else(|| r.support_url.clone()).unwrap_or_default();
+        (page.support, page.support_url) = r.support_for(Some(state.services.user_types.of(user_type)), lang);
     }
     let mut response = render(state, browser, origin, user_type, status, page, None).await?;
     if let Ok(value) = clear_cookie(state.cookies.recovery, state.cookies.secure).parse() {
@@ -316,7 +312,8 @@ async fn post_step(state: &AppState, browser: &Browser, form: PostedForm) -> Res
     let origin = flow.origin();
     match identifier::act(&state.services, &mut flow, action, &browser.client_info()).await? {
         Acted::Cancelled => {
-            let mut response = see_other(&login_url(&origin, lang));
+            let user_type = state.services.user_types.get(&flow.user_type);
+            let mut response = see_other(&login_url(&origin, lang, user_type));
             if let Ok(value) = clear_cookie(state.cookies.recovery, state.cookies.secure).parse() {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }

@@ -149,11 +149,11 @@ async fn load_flow(state: &AppState, browser: &Browser) -> Result<Option<Flow>, 
 
 /// Where "Continuer" and "Annuler" lead: the relying party's pending request (through the login
 /// page, which resumes it), else /account.
-async fn continue_url(state: &AppState, origin: &Origin, lang: Lang) -> Result<String, AppError> {
+async fn continue_url(state: &AppState, origin: &Origin, lang: Lang, user_type: &str) -> Result<String, AppError> {
     if let Some(id) = origin.request_id()
         && authorize::pending(&state.services, id).await?.is_some()
     {
-        return Ok(login_url(origin, lang));
+        return Ok(login_url(origin, lang, state.services.user_types.get(user_type)));
     }
     Ok("/account".to_owned())
 }
@@ -194,7 +194,7 @@ async fn render_password(
         user_type: user_type.id.clone(),
         request_id: origin.request_id().unwrap_or_default().to_owned(),
         client_id: origin.client_id.clone().unwrap_or_default(),
-        login_url: login_url(origin, view.lang),
+        login_url: login_url(origin, view.lang, Some(user_type)),
         restart_url: format!("{PASSWORD_URL}{}", query_of(origin, view.lang, &[("user_type", &user_type.id)])),
         identifier: retry.identifier,
         captcha_error: retry.captcha_error,
@@ -230,8 +230,7 @@ async fn render_password(
                 && rule.identify_by.contains(&IdentifyBy::Login);
         }
         "secrets_missing" => {
-            page.support = rule.support_or(&s.recovery.support).get(view.lang).to_owned();
-            page.support_url = rule.support_url.clone().or_else(|| s.recovery.support_url.clone()).unwrap_or_default();
+            (page.support, page.support_url) = s.recovery.support_for(Some(user_type), view.lang);
         }
         "new_password" => {
             if let Some(user) = match flow {
@@ -246,7 +245,7 @@ async fn render_password(
                 page.masked_login = outcome.masked_login.clone();
                 page.masked_email = outcome.masked_email.clone();
             }
-            page.continue_url = continue_url(state, origin, view.lang).await?;
+            page.continue_url = continue_url(state, origin, view.lang, &user_type.id).await?;
         }
         _ => {}
     }
@@ -372,7 +371,7 @@ async fn password_post(state: &AppState, browser: &Browser, form: PostedForm) ->
     match password::act(s, &mut flow, action, &browser.client_info()).await? {
         Acted::Moved => Ok(see_other(&here)),
         Acted::Cancelled => {
-            let to = continue_url(state, &flow.origin(), lang).await?;
+            let to = continue_url(state, &flow.origin(), lang, &flow.user_type).await?;
             let mut response = see_other(&to);
             response.headers_mut().extend(with_cookies([end_cookie(state)]));
             Ok(response)

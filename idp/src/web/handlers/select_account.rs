@@ -77,14 +77,14 @@ struct FormPostPage {
 /// OAuth 2.0 Form Post Response Mode §2: a page whose form posts the response to the redirect
 /// URI, sent by `form_post.js` (no inline script) or by the visible button without JavaScript.
 /// CSP `form-action` names the redirect URI's origin.
+/// `view` is the client's theme and the language of its request (issue #13).
 pub fn form_post_page(
     state: &AppState,
-    browser: &Browser,
+    mut view: View,
     action: String,
     fields: Vec<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let mut view = View::new(state, browser, None, None);
     // A language link would repeat the authorization request: none on this page.
     view.lang_switch_url = String::new();
     let target = origin_of(&action);
