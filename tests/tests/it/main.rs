@@ -21,6 +21,7 @@ mod cas_clients;
 mod cas_proxy_logout;
 mod chromium;
 mod chromium_admin;
+mod chromium_axe;
 mod chromium_form_post;
 mod chromium_frontchannel;
 mod chromium_password;
