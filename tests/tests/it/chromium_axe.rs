@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
+use idp::account::secret_question;
 use idp::admin::{self, ClientSpec, UserSpec};
 use idp::domain::Secret;
 use idp::domain::user_type::CaptchaKind;
@@ -28,6 +29,7 @@ const ENTER: &str = "\u{E007}";
 const WIDTHS: [(u32, u32); 2] = [(1280, 900), (390, 844)];
 const LANGS: [&str; 2] = ["fr", "en"];
 const NEW_PASSWORD: &str = "Velo-Rouge-Montagne-58";
+const ANSWER: &str = "Médor";
 
 /// axe-core's `axe.min.js`: `IDP_TEST_AXE_JS`, or `tests/axe/node_modules/…` of the workspace.
 fn axe_source(test: &str) -> Option<String> {
@@ -83,7 +85,7 @@ async fn provider() -> (TestApp, Rp, Rp) {
     (app, portail, region)
 }
 
-async fn user(app: &TestApp, login: &str, email: &str, user_type: &str) {
+async fn user(app: &TestApp, login: &str, email: &str, user_type: &str) -> idp::domain::User {
     let spec = UserSpec {
         login: login.into(),
         email: email.into(),
@@ -92,7 +94,15 @@ async fn user(app: &TestApp, login: &str, email: &str, user_type: &str) {
         user_type: user_type.into(),
         ..UserSpec::default()
     };
-    admin::add_user(&app.services, &spec, &Secret::new(PASSWORD)).await.unwrap();
+    admin::add_user(&app.services, &spec, &Secret::new(PASSWORD)).await.unwrap()
+}
+
+/// Answers the page's arithmetic captcha and presses Enter.
+async fn answer_captcha(browser: &Client) {
+    let operation = browser.find(Locator::Css(".captcha__operation")).await.unwrap().text().await.unwrap();
+    let operation = operation.split(" = ?").next().unwrap().trim().to_owned();
+    let answer = idp_tests::captcha::solve_operation(&operation);
+    type_into(browser, "input[name='captcha_answer']", &format!("{answer}{ENTER}")).await;
 }
 
 /// `url` with its `lang` parameter set to `lang`.
@@ -112,6 +122,19 @@ async fn wait_for(browser: &Client, what: &str, css: &str) {
             Instant::now() < deadline,
             "waited {PATIENCE:?} for {what} ({css}); the browser is at {} showing:\n{}",
             browser.current_url().await.unwrap(),
+            body_text(browser).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the page no longer has `css` (the form was accepted).
+async fn wait_for_absence(browser: &Client, what: &str, css: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    while browser.find(Locator::Css(css)).await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "waited {PATIENCE:?} for {what}; the page says:\n{}",
             body_text(browser).await
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -227,6 +250,9 @@ async fn axe_finds_no_accessibility_violation_on_any_page_in_either_language_or_
     let (app, portail, region) = provider().await;
     user(&app, "claire.dupont", "claire.dupont@gmail.com", "usager").await;
     user(&app, "pro.bonus", "pro.bonus@example.org", "bonus_eco").await;
+    let segur = user(&app, "op.segur", "op.segur@example.org", "segur_operateur").await;
+    let question = "Quel est le nom de votre premier animal ?";
+    secret_question::set(&app.services, &segur.id, question, &Secret::new(ANSWER)).await.unwrap();
     let issuer = app.issuer.clone();
     let outbox = app.config.outbox_dir.clone();
     let portail_start = move || portail.start(&["profile"]).url;
@@ -292,6 +318,22 @@ async fn axe_finds_no_accessibility_violation_on_any_page_in_either_language_or_
             browser.goto(&format!("{issuer}/recovery/support")).await.unwrap();
             a.audit_both("support").await;
 
+            // Bonus Eco without a secret question: the support number; Ségur with one: the
+            // question, then "check your mailbox".
+            browser.goto(&format!("{issuer}/recovery/password?user_type=bonus_eco&lang=fr")).await.unwrap();
+            type_into(&browser, "input#identifier", "pro.bonus").await;
+            answer_captcha(&browser).await;
+            wait_for_absence(&browser, "the page after the captcha", "input[name='captcha_answer']").await;
+            a.audit_both("recovery without a secret question (support)").await;
+            browser.goto(&format!("{issuer}/recovery/password?user_type=segur_operateur&lang=fr")).await.unwrap();
+            type_into(&browser, "input#identifier", "op.segur").await;
+            answer_captcha(&browser).await;
+            wait_for(&browser, "the secret question", "input[name='secret_answer']").await;
+            a.audit_both("recovery secret question").await;
+            type_into(&browser, "input[name='secret_answer']", &format!("{ANSWER}{ENTER}")).await;
+            wait_for_absence(&browser, "the page after the answer", "input[name='secret_answer']").await;
+            a.audit_both("recovery link sent").await;
+
             // The recovery by code: the code page, the new password page, the success page.
             browser.goto(&format!("{issuer}/recovery/password?user_type=usager&lang=fr")).await.unwrap();
             let seen = mails_to(&outbox, "claire.dupont@gmail.com");
@@ -328,6 +370,22 @@ async fn axe_finds_no_accessibility_violation_on_any_page_in_either_language_or_
             wait_for_url(&browser, "the account page", |u| is_on(u, &issuer, "/account")).await;
             wait_for(&browser, "the account page", "main").await;
             a.audit_both("account").await;
+            for (path, what) in [("/account/password", "account password"), ("/account/secret-question", "account secret question")] {
+                browser.goto(&format!("{issuer}{path}")).await.unwrap();
+                wait_for_url(&browser, what, |u| is_on(u, &issuer, path)).await;
+                a.audit_both(what).await;
+            }
+            browser.goto(&format!("{}&prompt=select_account", portail_start())).await.unwrap();
+            wait_for_url(&browser, "the account chooser", |u| is_on(u, &issuer, "/select_account")).await;
+            a.audit_both("select account").await;
+
+            // Signing out: the confirmation, then the signed-out page.
+            browser.goto(&format!("{issuer}/logout")).await.unwrap();
+            wait_for(&browser, "the sign-out confirmation", "form button[type='submit']").await;
+            a.audit_both("logout confirmation").await;
+            browser.find(Locator::Css("form button[type='submit']")).await.unwrap().click().await.unwrap();
+            wait_for_url(&browser, "the signed-out page", |u| is_on(u, &issuer, "/logout/confirm")).await;
+            a.audit("signed out").await;
 
             let _ = tx.send((auditor.found, auditor.audited));
     })
@@ -409,6 +467,7 @@ async fn keyboard_alone_signs_in_picks_a_recovery_and_answers_the_code_and_the_c
         wait_for_url(&browser, "the login page", |u| is_on(u, &issuer, "/login")).await;
         let stops = tab_through(&browser).await;
         assert!(stops.len() >= 4, "the login page has few Tab stops: {stops:?}");
+        eprintln!("the login page's Tab stops, each with a visible focus: {stops:#?}");
         browser.refresh().await.unwrap();
         wait_for(&browser, "the login page again", "input[name='login']").await;
         tab_to(&browser, "the identifier", true, named("login")).await;
@@ -449,15 +508,10 @@ async fn keyboard_alone_signs_in_picks_a_recovery_and_answers_the_code_and_the_c
         let operation = browser.find(Locator::Css(".captcha__operation")).await.unwrap().text().await.unwrap();
         let operation = operation.split(" = ?").next().unwrap().trim().to_owned();
         press(&browser, &format!("{}{ENTER}", idp_tests::captcha::solve_operation(&operation))).await;
-        let deadline = Instant::now() + PATIENCE;
-        while browser.find(Locator::Css("input[name='captcha_answer']")).await.is_ok() {
-            assert!(
-                Instant::now() < deadline,
-                "the captcha page stayed after its answer:\n{}",
-                body_text(&browser).await
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_for_absence(&browser, "the page after the captcha", "input[name='captcha_answer']").await;
+        // No secret question set for this account: the Bonus Eco support number.
+        let page = body_text(&browser).await;
+        assert!(page.contains("0 800 74 74 00"), "the page after the captcha:\n{page}");
     })
     .await;
 }
