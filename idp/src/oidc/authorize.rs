@@ -652,7 +652,7 @@ async fn finish_with_error(
         request.form_post,
         request.state.as_deref(),
         &err,
-        PageFor::of(&request),
+        PageFor::of(request),
     ))
 }
 

@@ -22,6 +22,7 @@ mod cas_proxy_logout;
 mod chromium;
 mod chromium_account;
 mod chromium_admin;
+mod chromium_axe;
 mod chromium_captcha;
 mod chromium_form_post;
 mod chromium_frontchannel;
