@@ -11,8 +11,8 @@ use unicode_normalization::UnicodeNormalization as _;
 use crate::account::password::PasswordHasher;
 pub use crate::account::strength_feedback::Feedback;
 use crate::clock::UnixTime;
-use crate::domain::Secret;
 use crate::domain::user_type::PasswordPolicy;
+use crate::domain::{Lang, Secret};
 use crate::services::InfraError;
 
 /// Common and breached passwords shipped with the binary (works offline): French favourites
@@ -111,21 +111,20 @@ impl Violation {
         }
     }
 
-    /// The message shown for this failed rule; `text` looks a key up in the page's catalog.
-    pub fn message(&self, text: impl Fn(&str) -> String) -> String {
-        label(text, self.key(), self.value())
+    /// The message shown for this failed rule; `text` looks a key up in the page's catalog
+    /// (in `lang`, whose plural rule picks the counted form).
+    pub fn message(&self, text: impl Fn(&str) -> String, lang: Lang) -> String {
+        label(text, lang, self.key(), self.value())
     }
 }
 
-/// The text of a rule from the catalogs: `policy_<key>`, or, for a rule with a number,
-/// `policy_<key>_before` N `policy_<key>_after` (catalogs have no interpolation).
-pub fn label(text: impl Fn(&str) -> String, key: &str, value: Option<u32>) -> String {
+/// The text of a rule from the catalogs: `policy_<key>`, or, for a rule with a number, the
+/// counted text `policy_<key>_one` / `policy_<key>_other` with `{n}`, chosen by `lang`'s plural
+/// rule ("Au moins 1 lettre minuscule", "Au moins 2 lettres minuscules"; issue #13, item 5).
+pub fn label(text: impl Fn(&str) -> String, lang: Lang, key: &str, value: Option<u32>) -> String {
     match value {
         None => text(&format!("policy_{key}")),
-        Some(n) => {
-            let parts = [text(&format!("policy_{key}_before")), n.to_string(), text(&format!("policy_{key}_after"))];
-            parts.iter().filter(|p| !p.is_empty()).map(String::as_str).collect::<Vec<_>>().join(" ")
-        }
+        Some(n) => text(&format!("policy_{key}_{}", lang.plural_category(u64::from(n)))).replace("{n}", &n.to_string()),
     }
 }
 
@@ -400,13 +399,16 @@ mod tests {
         for catalog in [fr, en] {
             let catalog: std::collections::BTreeMap<String, String> = toml::from_str(catalog).unwrap();
             for v in all {
-                let message = v.message(|k| catalog.get(k).cloned().unwrap_or_default());
+                let message = v.message(|k| catalog.get(k).cloned().unwrap_or_default(), Lang::Fr);
                 assert!(!message.is_empty() && !message.starts_with(char::is_numeric), "{} has no message", v.key());
             }
         }
         let fr: std::collections::BTreeMap<String, String> = toml::from_str(fr).unwrap();
         let fr = |k: &str| fr.get(k).cloned().unwrap_or_default();
-        assert_eq!(TooShort { min: 8 }.message(fr), "Au moins 8 caractères");
+        assert_eq!(TooShort { min: 8 }.message(fr, Lang::Fr), "Au moins 8 caractères");
+        assert_eq!(TooFewLowercase { min: 1 }.message(fr, Lang::Fr), "Au moins 1 lettre minuscule");
+        assert_eq!(TooFewLowercase { min: 2 }.message(fr, Lang::Fr), "Au moins 2 lettres minuscules");
+        assert_eq!(Reused { last: 1 }.message(fr, Lang::Fr), "Différent de votre dernier mot de passe");
     }
 
     #[test]

@@ -108,7 +108,7 @@ async fn submitted(
         Err(ChangeError::Policy(violations, feedback)) => {
             let reused = violations.iter().any(|v| matches!(v, policy::Violation::Reused { .. }));
             let lines = violations.iter().filter(|v| v.rule_key() != "history").map(|v| v.rule_key().to_owned());
-            let messages = violation_messages(&violations, &feedback, fr);
+            let messages = violation_messages(&violations, &feedback, fr, idp::domain::Lang::Fr);
             (lines.collect(), reused, messages)
         }
         Err(other) => panic!("{password:?}: unexpected {other:?}"),

@@ -184,7 +184,7 @@ pub async fn password_check_post(
         strength_label: text(&format!("password_strength_{}", evaluation.score)),
         rules,
         advice: advice(&evaluation, text),
-        messages: super::password_policy::violation_messages(&evaluation.violations, &evaluation.feedback, text),
+        messages: super::password_policy::violation_messages(&evaluation.violations, &evaluation.feedback, text, lang),
         feedback: evaluation.feedback,
     };
     Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response())

@@ -74,8 +74,8 @@ pub async fn password_policy_get(State(state): State<AppState>, Query(q): Query<
         .into_iter()
         .map(|r| {
             let label = Localized {
-                fr: policy::label(text(Lang::Fr), r.key, r.value),
-                en: policy::label(text(Lang::En), r.key, r.value),
+                fr: policy::label(text(Lang::Fr), Lang::Fr, r.key, r.value),
+                en: policy::label(text(Lang::En), Lang::En, r.key, r.value),
             };
             RuleJson { rule: r.key, value: r.value, label }
         })
@@ -109,7 +109,7 @@ pub fn page_rules(themes: &Themes, theme: &str, lang: Lang, p: &PasswordPolicy) 
     let text = |key: &str| themes.text(theme, lang, key);
     policy::rules(p)
         .into_iter()
-        .map(|r| PageRule { rule: r.key, value: r.value, label: policy::label(text, r.key, r.value) })
+        .map(|r| PageRule { rule: r.key, value: r.value, label: policy::label(text, lang, r.key, r.value) })
         .collect()
 }
 
@@ -169,12 +169,13 @@ pub fn violation_messages(
     violations: &[policy::Violation],
     feedback: &policy::Feedback,
     text: impl Fn(&str) -> String,
+    lang: Lang,
 ) -> Vec<String> {
     let mut out = Vec::new();
     for v in violations {
         match v {
             policy::Violation::TooWeak { .. } => out.extend(strength_advice(feedback, &text)),
-            other => out.push(other.message(&text)),
+            other => out.push(other.message(&text, lang)),
         }
     }
     out
@@ -187,7 +188,7 @@ pub fn refusal_messages(state: &AppState, view: &View, refused: &ChangeError) ->
     let text = |key: &str| state.text(view, key);
     match refused {
         ChangeError::Mismatch => vec![text("password_mismatch")],
-        ChangeError::Policy(violations, feedback) => violation_messages(violations, feedback, text),
+        ChangeError::Policy(violations, feedback) => violation_messages(violations, feedback, text, view.lang),
         ChangeError::Gone | ChangeError::Infra(_) => Vec::new(),
     }
 }
