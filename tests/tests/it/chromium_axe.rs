@@ -59,6 +59,11 @@ async fn provider() -> (TestApp, Rp, Rp) {
                 idp::config::Config::from_sources(include_str!("../../../deploy/seed-portals.example.toml"), &[])
                     .expect("the seed portals example is valid");
             let mut types = seeds.user_types.all().to_vec();
+            // The seed's on-screen "secrets non renseignés" message (the revealing mode, off by
+            // default) is a page too: audit it (issue #13, item 2).
+            for t in types.iter_mut().filter(|t| t.id == "bonus_eco") {
+                t.recovery.missing_secret_notice = idp::domain::user_type::MissingSecretNotice::Page;
+            }
             let mut image = types.iter().find(|t| t.id == "bonus_eco").expect("the Bonus Eco type").clone();
             image.id = "imagecap".into();
             image.recovery.captcha = CaptchaKind::Image;
