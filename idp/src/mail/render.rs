@@ -184,6 +184,7 @@ mod tests {
             "change_url": "https://idp.example/account/password", "sign_in_url": "https://idp.example/account",
             "link": "https://idp.example/recovery/password/link?h=H&c=C", "code": "482913", "password": "Pr0v-1s10n",
             "minutes": 15, "reason": "recovery", "recovery": true,
+            "flow": "password", "support": "0 800 74 74 00", "support_url": "https://support.example/contact",
         })
     }
 
