@@ -31,7 +31,7 @@ def hidden_fields(html):
 
 
 def form_action(html):
-    m = re.search(r'<form class="form" method="post" action="([^"]*)"', html)
+    m = re.search(r'<form class="form"[^>]* method="post" action="([^"]*)"', html)
     if not m:
         sys.exit("no login form: %s" % html[:500])
     return m.group(1).replace("&#x2F;", "/").replace("&amp;", "&")

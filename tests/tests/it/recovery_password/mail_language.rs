@@ -72,7 +72,7 @@ async fn a_recovery_started_in_english_by_the_relying_party_sends_english_mails_
     let login =
         browser.follow(&p.app.issuer, browser.get(&(p.rp.start(&["profile"]).url + "&ui_locales=en")).await).await;
     assert!(login.body.contains("<html lang=\"en\""), "the login page is English: {}", login.body);
-    let lost = super::href(&login, "/recovery/password?").expect("the lost-password link");
+    let lost = browser.forgot_password(&p.app.issuer, &login, "").await.location().expect("the lost-password button");
     let selector = browser.get(&p.url(&lost)).await;
     let first = browser.get(&p.url(&super::href(&selector, "/recovery/password?user_type=usager").unwrap())).await;
     assert!(first.body.contains("<html lang=\"en\""), "the recovery page is English: {}", first.body);
@@ -114,7 +114,7 @@ async fn a_recovery_in_french_sends_french_mails_even_to_an_english_reading_brow
     // The relying party asked for French; the browser would prefer English.
     let url = p.rp.start(&["profile"]).url + "&ui_locales=fr";
     let login = browser.follow(&p.app.issuer, browser.get_with(&url, &[("accept-language", "en")]).await).await;
-    let lost = super::href(&login, "/recovery/password?").expect("the lost-password link");
+    let lost = browser.forgot_password(&p.app.issuer, &login, "").await.location().expect("the lost-password button");
     let selector = browser.get_with(&p.url(&lost), &[("accept-language", "en")]).await;
     let usager = p.url(&super::href(&selector, "/recovery/password?user_type=usager").unwrap());
     let first = browser.get_with(&usager, &[("accept-language", "en")]).await;
