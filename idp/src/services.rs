@@ -41,7 +41,7 @@ pub struct Services {
     /// Per-address limit on creating pending records (`account::pending_throttle`).
     pub pending_throttle: crate::config::PendingThrottle,
     /// Limits on `POST /password/check` (`account::password_check::admit`).
-    pub password_checks: crate::account::password_check::CheckLimits,
+    pub password_checks: crate::config::CheckLimits,
     /// Password verifications in flight per address on this node (`account::in_flight`).
     pub login_in_flight: crate::account::in_flight::InFlight,
     /// The secret questions offered to choose from (`account::secret_question`).

@@ -392,6 +392,58 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_lock_message_is_off_by_default_and_resolved_client_then_preselected_type_then_installation() {
+        let seed = crate::config::Config::from_sources(include_str!("../../../deploy/seed-portals.example.toml"), &[])
+            .unwrap();
+        let client = |preselect: Option<&str>, tell: Option<bool>| ClientSettings {
+            recovery_user_type: preselect.map(str::to_owned),
+            tell_locked: tell,
+            ..ClientSettings::default()
+        };
+        let resolve = |c: &crate::config::Config, settings: Option<&ClientSettings>| {
+            PageLockout::resolve(c.lockout, &c.user_types, settings)
+        };
+
+        let bonus = resolve(&seed, Some(&client(Some("bonus_eco"), None)));
+        assert!(bonus.tell, "a client preselecting Bonus Eco tells");
+        assert_eq!((bonus.rule.max_failures, bonus.rule.lock_minutes), (3, 20), "by Bonus Eco's rule");
+        assert!(!resolve(&seed, Some(&client(Some("bonus_eco"), Some(false)))).tell, "the client's own setting wins");
+        assert!(!resolve(&seed, Some(&client(Some("elu"), None))).tell, "another type: the installation's (off)");
+        assert!(!resolve(&seed, Some(&client(None, None))).tell, "no preselected type: the installation's");
+        assert!(!resolve(&seed, None).tell);
+        assert!(resolve(&seed, Some(&client(None, Some(true)))).tell, "a client may turn it on alone");
+        assert!(
+            !resolve(&seed, Some(&client(Some("no_such_type"), None))).tell,
+            "an undeclared type is no preselection"
+        );
+
+        let on = crate::config::Config::from_sources("[lockout]\ntell_locked = true\n", &[]).unwrap();
+        assert!(on.lockout.tell_locked);
+        assert!(resolve(&on, None).tell, "the installation turns it on everywhere");
+        assert!(!crate::config::Config::from_sources("", &[]).unwrap().lockout.tell_locked, "off by default");
+        assert!(
+            crate::config::Config::from_sources("[lockout]\ntell = true\n", &[]).is_err(),
+            "unknown keys are refused"
+        );
+    }
+
+    #[test]
+    fn a_type_cannot_tell_of_a_lock_it_never_sets() {
+        let never_locks = "[[user_types]]\nid = \"x\"\nlabel = { fr = \"x\", en = \"x\" }\n\
+                           [user_types.lockout]\nmax_failures = 0\ntell_locked = true\n";
+        let err = crate::config::Config::from_sources(never_locks, &[]).unwrap_err().to_string();
+        assert!(err.contains("tell_locked") && err.contains("max_failures"), "{err}");
+        let on = crate::config::Config::from_sources(
+            "[lockout]\ntell_locked = true\n[[user_types]]\nid = \"x\"\nlabel = { fr = \"x\", en = \"x\" }\n\
+             [user_types.lockout]\nmax_failures = 0\n",
+            &[],
+        )
+        .unwrap();
+        let page = PageLockout::resolve(on.lockout, &on.user_types, None);
+        assert!(!page.tell, "an installation whose page rule never locks has nothing to tell");
+    }
+
+    #[test]
     fn the_minutes_left_are_rounded_up() {
         assert_eq!(minutes_left(1200, 0), 20);
         assert_eq!(minutes_left(1200, 1), 20);

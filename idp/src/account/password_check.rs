@@ -13,19 +13,9 @@
 use std::time::Duration;
 
 use super::{lockout, password_change, policy};
+use crate::config::CheckLimits;
 use crate::domain::User;
 use crate::services::{InfraError, Services};
-
-/// How many checks one flow and one address may ask for per window (`password_checks_*`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CheckLimits {
-    /// 0: no limit.
-    pub per_flow: u32,
-    /// 0: no limit.
-    pub per_ip: u32,
-    /// Seconds.
-    pub window: i64,
-}
 
 /// The verdict of the submission paths on `candidate` for `user`, history apart.
 pub fn judge(s: &Services, user: &User, candidate: &str) -> policy::Evaluation {

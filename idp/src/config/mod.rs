@@ -225,7 +225,7 @@ pub struct Config {
     pub master_key: Option<MasterKey>,
     pub login_throttle: LoginThrottle,
     pub pending_throttle: PendingThrottle,
-    pub password_checks: crate::account::password_check::CheckLimits,
+    pub password_checks: CheckLimits,
     /// Where the client's address is read from (`domain::client_address`).
     pub proxies: ProxySettings,
     pub recovery: RecoverySettings,
@@ -233,6 +233,17 @@ pub struct Config {
     pub admin: AdminSettings,
     /// The zone of the times shown to people (`time_zone`).
     pub time_zone: LocalTimeZone,
+}
+
+/// How many live password checks (`POST /password/check`, issue #13) one flow and one address may ask for per window (`password_checks_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckLimits {
+    /// 0: no limit.
+    pub per_flow: u32,
+    /// 0: no limit.
+    pub per_ip: u32,
+    /// Seconds.
+    pub window: i64,
 }
 
 /// `[lockout]`: the installation-wide part of the sign-in lockout (issue #13, decision 0020).
@@ -613,7 +624,7 @@ impl Config {
                 per_ip: raw.pending_requests_per_ip,
                 window: raw.pending_requests_window,
             },
-            password_checks: crate::account::password_check::CheckLimits {
+            password_checks: CheckLimits {
                 per_flow: raw.password_checks_per_flow,
                 per_ip: raw.password_checks_per_ip,
                 window: raw.password_checks_window,
