@@ -21,7 +21,7 @@ use super::secret_question::{self, SecretQuestionError};
 use super::signin::Continuation;
 use super::{audit, captcha};
 use crate::crypto;
-use crate::domain::user_type::CaptchaKind;
+use crate::domain::user_type::{CaptchaKind, UserType};
 use crate::domain::{Client, Secret, User};
 use crate::ephemeral::{get_json, put_json, take_json, ttl_until};
 use crate::services::{InfraError, Services};
@@ -174,7 +174,7 @@ pub async fn owed(
     if user_type.secret_question && secret_question::question_of(s, &user.id).await?.is_none() {
         steps.push(Step::SecretQuestion);
     }
-    if user_type.terms.is_some() && user.terms_accepted_at.is_none() {
+    if terms_owed(user_type, user) {
         steps.push(Step::Terms);
     }
     if user_type.captcha != CaptchaKind::None && user.activated_at.is_none() && !captcha_passed {
@@ -293,8 +293,22 @@ pub async fn set_secret_question(
 
 /// The terms step (the caller checked the box was ticked).
 pub async fn accept_terms(s: &Services, user: &User, info: &ClientInfo) -> Result<(), InfraError> {
-    s.store.accept_terms(&user.id, s.now()).await?;
-    audit::record(s, Some(&user.id), audit::TERMS_ACCEPTED, info, json!({})).await
+    let version = s.user_types.of(&user.user_type).terms_version.as_deref();
+    s.store.accept_terms(&user.id, s.now(), version).await?;
+    audit::record(s, Some(&user.id), audit::TERMS_ACCEPTED, info, json!({ "version": version })).await
+}
+
+/// Whether the user must (again) accept their type's terms: never accepted, or, when the terms
+/// carry a version, accepted in another version or before versions were recorded (issue #13,
+/// item 10: a new version is asked at the next sign-in).
+pub fn terms_owed(user_type: &UserType, user: &User) -> bool {
+    match (&user_type.terms, &user_type.terms_version) {
+        (None, _) => false,
+        (Some(_), None) => user.terms_accepted_at.is_none(),
+        (Some(_), Some(version)) => {
+            user.terms_accepted_at.is_none() || user.terms_version.as_deref() != Some(version.as_str())
+        }
+    }
 }
 
 /// The captcha step: true when the answer is right (the challenge is consumed either way).

@@ -85,6 +85,7 @@ fn the_seed_portals_example_parses_with_their_rules() {
     }
     let sesame = c.user_types.get("sesame").unwrap();
     assert!(sesame.password_policy.forbid_personal_data && sesame.secret_question && sesame.terms.is_some());
+    assert!(sesame.terms_url.is_some() && sesame.terms_version.is_some());
     assert_eq!(sesame.password_policy.history, 3);
     let bonus = c.user_types.get("bonus_eco").unwrap();
     assert_eq!(bonus.password_policy.max_age_days, Some(90));
@@ -131,6 +132,19 @@ fn the_readme_user_type_example_is_valid() {
     let t = c.user_types.default_type();
     assert!(t.secret_question && t.terms.is_some() && t.theme.is_some());
     assert_eq!(t.password_policy.max_age_days, Some(90));
+}
+
+#[test]
+fn the_readme_bonus_eco_example_is_the_seed_file_s() {
+    let readme = include_str!("../../../README.md");
+    let seed = include_str!("../../../deploy/seed-portals.example.toml");
+    let start = readme.find("```toml\n[[user_types]]\nid = \"bonus_eco\"").expect("the README shows Bonus Eco") + 8;
+    let end = start + readme[start..].find("```").unwrap();
+    let block = &readme[start..end];
+    assert!(seed.contains(block), "the README's Bonus Eco block differs from the seed file:\n{block}");
+    let c = Config::from_sources(block, &[]).unwrap();
+    let t = c.user_types.default_type();
+    assert!(t.lockout.tell_locked == Some(true) && t.captcha == crate::domain::user_type::CaptchaKind::Image);
 }
 
 #[test]

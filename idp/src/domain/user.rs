@@ -27,6 +27,9 @@ pub struct User {
     pub provisional_expires_at: Option<i64>,
     /// When the user type's terms were accepted.
     pub terms_accepted_at: Option<i64>,
+    /// The version of the terms accepted then (`UserType::terms_version`), when it had one.
+    #[serde(default)]
+    pub terms_version: Option<String>,
     /// When the first-login steps were completed; `None`: the first login is still to come.
     pub activated_at: Option<i64>,
     /// Browser sessions authenticated before this instant are no longer valid.

@@ -50,6 +50,13 @@ pub struct UserType {
     /// règlement intérieur"); none when absent.
     #[serde(default)]
     pub terms: Option<Localized>,
+    /// The version of those terms (issue #13, item 10): a user who accepted another version,
+    /// or none recorded, is asked again at the next sign-in. Unset: accepting once is enough.
+    #[serde(default)]
+    pub terms_version: Option<String>,
+    /// The document the terms refer to ("règlement intérieur"), linked beside the checkbox.
+    #[serde(default)]
+    pub terms_url: Option<String>,
     /// Theme of this type's pages when the client does not choose one.
     #[serde(default)]
     pub theme: Option<String>,
@@ -285,6 +292,8 @@ impl UserType {
             secret_question: false,
             captcha: CaptchaKind::None,
             terms: None,
+            terms_version: None,
+            terms_url: None,
             theme: None,
             recovery: RecoveryRule::default(),
         }
@@ -357,6 +366,29 @@ pub enum UserTypeError {
     BadRecovery(String, String),
     #[error("user type {0:?}, lockout: {1}")]
     BadLockout(String, String),
+    #[error("user type {0:?}, terms: {1}")]
+    BadTerms(String, String),
+}
+
+/// `terms_version` and `terms_url` go with `terms`; the document is an http(s) URL or a path
+/// of this site (`/static/…`).
+fn validate_terms(t: &UserType) -> Result<(), String> {
+    if t.terms.is_none() && (t.terms_version.is_some() || t.terms_url.is_some()) {
+        return Err("terms_version and terms_url go with terms".into());
+    }
+    if let Some(version) = &t.terms_version
+        && (version.trim().is_empty() || version.len() > 64)
+    {
+        return Err("terms_version must be 1 to 64 characters".into());
+    }
+    if let Some(url) = &t.terms_url {
+        let local = url.starts_with('/') && !url.starts_with("//");
+        let web = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
+        if !local && !web {
+            return Err(format!("terms_url {url:?} must be an http(s) URL or a path starting with '/'"));
+        }
+    }
+    Ok(())
 }
 
 impl UserTypes {
@@ -380,6 +412,7 @@ impl UserTypes {
                 return Err(UserTypeError::BadPolicy(t.id.clone(), "inconsistent lengths, counts or strength".into()));
             }
             t.recovery.validate().map_err(|m| UserTypeError::BadRecovery(t.id.clone(), m))?;
+            validate_terms(t).map_err(|m| UserTypeError::BadTerms(t.id.clone(), m))?;
             if t.lockout.tell_locked == Some(true) && !t.lockout.locks() {
                 return Err(UserTypeError::BadLockout(
                     t.id.clone(),
@@ -435,6 +468,25 @@ mod tests {
         assert_eq!(UserTypes::new(vec![t.clone(), t.clone()]), Err(UserTypeError::Duplicate("usager".into())));
         assert!(matches!(UserTypes::new(vec![UserType { id: "un élu".into(), ..t }]), Err(UserTypeError::BadId(_))));
         assert_eq!(UserTypes::new(vec![]), Err(UserTypeError::Empty));
+    }
+
+    #[test]
+    fn a_terms_version_or_document_needs_terms_and_a_usable_link() {
+        let bare = UserType::default_usager();
+        let with_terms = UserType { terms: Some(Localized::new("Je reconnais", "I have read")), ..bare.clone() };
+        let check = |t: UserType| UserTypes::new(vec![t]).map(|_| ()).map_err(|e| e.to_string());
+        assert!(check(UserType { terms_version: Some("2026".into()), ..bare.clone() }).is_err());
+        assert!(check(UserType { terms_url: Some("https://x.fr/r.pdf".into()), ..bare }).is_err());
+        for url in ["https://www.uphf.fr/reglement.pdf", "/static/reglement.pdf"] {
+            let t =
+                UserType { terms_url: Some(url.into()), terms_version: Some("2026-09".into()), ..with_terms.clone() };
+            assert_eq!(check(t), Ok(()), "{url}");
+        }
+        for url in ["javascript:alert(1)", "//evil.example/r.pdf", "reglement.pdf"] {
+            let t = UserType { terms_url: Some(url.into()), ..with_terms.clone() };
+            assert!(check(t).unwrap_err().contains("terms_url"), "{url}");
+        }
+        assert!(check(UserType { terms_version: Some(" ".into()), ..with_terms }).is_err());
     }
 
     #[test]

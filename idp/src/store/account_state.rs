@@ -38,11 +38,9 @@ struct AttemptsRow {
 
 #[async_trait]
 impl AccountStore for SqlStore {
-    async fn accept_terms(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
-        self.db()
-            .execute(q("UPDATE users SET terms_accepted_at = $1, updated_at = $1 WHERE id = $2").int(now).text(user_id))
-            .await
-            .map(|_| ())
+    async fn accept_terms(&self, user_id: &str, now: i64, version: Option<&str>) -> Result<(), StoreError> {
+        let sql = "UPDATE users SET terms_accepted_at = $1, terms_version = $2, updated_at = $1 WHERE id = $3";
+        self.db().execute(q(sql).int(now).opt_text(version).text(user_id)).await.map(|_| ())
     }
 
     async fn mark_activated(&self, user_id: &str, now: i64) -> Result<(), StoreError> {

@@ -278,8 +278,8 @@ impl std::fmt::Debug for UserToken {
 /// one-time tokens.
 #[async_trait]
 pub trait AccountStore {
-    /// Records that the user type's terms were accepted.
-    async fn accept_terms(&self, user_id: &str, now: i64) -> Result<(), StoreError>;
+    /// Records that the user type's terms were accepted, and which version (when they have one).
+    async fn accept_terms(&self, user_id: &str, now: i64, version: Option<&str>) -> Result<(), StoreError>;
     /// The first-login steps are complete (sets `activated_at` once).
     async fn mark_activated(&self, user_id: &str, now: i64) -> Result<(), StoreError>;
     /// A new provisional password (administrator reset, recovery by provisional password): the

@@ -86,6 +86,7 @@ pub(crate) struct UserRow {
     must_change_password: bool,
     provisional_expires_at: Option<i64>,
     terms_accepted_at: Option<i64>,
+    terms_version: Option<String>,
     activated_at: Option<i64>,
     sessions_not_before: i64,
 }
@@ -110,6 +111,7 @@ impl From<UserRow> for User {
             must_change_password: r.must_change_password,
             provisional_expires_at: r.provisional_expires_at,
             terms_accepted_at: r.terms_accepted_at,
+            terms_version: r.terms_version,
             activated_at: r.activated_at,
             sessions_not_before: r.sessions_not_before,
         }
@@ -222,7 +224,7 @@ macro_rules! select_users {
         concat!(
             "SELECT id, login, email, email_verified, given_name, family_name, phone_number, address, locale, \
              user_type, password_hash, disabled, created_at, updated_at, must_change_password, \
-             provisional_expires_at, terms_accepted_at, activated_at, sessions_not_before FROM users ",
+             provisional_expires_at, terms_accepted_at, terms_version, activated_at, sessions_not_before FROM users ",
             $rest
         )
     };

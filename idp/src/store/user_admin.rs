@@ -153,7 +153,7 @@ const PREFIX_END: char = '\u{10FFFF}';
 
 const RECORD_COLUMNS: &str = "id, login, email, email_verified, given_name, family_name, phone_number, address, \
      locale, user_type, password_hash, disabled, created_at, updated_at, must_change_password, \
-     provisional_expires_at, terms_accepted_at, activated_at, sessions_not_before, role, locked_until, \
+     provisional_expires_at, terms_accepted_at, terms_version, activated_at, sessions_not_before, role, locked_until, \
      COALESCE(password_changed_at, updated_at) AS password_changed_at";
 
 #[derive(sqlx::FromRow)]

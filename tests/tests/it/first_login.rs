@@ -682,3 +682,43 @@ async fn bonus_eco_a_mailed_provisional_password_leads_through_the_steps_to_the_
     let (refused, _) = p.sign_in(&Browser::new(), "camille.durand", &provisional).await;
     assert_eq!(refused.status, 401, "the provisional password is gone");
 }
+
+#[tokio::test]
+async fn a_new_version_of_the_terms_is_asked_again_at_the_next_sign_in_and_links_its_document() {
+    let p = provider(vec![terms_only(|t| {
+        t.terms_version = Some("2026-09".into());
+        t.terms_url = Some("https://www.uphf.fr/reglement-interieur.pdf".into());
+    })])
+    .await;
+    let s = &p.app.services;
+    let user = p.user("camille.durand", "agent").await;
+    let link = "href=\"https://www.uphf.fr/reglement-interieur.pdf\"";
+
+    // Never accepted: the ordinary introduction, the document linked beside the box.
+    let (page, pending) = p.sign_in_to_steps(&Browser::new(), "camille.durand", PASSWORD).await;
+    assert_step(&page, "terms", "Étape 1 sur 1");
+    let body = page.body.replace("&#x2F;", "/");
+    assert!(body.contains(link) && body.contains("Lire le document complet"), "{}", page.body);
+    assert!(!page_text(&page).contains("ont changé"), "{}", page.body);
+    drop(pending);
+
+    // Accepted an earlier version, or before versions were recorded: asked again, saying why.
+    for earlier in [Some("2025-09"), None] {
+        s.store.accept_terms(&user.id, s.now() - DAY, earlier).await.unwrap();
+        let browser = Browser::new();
+        let (page, pending) = p.sign_in_to_steps(&browser, "camille.durand", PASSWORD).await;
+        assert_step(&page, "terms", "Étape 1 sur 1");
+        assert!(page_text(&page).contains("Les conditions d'utilisation ont changé"), "{earlier:?}: {}", page.body);
+        let answer = p.submit(&browser, &page, &[("accept_terms", "yes")]).await;
+        p.back_to_rp(&browser, answer, pending, &user).await;
+        let stored = s.store.user_by_id(&user.id).await.unwrap().unwrap();
+        assert_eq!(stored.terms_version.as_deref(), Some("2026-09"), "{earlier:?}");
+    }
+
+    // The current version accepted: the next sign-in goes straight back to the relying party.
+    let browser = Browser::new();
+    let (answer, pending) = p.sign_in(&browser, "camille.durand", PASSWORD).await;
+    assert_ne!(answer.location().as_deref(), Some("/first-login"), "asked again: {}", answer.body);
+    p.back_to_rp(&browser, answer, pending, &user).await;
+    assert_eq!(p.events(&user, audit::TERMS_ACCEPTED).await, 2);
+}

@@ -48,6 +48,10 @@ struct FirstLoginPage {
     secret_question_custom: String,
     secret_question_error: Option<&'static str>,
     terms: String,
+    /// The document the terms refer to, linked beside the checkbox.
+    terms_url: String,
+    /// The user accepted an earlier version: the page says the terms changed.
+    terms_renewed: bool,
     terms_error: bool,
     captcha: Option<Challenge>,
     captcha_error: bool,
@@ -145,6 +149,8 @@ async fn render(
         }
         Some(Step::Terms) => {
             page.terms = user_type.terms.as_ref().map(|t| t.get(view.lang).to_owned()).unwrap_or_default();
+            page.terms_url = user_type.terms_url.clone().unwrap_or_default();
+            page.terms_renewed = user.terms_accepted_at.is_some();
         }
         Some(Step::Captcha) => {
             page.captcha = match retry.captcha {
