@@ -722,3 +722,25 @@ async fn a_new_version_of_the_terms_is_asked_again_at_the_next_sign_in_and_links
     p.back_to_rp(&browser, answer, pending, &user).await;
     assert_eq!(p.events(&user, audit::TERMS_ACCEPTED).await, 2);
 }
+
+#[tokio::test]
+async fn the_steps_go_on_in_the_language_of_the_login_page() {
+    let p = provider(vec![terms_only(|_| {})]).await;
+    p.user("camille.durand", "agent").await;
+    for (lang, title, other) in
+        [("en", "Terms of use", "Conditions d'utilisation"), ("fr", "Conditions d'utilisation", "Terms of use")]
+    {
+        let browser = Browser::new();
+        let pending = p.rp.start(&["profile"]);
+        let login = browser.follow(&p.app.issuer, browser.get(&pending.url).await).await;
+        // The person switched the login page's language; the request has no ui_locales.
+        let login = browser.get(&format!("{}&lang={lang}", login.url)).await;
+        assert_eq!(login.status, 200, "{}", login.body);
+        let answer = browser.submit_login(&p.app.issuer, &login, "camille.durand", PASSWORD).await;
+        assert_eq!(answer.location().as_deref(), Some("/first-login"), "{}", answer.body);
+        let page = p.step_page(&browser).await;
+        let text = page_text(&page);
+        assert!(text.contains(&format!("<html lang=\"{lang}\"")), "{lang}: {}", page.body);
+        assert!(text.contains(title) && !text.contains(other), "{lang}: {}", page.body);
+    }
+}

@@ -195,10 +195,14 @@ pub async fn submit(
         return Ok(render(state, browser, target, login, Some(Notice::Error("login_required_field"))));
     }
     let info = browser.client_info();
+    // The first-login steps go on in the language of the page the form was on (its `?lang=`,
+    // else the request's `ui_locales`, else the browser's), not only the request's (issue #13,
+    // item 8).
+    let page_lang = browser.lang(target.ui_locales.as_deref()).code();
     let attempt = Attempt {
         continuation: &target.continuation,
         client_id: &target.client.id,
-        ui_locales: target.ui_locales.as_deref(),
+        ui_locales: Some(page_lang),
         info: &info,
         previous_session: browser.cookie(state.cookies.session),
         lockout: lockout::page_lockout(&state.services, Some(&target.client.settings)),
