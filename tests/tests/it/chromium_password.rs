@@ -5,8 +5,8 @@
 //! label; show/hide switches the field's type; and the generated password is accepted by the
 //! server. One judge (issue #13, items 3 and 4): the checklist and the meter are the server's
 //! verdict (`POST /password/check`), so "Bonjour2024" is not accepted while typed, zxcvbn's
-//! advice is shown, the submission is refused with the same advice, and typing again clears
-//! that refusal. Skipped like the other Chromium tests when chromedriver is missing outside CI.
+//! advice is shown, the submission is refused with the same advice, typing again clears
+//! that refusal, and the form's reset empties the meter, the checklist and the advice. Skipped like the other Chromium tests when chromedriver is missing outside CI.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -104,6 +104,18 @@ async fn bonjour2024_is_explained(browser: Client, issuer: String) {
     // Typing again: the refusal is about the old password and goes at once.
     input(&browser, "new_password").await.send_keys("x").await.unwrap();
     assert!(!has_server_errors(&browser).await, "the server's errors are cleared as the field changes");
+
+    // The form's reset (the Region's "Réinitialiser" button): the meter, the checklist and the
+    // advice follow the emptied fields. First the verdict on "x" (the refused page came back
+    // with empty fields) lands and the typing's debounced check is over, so only the reset
+    // itself can untick the rules.
+    wait_for_checklist(&browser, "the verdict on x", |r| is_ticked(r, "lowercase")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(is_ticked(&checklist(&browser).await, "lowercase"), "x has a lower-case letter");
+    browser.execute("document.getElementById('new_password').form.reset();", vec![]).await.unwrap();
+    wait_for_checklist(&browser, "every rule unticked after the reset", |r| r.iter().all(|(_, met)| !met)).await;
+    assert_eq!(meter(&browser).await, 0.0, "the meter is back to 0 after the reset");
+    assert_eq!(advice_text(&browser).await.trim(), "", "no advice is left after the reset");
 }
 
 /// Every rule of the checklist: (rule, ticked).

@@ -200,6 +200,23 @@
     .catch(function () { /* no generator; the rest works */ });
 
   input.addEventListener("input", changed);
+  if (form) {
+    /* "Réinitialiser" (a reset button, Nouvelle-Aquitaine): the fields are emptied after the
+       event, so the meter, the rules and the advice follow once they are. */
+    form.addEventListener("reset", function () {
+      window.setTimeout(function () {
+        if (timer) {
+          window.clearTimeout(timer);
+          timer = null;
+        }
+        asked += 1;
+        clearServerErrors();
+        reset();
+        checkConfirmation();
+        if (input.value) { ask(); }
+      }, 0);
+    });
+  }
   if (confirmInput) {
     confirmInput.addEventListener("input", checkConfirmation);
   }
