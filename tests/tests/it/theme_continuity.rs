@@ -1,7 +1,8 @@
 //! Issue #13, item 8: a page keeps the theme and language of the sign-in it belongs to. The
 //! error pages and the form_post page take the client's theme and the request's `ui_locales`;
 //! the unknown-client page, whose client is unknown, still takes `ui_locales`; a recovery shown
-//! in its user type's theme ends on a login page in that theme.
+//! in its user type's theme ends on a login page in that theme; the `lang` of an authorization
+//! request carries to the login page it leads to.
 
 use idp::admin::ClientSpec;
 use idp_tests::browser::{Browser, Page};
@@ -72,4 +73,28 @@ async fn error_and_form_post_pages_take_the_clients_theme_and_ui_locales() {
     let missing = browser.get(&app.url(&format!("/no-such-page?client_id={client_id}&ui_locales=en"))).await;
     assert_eq!(missing.status, 404);
     assert!(themed(&missing, "region") && missing.body.contains("lang=\"en\""), "{}", missing.body);
+}
+
+#[tokio::test]
+async fn the_lang_of_the_authorization_request_carries_to_the_login_page() {
+    let app = TestApp::spawn().await;
+    let client_id = region_client(&app).await;
+    let callback = "https%3A%2F%2Frp.example%2Fcallback";
+    let authorize = format!(
+        "/authorize?client_id={client_id}&redirect_uri={callback}&response_type=code&scope=openid&state=s1\
+         &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+    );
+    for (lang, expected) in [("en", Some("en")), ("fr", Some("fr")), ("xx", None)] {
+        let browser = Browser::new();
+        let answer = browser.get(&app.url(&format!("{authorize}&lang={lang}"))).await;
+        assert_eq!(answer.status, 303, "{}", answer.body);
+        let location = answer.location().unwrap();
+        assert!(location.starts_with("/login?request_id="), "{location}");
+        assert_eq!(location.contains("&lang="), expected.is_some(), "{location}");
+        if let Some(code) = expected {
+            assert!(location.ends_with(&format!("&lang={code}")), "{location}");
+            let login = browser.get(&app.url(&location)).await;
+            assert!(login.body.contains(&format!("<html lang=\"{code}\"")), "{}", login.body);
+        }
+    }
 }

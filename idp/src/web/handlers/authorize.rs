@@ -69,9 +69,9 @@ pub async fn respond(
             let headers = with_cookies(cookies);
             return Ok(super::select_account::form_post_page(state, view, action, fields, headers));
         }
-        Outcome::Login(request, _) => format!("/login?request_id={}", request.id),
-        Outcome::Consent(request, _) => format!("/consent?request_id={}", request.id),
-        Outcome::SelectAccount(request, _) => format!("/select_account?request_id={}", request.id),
+        Outcome::Login(request, _) => with_lang(format!("/login?request_id={}", request.id), browser),
+        Outcome::Consent(request, _) => with_lang(format!("/consent?request_id={}", request.id), browser),
+        Outcome::SelectAccount(request, _) => with_lang(format!("/select_account?request_id={}", request.id), browser),
         Outcome::AccessDenied(request, client, session) => {
             return super::access_denied::page(state, browser, &request, &client, &session, cookies).await;
         }
@@ -79,6 +79,16 @@ pub async fn respond(
     let mut response = see_other(&location);
     response.headers_mut().extend(with_cookies(cookies));
     Ok(response.into_response())
+}
+
+/// `url` with the `lang` the authorization request's own URL carried (a portal's link in the
+/// language of its page, or a person's switch), when it names a language this IdP speaks: the
+/// pages that follow keep it (issue #13, item 8). `ui_locales` travels in the request itself.
+fn with_lang(url: String, browser: &Browser) -> String {
+    match browser.lang_param.as_deref().and_then(crate::domain::Lang::from_tag) {
+        Some(lang) => format!("{url}&lang={}", lang.code()),
+        None => url,
+    }
 }
 
 /// A page about a pending authorization request shown to the signed-in user (consent,
